@@ -1,0 +1,195 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Upcoming features every target turns on (STYLE.md §1).
+let defaultSwiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "sluice",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sluice", targets: ["sluice"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // MARK: - Domain (no NIO, gRPC or Hummingbird)
+        .target(
+            name: "SluiceTokenizer",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .target(
+            name: "SluiceInference",
+            dependencies: [
+                "SluiceTokenizer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .target(
+            name: "SluiceGovernance",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+
+        // MARK: - Provider adapters (HTTP)
+        .target(
+            name: "SluiceProviders",
+            dependencies: [
+                "SluiceInference",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+
+        // MARK: - gRPC
+        .target(
+            name: "SluiceProtos",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ],
+            path: "Generated",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .target(
+            name: "SluiceInferenceGRPC",
+            dependencies: [
+                "SluiceInference",
+                "SluiceProtos",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .target(
+            name: "SluiceGovernanceGRPC",
+            dependencies: [
+                "SluiceGovernance",
+                "SluiceProtos",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+
+        // MARK: - Edge
+        .target(
+            name: "SluiceEdge",
+            dependencies: [
+                "SluiceInference",
+                "SluiceGovernance",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+
+        // MARK: - Assembly and executable
+        .target(
+            name: "SluiceServer",
+            dependencies: [
+                "SluiceInference",
+                "SluiceProviders",
+                "SluiceGovernance",
+                "SluiceInferenceGRPC",
+                "SluiceGovernanceGRPC",
+                "SluiceEdge",
+                "SluiceTokenizer",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .executableTarget(
+            name: "sluice",
+            dependencies: [
+                "SluiceServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+
+        // MARK: - Tests
+        .target(
+            name: "SluiceTesting",
+            dependencies: [
+                "SluiceInference",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
+            name: "SluiceTokenizerTests",
+            dependencies: ["SluiceTokenizer"],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
+            name: "SluiceInferenceTests",
+            dependencies: ["SluiceInference", "SluiceTesting"],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
+            name: "SluiceProvidersTests",
+            dependencies: ["SluiceProviders", "SluiceInference"],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
+            name: "SluiceGovernanceTests",
+            dependencies: ["SluiceGovernance"],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
+            name: "SluiceServerTests",
+            dependencies: [
+                "SluiceServer",
+                "SluiceTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+    ]
+)

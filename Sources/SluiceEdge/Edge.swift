@@ -1,0 +1,52 @@
+package import Hummingbird
+import Logging
+import NIOCore
+import SluiceGovernance
+import SluiceInference
+
+/// Builds the HTTP edge: the OpenAI-compatible routes, health and metrics.
+///
+/// ```swift
+/// let app = Edge.buildApplication(configuration: .init(port: 8080), services: services)
+/// try await app.runService()
+/// ```
+package enum Edge {
+    /// Builds the router with every edge route.
+    ///
+    /// - Parameters:
+    ///   - configuration: Edge settings.
+    ///   - services: What the edge talks to.
+    /// - Returns: The router.
+    package static func buildRouter(configuration: EdgeConfiguration, services: EdgeServices) -> Router<EdgeRequestContext> {
+        let router = Router(context: EdgeRequestContext.self)
+        router.add(middleware: EdgeMiddleware())
+        ChatCompletionsController(services: services, maxBodyBytes: configuration.maxBodyBytes).addRoutes(to: router)
+        ModelsController(services: services).addRoutes(to: router)
+        OperationsController(services: services).addRoutes(to: router)
+        return router
+    }
+
+    /// Builds the application; it is a `Service` to run in the process's service group.
+    ///
+    /// - Parameters:
+    ///   - configuration: Edge settings.
+    ///   - services: What the edge talks to.
+    ///   - onServerRunning: Called with the bound port once the server listens.
+    /// - Returns: The application.
+    package static func buildApplication(
+        configuration: EdgeConfiguration,
+        services: EdgeServices,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let readiness = services.readiness
+        return Application(
+            router: buildRouter(configuration: configuration, services: services),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "sluice"),
+            onServerRunning: { channel in
+                readiness.set(true)
+                await onServerRunning(channel.localAddress?.port ?? configuration.port)
+            },
+            logger: services.logger
+        )
+    }
+}

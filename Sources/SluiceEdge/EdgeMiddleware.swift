@@ -1,0 +1,54 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+
+/// Gives every request an id, shapes every error as an OpenAI error object, and records request metrics.
+///
+/// A well-formed incoming `X-Request-Id` (1 to 128 visible ASCII characters) is kept; otherwise a new one is
+/// made. The id goes back on every response, errors included.
+struct EdgeMiddleware: RouterMiddleware {
+    typealias Context = EdgeRequestContext
+
+    func handle(
+        _ request: Request,
+        context: EdgeRequestContext,
+        next: (Request, EdgeRequestContext) async throws -> Response
+    ) async throws -> Response {
+        var context = context
+        context.receivedAt = .now
+        context.requestID = Self.requestID(from: request.headers[EdgeHeaders.requestID])
+        var response: Response
+        do {
+            response = try await next(request, context)
+            response.headers[EdgeHeaders.requestID] = context.requestID
+        } catch {
+            response = Self.errorResponse(for: error, requestID: context.requestID)
+        }
+        let route = context.endpointPath ?? "unmatched"
+        EdgeMetrics.request(route: route, status: response.status.code, duration: .now - context.receivedAt)
+        return response
+    }
+
+    private static func requestID(from header: String?) -> String {
+        if let header, (1...128).contains(header.utf8.count), header.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) {
+            return header
+        }
+        return UUID().uuidString.lowercased()
+    }
+
+    private static func errorResponse(for error: any Error, requestID: String) -> Response {
+        if let error = error as? any HTTPResponseError {
+            switch error.status {
+            case .notFound:
+                return OpenAIError(.notFound, type: "invalid_request_error", code: "unknown_url", message: "No such route")
+                    .response(requestID: requestID)
+            case .methodNotAllowed:
+                return OpenAIError(.methodNotAllowed, type: "invalid_request_error", code: "method_not_allowed", message: "Method not allowed for this route")
+                    .response(requestID: requestID)
+            default:
+                break
+            }
+        }
+        return OpenAIError(error).response(requestID: requestID)
+    }
+}

@@ -1,0 +1,64 @@
+package import Logging
+package import Prometheus
+package import SluiceGovernance
+package import SluiceInference
+import Synchronization
+
+/// What the edge talks to: the services behind it, the usage recorder, metrics and readiness.
+///
+/// The services are protocols, so the edge is the same whether they run in process or behind gRPC.
+package struct EdgeServices: Sendable {
+    /// Chat and models.
+    package var inference: any InferenceService
+    /// Keys, allow-lists and the ledger.
+    package var governance: any GovernanceService
+    /// Where usage records go, off the request path.
+    package var usage: UsageRecorder
+    /// The registry `/metrics` renders.
+    package var metrics: PrometheusCollectorRegistry
+    /// Whether `/health/ready` answers 200.
+    package var readiness: Readiness
+    /// The edge's logger.
+    package var logger: Logger
+
+    /// Creates the edge's dependencies.
+    ///
+    /// - Parameters:
+    ///   - inference: Chat and models.
+    ///   - governance: Keys, allow-lists and the ledger.
+    ///   - usage: The usage recorder.
+    ///   - metrics: The registry `/metrics` renders.
+    ///   - readiness: The readiness flag.
+    ///   - logger: The edge's logger.
+    package init(
+        inference: any InferenceService,
+        governance: any GovernanceService,
+        usage: UsageRecorder,
+        metrics: PrometheusCollectorRegistry,
+        readiness: Readiness,
+        logger: Logger
+    ) {
+        self.inference = inference
+        self.governance = governance
+        self.usage = usage
+        self.metrics = metrics
+        self.readiness = readiness
+        self.logger = logger
+    }
+}
+
+/// A flag that turns on when the process is serving and off when it starts shutting down.
+package final class Readiness: Sendable {
+    private let ready = Atomic<Bool>(false)
+
+    /// Creates a flag that is off.
+    package init() {}
+
+    /// Whether the process is ready.
+    package var isReady: Bool { ready.load(ordering: .acquiring) }
+
+    /// Sets the flag.
+    ///
+    /// - Parameter value: Whether the process is ready.
+    package func set(_ value: Bool) { ready.store(value, ordering: .releasing) }
+}

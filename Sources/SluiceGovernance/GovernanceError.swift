@@ -1,0 +1,53 @@
+/// An error of the governance service, with a stable, extensible code.
+package struct GovernanceError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What went wrong.
+    package var code: Code
+    /// A message safe to show to the caller.
+    package var message: String
+
+    /// Creates an error.
+    ///
+    /// - Parameters:
+    ///   - code: What went wrong.
+    ///   - message: A message safe to show to the caller.
+    package init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    package var description: String { "\(code): \(message)" }
+
+    /// The kind of a ``GovernanceError``.
+    package struct Code: Sendable, Hashable, CustomStringConvertible {
+        /// The stable text form, used on the wire between services.
+        package let rawValue: String
+        private init(_ rawValue: String) { self.rawValue = rawValue }
+
+        /// Reads a code from its text form.
+        ///
+        /// - Parameter rawValue: The text form.
+        package init?(rawValue: String) {
+            guard let known = Self.all.first(where: { $0.rawValue == rawValue }) else { return nil }
+            self = known
+        }
+
+        package var description: String { rawValue }
+
+        /// No credential, or one that is unknown, malformed or revoked.
+        package static let unauthenticated = Code("unauthenticated")
+        /// The caller may not use the model.
+        package static let modelNotAllowed = Code("model_not_allowed")
+        /// The caller lacks the role the operation needs.
+        package static let permissionDenied = Code("permission_denied")
+        /// The named key or tenant does not exist.
+        package static let notFound = Code("not_found")
+        /// The request itself is invalid.
+        package static let invalidArgument = Code("invalid_argument")
+        /// The store failed.
+        package static let `internal` = Code("internal")
+
+        private static let all: [Code] = [
+            .unauthenticated, .modelNotAllowed, .permissionDenied, .notFound, .invalidArgument, .internal,
+        ]
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+
+/// The governance service: who is calling, what they may do, and what they used.
+///
+/// ``LocalGovernanceService`` implements it on SQLite; the gRPC adapter serves it and implements it again as a
+/// client. The edge asks it about every request before calling any other service.
+///
+/// ```swift
+/// let authorization = try await governance.authorize(
+///     AuthorizationRequest(credential: bearerToken, operation: .chat, model: "gpt-4o", requestID: id)
+/// )
+/// print(authorization.principal.tenantName)
+/// ```
+package protocol GovernanceService: Sendable {
+    /// Checks a credential and an operation.
+    ///
+    /// - Parameter request: The credential, the operation and the model it concerns.
+    /// - Returns: The caller and what they may use.
+    /// - Throws: ``GovernanceError`` with `unauthenticated` or `permissionDenied`.
+    func authorize(_ request: AuthorizationRequest) async throws -> Authorization
+
+    /// Records the usage of one completed call in the ledger.
+    ///
+    /// - Parameter record: What was used.
+    func recordUsage(_ record: UsageRecord) async throws
+
+    /// Creates an API key for a tenant, creating the tenant if needed.
+    ///
+    /// - Parameter request: The tenant, name, allowed models and roles.
+    /// - Returns: The key's details and its plaintext, which is never available again.
+    func createKey(_ request: KeyCreationRequest) async throws -> CreatedKey
+
+    /// Lists API keys, never their secrets.
+    ///
+    /// - Parameter tenant: A tenant name to filter by, or `nil` for all.
+    /// - Returns: The keys, oldest first.
+    func listKeys(tenant: String?) async throws -> [APIKeyInfo]
+
+    /// Revokes a key; later requests with it are rejected.
+    ///
+    /// - Parameter id: The key id.
+    /// - Throws: ``GovernanceError`` with `notFound` for an unknown id.
+    func revokeKey(id: String) async throws
+}
+
+/// What a caller wants to do.
+package struct AuthorizationRequest: Sendable, Hashable {
+    /// The presented credential: an API key, without the `Bearer ` prefix.
+    package var credential: String
+    /// The operation.
+    package var operation: Operation
+    /// The public model the operation concerns, if any.
+    package var model: String?
+    /// The request id, for the audit trail.
+    package var requestID: String
+
+    /// Creates a request.
+    ///
+    /// - Parameters:
+    ///   - credential: The presented credential.
+    ///   - operation: The operation.
+    ///   - model: The public model concerned.
+    ///   - requestID: The request id.
+    package init(credential: String, operation: Operation, model: String? = nil, requestID: String = "") {
+        self.credential = credential
+        self.operation = operation
+        self.model = model
+        self.requestID = requestID
+    }
+
+    /// An operation governed by policy.
+    package struct Operation: Sendable, Hashable, RawRepresentable, CustomStringConvertible {
+        /// The stable text form.
+        package let rawValue: String
+        /// Creates an operation from its text form.
+        ///
+        /// - Parameter rawValue: The text form.
+        package init(rawValue: String) { self.rawValue = rawValue }
+        package var description: String { rawValue }
+
+        /// A chat completion.
+        package static let chat = Operation(rawValue: "chat")
+        /// Listing models.
+        package static let listModels = Operation(rawValue: "models.list")
+        /// Counting tokens.
+        package static let countTokens = Operation(rawValue: "tokens.count")
+        /// An administrative call.
+        package static let admin = Operation(rawValue: "admin")
+    }
+}
+
+/// A caller that governance recognised.
+package struct Principal: Sendable, Hashable {
+    /// The tenant id.
+    package var tenantID: String
+    /// The tenant name.
+    package var tenantName: String
+    /// The API key id.
+    package var keyID: String
+    /// The key's roles.
+    package var roles: [Role]
+
+    /// Creates a principal.
+    ///
+    /// - Parameters:
+    ///   - tenantID: The tenant id.
+    ///   - tenantName: The tenant name.
+    ///   - keyID: The API key id.
+    ///   - roles: The key's roles.
+    package init(tenantID: String, tenantName: String, keyID: String, roles: [Role]) {
+        self.tenantID = tenantID
+        self.tenantName = tenantName
+        self.keyID = keyID
+        self.roles = roles
+    }
+}
+
+/// A role a key holds.
+package enum Role: String, Sendable, Hashable, Codable, CaseIterable {
+    /// May call models and administer tenants, keys and policies.
+    case admin
+    /// May call models.
+    case member
+}
+
+/// The outcome of a successful authorization.
+package struct Authorization: Sendable, Hashable {
+    /// Who is calling.
+    package var principal: Principal
+    /// The models the caller may use, or `nil` for every model.
+    package var allowedModels: [String]?
+
+    /// Creates an authorization.
+    ///
+    /// - Parameters:
+    ///   - principal: Who is calling.
+    ///   - allowedModels: The models the caller may use, or `nil` for all.
+    package init(principal: Principal, allowedModels: [String]?) {
+        self.principal = principal
+        self.allowedModels = allowedModels
+    }
+
+    /// Whether the caller may use a model.
+    ///
+    /// - Parameter model: The public model name.
+    /// - Returns: `true` when no allow-list applies or the list names the model.
+    package func allows(model: String) -> Bool {
+        allowedModels.map { $0.contains(model) } ?? true
+    }
+}
+
+/// The usage of one completed call.
+package struct UsageRecord: Sendable, Hashable {
+    /// The request id.
+    package var requestID: String
+    /// The caller.
+    package var principal: Principal
+    /// The public model.
+    package var model: String
+    /// The provider that answered, or empty when none did.
+    package var provider: String
+    /// The upstream model that answered.
+    package var upstreamModel: String
+    /// Prompt tokens.
+    package var promptTokens: Int
+    /// Completion tokens.
+    package var completionTokens: Int
+    /// Whether the counts were estimated.
+    package var isEstimated: Bool
+    /// Wall time of the call, in milliseconds.
+    package var latencyMilliseconds: Int
+    /// `ok`, or the error code that ended the call.
+    package var outcome: String
+
+    /// Creates a usage record.
+    ///
+    /// - Parameters:
+    ///   - requestID: The request id.
+    ///   - principal: The caller.
+    ///   - model: The public model.
+    ///   - provider: The provider that answered.
+    ///   - upstreamModel: The upstream model that answered.
+    ///   - promptTokens: Prompt tokens.
+    ///   - completionTokens: Completion tokens.
+    ///   - isEstimated: Whether the counts were estimated.
+    ///   - latencyMilliseconds: Wall time of the call.
+    ///   - outcome: `ok` or an error code.
+    package init(
+        requestID: String,
+        principal: Principal,
+        model: String,
+        provider: String,
+        upstreamModel: String,
+        promptTokens: Int,
+        completionTokens: Int,
+        isEstimated: Bool,
+        latencyMilliseconds: Int,
+        outcome: String
+    ) {
+        self.requestID = requestID
+        self.principal = principal
+        self.model = model
+        self.provider = provider
+        self.upstreamModel = upstreamModel
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.isEstimated = isEstimated
+        self.latencyMilliseconds = latencyMilliseconds
+        self.outcome = outcome
+    }
+}

@@ -1,0 +1,84 @@
+package import Foundation
+package import GRDB
+
+/// The governance database: tenants, API keys, the usage ledger and the audit log, on SQLite.
+///
+/// The database lives at `governance.sqlite` in the data directory, in WAL mode so the CLI and a running
+/// server can use it at once. Migrations run when the store opens.
+package struct GovernanceStore: Sendable {
+    /// The database connection pool.
+    package let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the store in a data directory.
+    ///
+    /// - Parameter dataDirectory: The data directory; created if missing.
+    /// - Returns: The migrated store.
+    package static func open(dataDirectory: URL) throws -> GovernanceStore {
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        let path = dataDirectory.appendingPathComponent("governance.sqlite").path
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        return try GovernanceStore(writer: pool)
+    }
+
+    /// Wraps a database, running the migrations.
+    ///
+    /// - Parameter writer: A database, for tests an in-memory `DatabaseQueue`.
+    package init(writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: tenants, keys, ledger, audit") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE tenant (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL UNIQUE,
+                        created_at DATETIME NOT NULL
+                    );
+                    CREATE TABLE api_key (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        tenant_id TEXT NOT NULL REFERENCES tenant(id),
+                        name TEXT NOT NULL DEFAULT '',
+                        secret_sha256 BLOB NOT NULL,
+                        allowed_models TEXT,
+                        roles TEXT NOT NULL,
+                        created_at DATETIME NOT NULL,
+                        revoked_at DATETIME
+                    );
+                    CREATE INDEX api_key_tenant ON api_key(tenant_id);
+                    CREATE TABLE usage_ledger (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        request_id TEXT NOT NULL,
+                        tenant_id TEXT NOT NULL,
+                        key_id TEXT NOT NULL,
+                        model TEXT NOT NULL,
+                        provider TEXT NOT NULL,
+                        upstream_model TEXT NOT NULL,
+                        prompt_tokens INTEGER NOT NULL,
+                        completion_tokens INTEGER NOT NULL,
+                        estimated BOOLEAN NOT NULL,
+                        latency_ms INTEGER NOT NULL,
+                        outcome TEXT NOT NULL,
+                        recorded_at DATETIME NOT NULL
+                    );
+                    CREATE INDEX usage_ledger_tenant_time ON usage_ledger(tenant_id, recorded_at);
+                    CREATE TABLE audit_log (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        at DATETIME NOT NULL,
+                        actor TEXT NOT NULL,
+                        action TEXT NOT NULL,
+                        target TEXT NOT NULL,
+                        outcome TEXT NOT NULL,
+                        request_id TEXT NOT NULL DEFAULT ''
+                    );
+                    """
+            )
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,78 @@
+import Crypto
+import Foundation
+
+/// The format, generation, hashing and comparison of API keys.
+///
+/// A key reads `sk-sluice-<id>-<secret>`: the id (16 hex digits) finds the stored record, the secret (48 hex
+/// digits, 192 random bits) proves possession. Only the SHA-256 of the secret is stored, and it is compared in
+/// constant time. A fast hash is right here: the secret is random and long, so there is nothing to brute-force.
+package enum KeyMaterial {
+    /// The prefix of every Sluice API key.
+    package static let prefix = "sk-sluice-"
+
+    /// A key's parts.
+    package struct Parsed: Sendable, Hashable {
+        /// The key id.
+        package var id: String
+        /// The secret part.
+        package var secret: String
+    }
+
+    /// Generates a new key.
+    ///
+    /// - Returns: The key id and the full plaintext key.
+    package static func generate() -> (id: String, plaintext: String) {
+        var generator = SystemRandomNumberGenerator()
+        let id = hex((0..<8).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        let secret = hex((0..<24).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        return (id, prefix + id + "-" + secret)
+    }
+
+    /// Splits a presented key into id and secret.
+    ///
+    /// - Parameter key: The presented key.
+    /// - Returns: Its parts, or `nil` when it is not shaped like a Sluice key.
+    package static func parse(_ key: String) -> Parsed? {
+        guard key.hasPrefix(prefix) else { return nil }
+        let rest = key.dropFirst(prefix.count)
+        let parts = rest.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].count == 16, parts[1].count == 48,
+            parts.allSatisfy({ $0.allSatisfy(\.isHexDigit) })
+        else { return nil }
+        return Parsed(id: String(parts[0]), secret: String(parts[1]))
+    }
+
+    /// The stored hash of a secret.
+    ///
+    /// - Parameter secret: The secret part of a key.
+    /// - Returns: Its SHA-256 digest.
+    package static func hash(secret: String) -> [UInt8] {
+        Array(SHA256.hash(data: Array(secret.utf8)))
+    }
+
+    /// Compares two byte strings in time that depends only on their lengths.
+    ///
+    /// - Parameters:
+    ///   - lhs: One byte string.
+    ///   - rhs: The other.
+    /// - Returns: Whether they are equal.
+    package static func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        var difference: UInt8 = 0
+        for index in lhs.indices {
+            difference |= lhs[index] ^ rhs[index]
+        }
+        return difference == 0
+    }
+
+    private static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var result: [UInt8] = []
+        result.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            result.append(digits[Int(byte >> 4)])
+            result.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: result, as: UTF8.self)
+    }
+}

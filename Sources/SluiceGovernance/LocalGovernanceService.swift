@@ -1,0 +1,232 @@
+import Foundation
+import GRDB
+package import Logging
+
+/// Governance on the local SQLite store: hashed API keys with constant-time checks, per-key model allow-lists,
+/// the usage ledger and the audit log.
+///
+/// ```swift
+/// let governance = LocalGovernanceService(store: try GovernanceStore.open(dataDirectory: dataDirectory), logger: logger)
+/// let created = try await governance.createKey(KeyCreationRequest(tenant: "acme", allowedModels: ["echo"]))
+/// print(created.plaintext) // shown once
+/// ```
+package struct LocalGovernanceService: GovernanceService {
+    private let store: GovernanceStore
+    private let logger: Logger
+
+    /// Creates the service.
+    ///
+    /// - Parameters:
+    ///   - store: The governance database.
+    ///   - logger: The logger; credentials never reach it.
+    package init(store: GovernanceStore, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    // MARK: - Authorization
+
+    package func authorize(_ request: AuthorizationRequest) async throws -> Authorization {
+        guard let parsed = KeyMaterial.parse(request.credential) else {
+            throw GovernanceError(.unauthenticated, "Missing or malformed API key")
+        }
+        let record = try await store.writer.read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT k.id, k.tenant_id, t.name AS tenant_name, k.secret_sha256, k.allowed_models, k.roles,
+                           k.revoked_at
+                    FROM api_key k JOIN tenant t ON t.id = k.tenant_id
+                    WHERE k.id = ?
+                    """,
+                arguments: [parsed.id]
+            ).map(StoredKey.init(row:))
+        }
+        // The hash is computed and compared even for unknown ids, so timing does not tell which ids exist.
+        let presented = KeyMaterial.hash(secret: parsed.secret)
+        let matches = KeyMaterial.constantTimeEquals(presented, record?.secretSHA256 ?? Array(repeating: 0, count: 32))
+        guard let record, matches else {
+            throw GovernanceError(.unauthenticated, "Incorrect API key provided")
+        }
+        guard !record.isRevoked else {
+            throw GovernanceError(.unauthenticated, "This API key has been revoked")
+        }
+        let roles = record.roles
+        let authorization = Authorization(principal: record.principal, allowedModels: record.allowedModels)
+        if request.operation == .admin, !roles.contains(.admin) {
+            throw GovernanceError(.permissionDenied, "This API key may not perform administrative calls")
+        }
+        if let model = request.model, !authorization.allows(model: model) {
+            throw GovernanceError(.modelNotAllowed, "This API key may not use the model '\(model)'")
+        }
+        return authorization
+    }
+
+    // MARK: - Usage
+
+    package func recordUsage(_ record: UsageRecord) async throws {
+        try await store.writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO usage_ledger (request_id, tenant_id, key_id, model, provider, upstream_model,
+                        prompt_tokens, completion_tokens, estimated, latency_ms, outcome, recorded_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    record.requestID, record.principal.tenantID, record.principal.keyID, record.model,
+                    record.provider, record.upstreamModel, record.promptTokens, record.completionTokens,
+                    record.isEstimated, record.latencyMilliseconds, record.outcome, Date(),
+                ]
+            )
+        }
+    }
+
+    // MARK: - Keys
+
+    package func createKey(_ request: KeyCreationRequest) async throws -> CreatedKey {
+        let tenant = request.tenant.trimmingCharacters(in: .whitespaces)
+        guard !tenant.isEmpty, tenant.count <= 128 else {
+            throw GovernanceError(.invalidArgument, "A tenant name of 1 to 128 characters is required")
+        }
+        if let models = request.allowedModels, models.contains(where: \.isEmpty) {
+            throw GovernanceError(.invalidArgument, "Allowed model names must not be empty")
+        }
+        let roles = request.roles.isEmpty ? [Role.member] : request.roles
+        let (id, plaintext) = KeyMaterial.generate()
+        let secret = KeyMaterial.parse(plaintext)!.secret
+        let now = Date()
+        let info = try await store.writer.write { db in
+            let tenantID: String
+            if let existing = try String.fetchOne(db, sql: "SELECT id FROM tenant WHERE name = ?", arguments: [tenant]) {
+                tenantID = existing
+            } else {
+                tenantID = "ten_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+                try db.execute(
+                    sql: "INSERT INTO tenant (id, name, created_at) VALUES (?, ?, ?)",
+                    arguments: [tenantID, tenant, now]
+                )
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO api_key (id, tenant_id, name, secret_sha256, allowed_models, roles, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    id, tenantID, request.name, Data(KeyMaterial.hash(secret: secret)),
+                    Self.encodeModels(request.allowedModels), Self.encodeRoles(roles), now,
+                ]
+            )
+            try Self.audit(db, actor: "system", action: "key.create", target: id, outcome: "ok")
+            return APIKeyInfo(
+                id: id,
+                tenantID: tenantID,
+                tenantName: tenant,
+                name: request.name,
+                allowedModels: request.allowedModels,
+                roles: roles,
+                createdAt: now,
+                revokedAt: nil
+            )
+        }
+        logger.info("API key created", metadata: ["key_id": "\(id)", "tenant": "\(tenant)"])
+        return CreatedKey(info: info, plaintext: plaintext)
+    }
+
+    package func listKeys(tenant: String?) async throws -> [APIKeyInfo] {
+        try await store.writer.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT k.id, k.tenant_id, t.name AS tenant_name, k.name, k.allowed_models, k.roles,
+                           k.created_at, k.revoked_at
+                    FROM api_key k JOIN tenant t ON t.id = k.tenant_id
+                    WHERE ?1 IS NULL OR t.name = ?1
+                    ORDER BY k.created_at, k.id
+                    """,
+                arguments: [tenant]
+            )
+            return rows.map { row in
+                APIKeyInfo(
+                    id: row["id"],
+                    tenantID: row["tenant_id"],
+                    tenantName: row["tenant_name"],
+                    name: row["name"],
+                    allowedModels: Self.decodeModels(row["allowed_models"]),
+                    roles: Self.decodeRoles(row["roles"]),
+                    createdAt: row["created_at"],
+                    revokedAt: row["revoked_at"]
+                )
+            }
+        }
+    }
+
+    package func revokeKey(id: String) async throws {
+        let changed = try await store.writer.write { db in
+            try db.execute(
+                sql: "UPDATE api_key SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                arguments: [Date(), id]
+            )
+            let changes = db.changesCount
+            try Self.audit(db, actor: "system", action: "key.revoke", target: id, outcome: changes > 0 ? "ok" : "not_found")
+            return changes
+        }
+        guard changed > 0 else {
+            throw GovernanceError(.notFound, "No active API key has the id '\(id)'")
+        }
+        logger.info("API key revoked", metadata: ["key_id": "\(id)"])
+    }
+
+    /// Whether any API key exists; `sluice serve` creates an admin key when none does.
+    ///
+    /// - Returns: `true` when the store holds at least one key, revoked or not.
+    package func hasKeys() async throws -> Bool {
+        try await store.writer.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM api_key)") ?? false
+        }
+    }
+
+    // MARK: - Encoding
+
+    /// A key row as authorization needs it.
+    private struct StoredKey: Sendable {
+        var principal: Principal
+        var secretSHA256: [UInt8]
+        var allowedModels: [String]?
+        var roles: [Role]
+        var isRevoked: Bool
+
+        init(row: Row) {
+            roles = LocalGovernanceService.decodeRoles(row["roles"])
+            principal = Principal(tenantID: row["tenant_id"], tenantName: row["tenant_name"], keyID: row["id"], roles: roles)
+            secretSHA256 = (row["secret_sha256"] as Data?).map(Array.init) ?? []
+            allowedModels = LocalGovernanceService.decodeModels(row["allowed_models"])
+            isRevoked = (row["revoked_at"] as Date?) != nil
+        }
+    }
+
+    private static func audit(_ db: Database, actor: String, action: String, target: String, outcome: String) throws {
+        try db.execute(
+            sql: "INSERT INTO audit_log (at, actor, action, target, outcome) VALUES (?, ?, ?, ?, ?)",
+            arguments: [Date(), actor, action, target, outcome]
+        )
+    }
+
+    private static func encodeModels(_ models: [String]?) -> String? {
+        guard let models else { return nil }
+        let data = try? JSONEncoder().encode(models)
+        return data.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private static func decodeModels(_ text: String?) -> [String]? {
+        guard let text else { return nil }
+        return try? JSONDecoder().decode([String].self, from: Data(text.utf8))
+    }
+
+    private static func encodeRoles(_ roles: [Role]) -> String {
+        roles.map(\.rawValue).joined(separator: ",")
+    }
+
+    private static func decodeRoles(_ text: String?) -> [Role] {
+        (text ?? "").split(separator: ",").compactMap { Role(rawValue: String($0)) }
+    }
+}

@@ -1,0 +1,261 @@
+import Foundation
+package import Logging
+import Metrics
+import Synchronization
+
+/// The in-process inference service: routes public models onto provider deployments with retries, circuit
+/// breakers and ordered fallbacks, and makes sure every answer carries usage.
+///
+/// For each deployment of a model, in order: skip it while its circuit breaker is open; otherwise call it,
+/// retrying connect errors, 429 and 5xx with jittered exponential backoff (a `Retry-After` replaces the computed
+/// delay); when its attempts are spent, fall back to the next deployment. Streams fall back only until their
+/// first event has been received: after that, a failure ends the stream with an error.
+///
+/// ```swift
+/// let service = LocalInferenceService(
+///     configuration: configuration,
+///     providers: ["echo": EchoProvider(settings: .init(), tokens: tokens)],
+///     tokens: tokens,
+///     logger: logger
+/// )
+/// let answer = try await service.chat(ChatRequest(model: "echo", messages: [.init(role: .user, text: "hi")]))
+/// ```
+package final class LocalInferenceService: InferenceService {
+    private let models: [String: ModelConfiguration]
+    private let modelOrder: [String]
+    private let providers: [String: any ChatProvider]
+    private let policies: [String: RetryPolicy]
+    private let breakerSettings: [String: ProviderConfiguration.Breaker]
+    private let breakers = Mutex<[DeploymentConfiguration: CircuitBreaker]>([:])
+    private let tokens: PromptTokenCounter
+    private let logger: Logger
+    private let random: @Sendable () -> Double
+
+    /// Creates the service.
+    ///
+    /// - Parameters:
+    ///   - configuration: Providers and models; the built-in echo model is added unless configured.
+    ///   - providers: A provider adapter per configured provider name.
+    ///   - tokens: The counter used when an upstream reports no usage.
+    ///   - logger: The logger for routing decisions.
+    ///   - random: A source of numbers in `0..<1` for retry jitter; injected by tests.
+    package init(
+        configuration: InferenceConfiguration,
+        providers: [String: any ChatProvider],
+        tokens: PromptTokenCounter,
+        logger: Logger,
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+    ) {
+        let models = configuration.effectiveModels
+        self.models = Dictionary(models.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.modelOrder = models.map(\.name)
+        self.providers = providers
+        let providerConfigurations = configuration.effectiveProviders
+        self.policies = Dictionary(
+            providerConfigurations.map { ($0.name, $0.retryPolicy) },
+            uniquingKeysWith: { first, _ in first }
+        )
+        self.breakerSettings = Dictionary(
+            providerConfigurations.map { ($0.name, $0.circuitBreaker) },
+            uniquingKeysWith: { first, _ in first }
+        )
+        self.tokens = tokens
+        self.logger = logger
+        self.random = random
+    }
+
+    // MARK: - InferenceService
+
+    package func chat(_ request: ChatRequest) async throws -> ChatResponse {
+        let (reply, servedBy) = try await withFallbacks(for: request) { deployment, provider in
+            try await provider.chat(request, upstreamModel: deployment.model)
+        }
+        let usage = reply.usage ?? estimatedUsage(request: request, message: reply.message, servedBy: servedBy)
+        return ChatResponse(
+            id: Self.makeCompletionID(),
+            created: Int64(Date().timeIntervalSince1970),
+            servedBy: servedBy,
+            message: reply.message,
+            finishReason: reply.finishReason,
+            usage: usage
+        )
+    }
+
+    package func openChatStream(_ request: ChatRequest) async throws -> ChatStream {
+        let (opened, servedBy) = try await withFallbacks(for: request) { deployment, provider in
+            let events = try await provider.openStream(request, upstreamModel: deployment.model)
+            let upstream = SingleConsumerIterator(events.makeAsyncIterator())
+            guard let first = try await upstream.next() else {
+                throw InferenceError(
+                    .upstreamUnavailable,
+                    "the upstream ended the stream before sending anything",
+                    provider: provider.name
+                )
+            }
+            return OpenedStream(first: first, upstream: upstream)
+        }
+        let relay = UsageCompletingIterator(
+            pending: opened.first,
+            upstream: opened.upstream,
+            servedBy: servedBy,
+            promptUsage: { [tokens] in tokens.countPrompt(request.messages, upstreamModel: servedBy.model) },
+            completionTokens: { [tokens] text in tokens.countCompletion(text, upstreamModel: servedBy.model) }
+        )
+        return ChatStream(
+            id: Self.makeCompletionID(),
+            created: Int64(Date().timeIntervalSince1970),
+            servedBy: servedBy,
+            events: .pulling(from: relay)
+        )
+    }
+
+    package func listModels() async throws -> [ModelDescriptor] {
+        modelOrder.compactMap { models[$0] }.map { model in
+            ModelDescriptor(
+                id: model.name,
+                ownedBy: model.deployments.first?.provider ?? "sluice",
+                deployments: model.deployments.map { .init(provider: $0.provider, model: $0.model) }
+            )
+        }
+    }
+
+    package func countTokens(model: String, messages: [ChatMessage]) async throws -> TokenCountResult {
+        guard let configuration = models[model], let first = configuration.deployments.first else {
+            throw InferenceError(.modelNotFound, "The model '\(model)' does not exist")
+        }
+        return tokens.countPrompt(messages, upstreamModel: first.model)
+    }
+
+    // MARK: - Routing, retries, breakers
+
+    private struct OpenedStream: Sendable {
+        var first: ChatStreamEvent
+        var upstream: SingleConsumerIterator<AsyncThrowingStream<ChatStreamEvent, any Error>.Iterator>
+    }
+
+    private func deployments(for request: ChatRequest) throws -> [DeploymentConfiguration] {
+        if let route = request.route {
+            guard providers[route.provider] != nil else {
+                throw InferenceError(.invalidRequest, "The route names an unknown provider '\(route.provider)'")
+            }
+            return [DeploymentConfiguration(provider: route.provider, model: route.model)]
+        }
+        guard let model = models[request.model] else {
+            throw InferenceError(.modelNotFound, "The model '\(request.model)' does not exist")
+        }
+        return model.deployments
+    }
+
+    private func withFallbacks<Result>(
+        for request: ChatRequest,
+        _ operation: (DeploymentConfiguration, any ChatProvider) async throws -> Result
+    ) async throws -> (Result, ServedBy) {
+        var lastError: InferenceError?
+        var attempt = 0
+        for deployment in try deployments(for: request) {
+            guard let provider = providers[deployment.provider] else {
+                lastError = InferenceError(.internal, "provider '\(deployment.provider)' is not running")
+                continue
+            }
+            let policy = policies[deployment.provider] ?? RetryPolicy()
+            var tries = 0
+            while true {
+                guard acquireBreaker(deployment) else {
+                    logger.debug("circuit open", metadata: ["provider": "\(deployment.provider)"])
+                    lastError = lastError ?? InferenceError(
+                        .circuitOpen,
+                        "Every deployment of '\(request.model)' is temporarily unavailable",
+                        provider: deployment.provider
+                    )
+                    break
+                }
+                attempt += 1
+                tries += 1
+                do {
+                    let result = try await operation(deployment, provider)
+                    recordBreaker(deployment, success: true)
+                    return (result, ServedBy(provider: deployment.provider, model: deployment.model, attempt: attempt))
+                } catch {
+                    let failure = InferenceError(wrapping: error, provider: deployment.provider)
+                    if failure.code == .cancelled || Task.isCancelled {
+                        recordBreaker(deployment, success: true)
+                        throw InferenceError(.cancelled, "The request was cancelled")
+                    }
+                    recordBreaker(deployment, success: !failure.allowsFallback)
+                    Counter(
+                        label: "sluice_upstream_errors_total",
+                        dimensions: [("provider", deployment.provider), ("code", failure.code.rawValue)]
+                    ).increment()
+                    logger.warning(
+                        "upstream attempt failed",
+                        metadata: [
+                            "provider": "\(deployment.provider)", "model": "\(deployment.model)",
+                            "attempt": "\(attempt)", "error": "\(failure)", "request_id": "\(request.requestID)",
+                        ]
+                    )
+                    lastError = failure
+                    guard failure.allowsFallback else { throw failure }
+                    guard failure.isRetryable,
+                        let delay = policy.delay(afterAttempt: tries, retryAfter: failure.retryAfter, random: random)
+                    else { break }
+                    do {
+                        try await Task.sleep(for: delay)
+                    } catch {
+                        throw InferenceError(.cancelled, "The request was cancelled")
+                    }
+                }
+            }
+        }
+        throw lastError ?? InferenceError(.modelNotFound, "The model '\(request.model)' has no deployments")
+    }
+
+    private func acquireBreaker(_ deployment: DeploymentConfiguration) -> Bool {
+        let now = ContinuousClock.now
+        return breakers.withLock { breakers in
+            breakers[deployment, default: makeBreaker(for: deployment)].acquire(now: now)
+        }
+    }
+
+    private func recordBreaker(_ deployment: DeploymentConfiguration, success: Bool) {
+        let now = ContinuousClock.now
+        breakers.withLock { breakers in
+            breakers[deployment, default: makeBreaker(for: deployment)].record(success: success, now: now)
+        }
+    }
+
+    private func makeBreaker(for deployment: DeploymentConfiguration) -> CircuitBreaker {
+        let settings = breakerSettings[deployment.provider] ?? ProviderConfiguration.Breaker()
+        return CircuitBreaker(threshold: settings.failureThreshold, openDuration: .milliseconds(settings.openMs))
+    }
+
+    // MARK: - Usage
+
+    private func estimatedUsage(request: ChatRequest, message: ChatMessage, servedBy: ServedBy) -> Usage {
+        let prompt = tokens.countPrompt(request.messages, upstreamModel: servedBy.model)
+        let generated = message.text + message.toolCalls.map { $0.name + $0.arguments }.joined()
+        let completion = tokens.countCompletion(generated, upstreamModel: servedBy.model)
+        return Usage(promptTokens: prompt.tokens, completionTokens: completion, isEstimated: true)
+    }
+
+    private static func makeCompletionID() -> String {
+        "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    }
+}
+
+extension InferenceError {
+    /// Wraps any error thrown while calling a provider.
+    ///
+    /// - Parameters:
+    ///   - error: The error.
+    ///   - provider: The provider that was called.
+    package init(wrapping error: any Error, provider: String?) {
+        if let error = error as? InferenceError {
+            self = error
+            if self.provider == nil { self.provider = provider }
+        } else if error is CancellationError {
+            self.init(.cancelled, "The request was cancelled", provider: provider)
+        } else {
+            self.init(.upstreamUnavailable, "The upstream call failed: \(error)", provider: provider)
+        }
+    }
+}

@@ -1,0 +1,77 @@
+/// Relays an upstream stream and enforces its ending: a stream that stops without `finish`, or throws, ends
+/// with ``InferenceError/Code/streamInterrupted``; one that finishes without usage gets an estimated usage event.
+struct UsageCompletingIterator: AsyncIteratorProtocol {
+    typealias Upstream = SingleConsumerIterator<AsyncThrowingStream<ChatStreamEvent, any Error>.Iterator>
+
+    private var pending: ChatStreamEvent?
+    private let upstream: Upstream
+    private let servedBy: ServedBy
+    private let promptUsage: @Sendable () -> TokenCountResult
+    private let completionTokens: @Sendable (String) -> Int
+    private var generated = ""
+    private var finished = false
+    private var sawUsage = false
+    private var done = false
+
+    init(
+        pending: ChatStreamEvent,
+        upstream: Upstream,
+        servedBy: ServedBy,
+        promptUsage: @escaping @Sendable () -> TokenCountResult,
+        completionTokens: @escaping @Sendable (String) -> Int
+    ) {
+        self.pending = pending
+        self.upstream = upstream
+        self.servedBy = servedBy
+        self.promptUsage = promptUsage
+        self.completionTokens = completionTokens
+    }
+
+    mutating func next() async throws -> ChatStreamEvent? {
+        guard !done else { return nil }
+        let event: ChatStreamEvent?
+        if let pending {
+            event = pending
+            self.pending = nil
+        } else {
+            do {
+                event = try await upstream.next()
+            } catch {
+                done = true
+                let cause = InferenceError(wrapping: error, provider: servedBy.provider)
+                if cause.code == .cancelled { throw cause }
+                throw InferenceError(
+                    .streamInterrupted,
+                    "The upstream stream broke off: \(cause.message)",
+                    provider: servedBy.provider
+                )
+            }
+        }
+        guard let event else {
+            done = true
+            guard finished else {
+                throw InferenceError(
+                    .streamInterrupted,
+                    "The upstream ended the stream before it finished",
+                    provider: servedBy.provider
+                )
+            }
+            guard sawUsage else { return .usage(estimate()) }
+            return nil
+        }
+        switch event {
+        case .delta(let delta):
+            if let content = delta.content { generated += content }
+            for call in delta.toolCalls { generated += (call.name ?? "") + (call.arguments ?? "") }
+        case .finish:
+            finished = true
+        case .usage:
+            sawUsage = true
+        }
+        return event
+    }
+
+    private func estimate() -> Usage {
+        Usage(promptTokens: promptUsage().tokens, completionTokens: completionTokens(generated), isEstimated: true)
+    }
+}

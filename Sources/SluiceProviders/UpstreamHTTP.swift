@@ -1,0 +1,191 @@
+import AsyncHTTPClient
+import Foundation
+package import Logging
+import NIOCore
+import NIOHTTP1
+package import SluiceInference
+
+/// The HTTP side shared by the HTTP providers: one client per provider with its connect and read timeouts, a
+/// deadline per call, and the mapping of statuses and transport failures onto ``InferenceError``.
+///
+/// The read timeout is the provider's `first_token_ms`: no byte for that long, before the first token or
+/// inside a stream, ends the call with `upstream_timeout`.
+package final class UpstreamHTTP: Sendable {
+    /// The underlying client; shut down with ``shutdown()``.
+    let client: HTTPClient
+    let providerName: String
+    let totalTimeout: TimeAmount
+    let logger: Logger
+
+    /// Creates a client for one provider.
+    ///
+    /// - Parameters:
+    ///   - providerName: The provider's name, for errors and logs.
+    ///   - timeouts: The provider's timeouts.
+    ///   - logger: The logger.
+    package init(providerName: String, timeouts: ProviderConfiguration.Timeouts, logger: Logger) {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(
+            connect: .milliseconds(timeouts.connectMs),
+            read: .milliseconds(timeouts.firstTokenMs)
+        )
+        self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        self.providerName = providerName
+        self.totalTimeout = .milliseconds(timeouts.totalMs)
+        self.logger = logger
+    }
+
+    /// Shuts the client down; pending calls fail.
+    package func shutdown() async throws {
+        try await client.shutdown()
+    }
+
+    /// Sends a JSON request and returns the response once its head has arrived with a 2xx status.
+    ///
+    /// - Parameters:
+    ///   - url: The full URL.
+    ///   - headers: Headers beyond `content-type`.
+    ///   - body: The JSON body.
+    /// - Returns: The response, whose body has not been read.
+    /// - Throws: ``InferenceError`` for non-2xx statuses and transport failures.
+    func post(url: String, headers: [(String, String)], body: [UInt8]) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "accept", value: "application/json, text/event-stream")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, deadline: .now() + totalTimeout, logger: logger)
+        } catch {
+            throw mapTransportError(error)
+        }
+        guard (200..<300).contains(response.status.code) else {
+            let text = (try? await response.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
+            throw statusError(response.status, headers: response.headers, body: text)
+        }
+        return response
+    }
+
+    /// Reads a whole response body.
+    ///
+    /// - Parameter response: A response from ``post(url:headers:body:)``.
+    /// - Returns: The body bytes.
+    func collect(_ response: HTTPClientResponse) async throws -> ByteBuffer {
+        do {
+            return try await response.body.collect(upTo: 16 * 1024 * 1024)
+        } catch {
+            throw mapTransportError(error)
+        }
+    }
+
+    /// The server-sent events of a streamed response, as they arrive.
+    ///
+    /// - Parameter response: A response from ``post(url:headers:body:)``.
+    /// - Returns: The events; transport failures are thrown as ``InferenceError``.
+    func events(of response: HTTPClientResponse) -> AsyncThrowingStream<ServerSentEventParser.Event, any Error> {
+        .pulling(from: EventIterator(body: response.body.makeAsyncIterator(), http: self))
+    }
+
+    private struct EventIterator: AsyncIteratorProtocol {
+        var body: HTTPClientResponse.Body.AsyncIterator
+        let http: UpstreamHTTP
+        var parser = ServerSentEventParser()
+        var ready: [ServerSentEventParser.Event] = []
+
+        mutating func next() async throws -> ServerSentEventParser.Event? {
+            while ready.isEmpty {
+                let chunk: ByteBuffer?
+                do {
+                    chunk = try await body.next()
+                } catch {
+                    throw http.mapTransportError(error)
+                }
+                guard let chunk else { return nil }
+                ready = parser.feed(chunk.readableBytesView)
+            }
+            return ready.removeFirst()
+        }
+    }
+
+    // MARK: - Errors
+
+    /// Maps a transport failure onto an inference error.
+    ///
+    /// - Parameter error: What the HTTP client threw.
+    /// - Returns: `upstream_timeout` for timeouts, `cancelled` for cancellation, `upstream_unavailable` otherwise.
+    func mapTransportError(_ error: any Error) -> InferenceError {
+        if let error = error as? InferenceError { return error }
+        if error is CancellationError {
+            return InferenceError(.cancelled, "The request was cancelled", provider: providerName)
+        }
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .readTimeout:
+                return InferenceError(.upstreamTimeout, "The upstream sent nothing within the first-token timeout", provider: providerName)
+            case .deadlineExceeded:
+                return InferenceError(.upstreamTimeout, "The upstream did not finish within the total timeout", provider: providerName)
+            case .connectTimeout:
+                return InferenceError(.upstreamUnavailable, "Connecting to the upstream timed out", provider: providerName)
+            case .cancelled:
+                return InferenceError(.cancelled, "The request was cancelled", provider: providerName)
+            default:
+                break
+            }
+        }
+        return InferenceError(.upstreamUnavailable, "The upstream could not be reached: \(error)", provider: providerName)
+    }
+
+    private func statusError(_ status: HTTPResponseStatus, headers: HTTPHeaders, body: String) -> InferenceError {
+        let detail = Self.upstreamMessage(in: body) ?? status.reasonPhrase
+        switch status.code {
+        case 429:
+            return InferenceError(
+                .upstreamRateLimited,
+                "The upstream rate limit was reached: \(detail)",
+                retryAfter: Self.retryAfter(headers),
+                provider: providerName
+            )
+        case 400, 413, 422:
+            return InferenceError(.invalidRequest, "The upstream rejected the request: \(detail)", provider: providerName)
+        case 408, 500...599:
+            return InferenceError(
+                .upstreamUnavailable,
+                "The upstream failed with status \(status.code): \(detail)",
+                retryAfter: Self.retryAfter(headers),
+                provider: providerName
+            )
+        default:
+            return InferenceError(
+                .upstreamRejected,
+                "The upstream refused the call with status \(status.code): \(detail)",
+                provider: providerName
+            )
+        }
+    }
+
+    /// Reads `retry-after-ms` or `Retry-After` (seconds or an HTTP date).
+    static func retryAfter(_ headers: HTTPHeaders) -> Duration? {
+        if let millis = headers.first(name: "retry-after-ms").flatMap(Double.init), millis >= 0 {
+            return .milliseconds(Int64(millis))
+        }
+        guard let value = headers.first(name: "retry-after")?.trimmingCharacters(in: .whitespaces) else { return nil }
+        if let seconds = Double(value), seconds >= 0 { return .milliseconds(Int64(seconds * 1000)) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: value) else { return nil }
+        return .milliseconds(Int64(max(0, date.timeIntervalSinceNow) * 1000))
+    }
+
+    /// The `error.message` of an OpenAI- or Anthropic-style error body, shortened.
+    static func upstreamMessage(in body: String) -> String? {
+        guard let json = JSONValue.parse(body) else {
+            return body.isEmpty ? nil : String(body.prefix(300))
+        }
+        let message = json["error"]?["message"]?.stringValue ?? json["message"]?.stringValue
+        return message.map { String($0.prefix(300)) }
+    }
+}

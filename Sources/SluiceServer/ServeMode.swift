@@ -1,0 +1,11 @@
+/// Which services a `sluice serve` process runs.
+package enum ServeMode: String, Sendable, CaseIterable {
+    /// Everything in one process, wired in process.
+    case all
+    /// The inference service alone, over gRPC.
+    case inference
+    /// The governance service alone, over gRPC.
+    case governance
+    /// The HTTP edge alone; it dials inference and governance.
+    case edge
+}

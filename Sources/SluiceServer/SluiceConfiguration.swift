@@ -1,0 +1,149 @@
+package import SluiceEdge
+package import SluiceInference
+
+/// The whole configuration of a Sluice process: one JSON file plus environment overrides.
+///
+/// Every key has a default that works offline, so `sluice serve` runs with no file at all. Secrets are never
+/// in the file: providers name the environment variable that holds their key.
+///
+/// Configuration keys (file, snake_case) and environment overrides:
+/// - `data_dir` / `SLUICE_DATA_DIR` (`./.sluice`): SQLite database, tokenizer files.
+/// - `http.host` / `SLUICE_HTTP_HOST` (`127.0.0.1`), `http.port` / `SLUICE_HTTP_PORT` (`8080`),
+///   `http.max_body_bytes` (4 MiB).
+/// - `services.inference.address` / `SLUICE_INFERENCE_ADDRESS` (`127.0.0.1:50061`),
+///   `services.governance.address` / `SLUICE_GOVERNANCE_ADDRESS` (`127.0.0.1:50062`): where a service served
+///   alone listens, and where the others dial it.
+/// - `grpc.default_timeout_ms` (10000): deadline of every unary call between services;
+///   `grpc.stream_timeout_ms` (600000): deadline of a whole stream;
+///   `grpc.internal_token_env`: the variable holding a shared token that services demand as
+///   `authorization: Bearer …`; `grpc.tls`: `cert_path`, `key_path` (server), `ca_path` (client trust).
+/// - `providers`, `models`: see ``InferenceConfiguration``.
+/// - `log_level` / `SLUICE_LOG_LEVEL` (`info`).
+package struct SluiceConfiguration: Sendable, Hashable, Codable {
+    /// The data directory.
+    package var dataDirectory: String = "./.sluice"
+    /// The HTTP edge.
+    package var http = EdgeConfiguration()
+    /// Where each service listens when served alone.
+    package var services = Services()
+    /// gRPC settings between services.
+    package var grpc = GRPC()
+    /// Providers.
+    package var providers: [ProviderConfiguration] = []
+    /// Public models.
+    package var models: [ModelConfiguration] = []
+    /// The log level: trace, debug, info, notice, warning, error, critical.
+    package var logLevel: String = "info"
+
+    /// Creates the default configuration.
+    package init() {}
+
+    /// The inference part of the configuration.
+    package var inference: InferenceConfiguration {
+        InferenceConfiguration(providers: providers, models: models)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case http, services, grpc, providers, models
+        case dataDirectory = "data_dir"
+        case logLevel = "log_level"
+    }
+
+    package init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        dataDirectory = try container.decodeIfPresent(String.self, forKey: .dataDirectory) ?? dataDirectory
+        http = try container.decodeIfPresent(EdgeConfiguration.self, forKey: .http) ?? http
+        services = try container.decodeIfPresent(Services.self, forKey: .services) ?? services
+        grpc = try container.decodeIfPresent(GRPC.self, forKey: .grpc) ?? grpc
+        providers = try container.decodeIfPresent([ProviderConfiguration].self, forKey: .providers) ?? []
+        models = try container.decodeIfPresent([ModelConfiguration].self, forKey: .models) ?? []
+        logLevel = try container.decodeIfPresent(String.self, forKey: .logLevel) ?? logLevel
+    }
+
+    /// Addresses of the services.
+    package struct Services: Sendable, Hashable, Codable {
+        /// The inference service.
+        package var inference = Endpoint(address: "127.0.0.1:50061")
+        /// The governance service.
+        package var governance = Endpoint(address: "127.0.0.1:50062")
+
+        /// Creates the default addresses.
+        package init() {}
+
+        package init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            inference = try container.decodeIfPresent(Endpoint.self, forKey: .inference) ?? inference
+            governance = try container.decodeIfPresent(Endpoint.self, forKey: .governance) ?? governance
+        }
+
+        enum CodingKeys: String, CodingKey { case inference, governance }
+    }
+
+    /// One service's address.
+    package struct Endpoint: Sendable, Hashable, Codable {
+        /// `host:port`.
+        package var address: String
+
+        /// Creates an endpoint.
+        ///
+        /// - Parameter address: `host:port`.
+        package init(address: String) { self.address = address }
+
+        /// The address split into host and port, or `nil` when malformed.
+        package var hostAndPort: (host: String, port: Int)? {
+            guard let colon = address.lastIndex(of: ":"),
+                let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port)
+            else { return nil }
+            var host = String(address[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            guard !host.isEmpty else { return nil }
+            return (host, port)
+        }
+    }
+
+    /// gRPC settings.
+    package struct GRPC: Sendable, Hashable, Codable {
+        /// Deadline of each unary call, in milliseconds.
+        package var defaultTimeoutMs: Int64 = 10_000
+        /// Deadline of a whole stream, in milliseconds.
+        package var streamTimeoutMs: Int64 = 600_000
+        /// The environment variable holding the shared internal token, if any.
+        package var internalTokenEnv: String?
+        /// TLS settings; `nil` for plaintext (loopback only).
+        package var tls: TLS?
+
+        /// Creates the default settings.
+        package init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case tls
+            case defaultTimeoutMs = "default_timeout_ms"
+            case streamTimeoutMs = "stream_timeout_ms"
+            case internalTokenEnv = "internal_token_env"
+        }
+
+        package init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            defaultTimeoutMs = try container.decodeIfPresent(Int64.self, forKey: .defaultTimeoutMs) ?? defaultTimeoutMs
+            streamTimeoutMs = try container.decodeIfPresent(Int64.self, forKey: .streamTimeoutMs) ?? streamTimeoutMs
+            internalTokenEnv = try container.decodeIfPresent(String.self, forKey: .internalTokenEnv)
+            tls = try container.decodeIfPresent(TLS.self, forKey: .tls)
+        }
+    }
+
+    /// TLS files for gRPC between services.
+    package struct TLS: Sendable, Hashable, Codable {
+        /// PEM certificate chain a server presents.
+        package var certPath: String?
+        /// PEM private key of that certificate.
+        package var keyPath: String?
+        /// PEM roots a client trusts; the system roots when absent.
+        package var caPath: String?
+
+        enum CodingKeys: String, CodingKey {
+            case certPath = "cert_path"
+            case keyPath = "key_path"
+            case caPath = "ca_path"
+        }
+    }
+}

@@ -1,0 +1,164 @@
+package import Foundation
+package import Logging
+package import ServiceLifecycle
+import UnixSignals
+import SluiceEdge
+import SluiceGovernance
+import SluiceInference
+import SluiceProviders
+import SluiceTokenizer
+
+/// Builds and runs the services of one `sluice serve` process.
+///
+/// ```swift
+/// let configuration = try SluiceConfiguration.load(path: nil)
+/// try await SluiceRuntime(configuration: configuration, logger: logger).run(mode: .all)
+/// ```
+package struct SluiceRuntime: Sendable {
+    /// The configuration.
+    package var configuration: SluiceConfiguration
+    /// The environment provider keys and tokens are read from.
+    package var environment: [String: String]
+    /// The root logger.
+    package var logger: Logger
+
+    /// Creates a runtime.
+    ///
+    /// - Parameters:
+    ///   - configuration: The configuration.
+    ///   - environment: The environment.
+    ///   - logger: The root logger.
+    package init(
+        configuration: SluiceConfiguration,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.environment = environment
+        self.logger = logger
+    }
+
+    /// The data directory as a URL.
+    package var dataDirectory: URL {
+        URL(fileURLWithPath: configuration.dataDirectory, isDirectory: true)
+    }
+
+    /// Runs the services of a mode until SIGTERM or SIGINT, then shuts them down gracefully.
+    ///
+    /// - Parameters:
+    ///   - mode: Which services to run.
+    ///   - onHTTPServerRunning: Called with the bound HTTP port once the edge listens (modes `all`, `edge`).
+    package func run(mode: ServeMode, onHTTPServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let services = try await makeServices(mode: mode, onHTTPServerRunning: onHTTPServerRunning)
+        let group = ServiceGroup(
+            services: services,
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        try await group.run()
+    }
+
+    /// Builds the services of a mode, in start order (they stop in reverse).
+    ///
+    /// - Parameters:
+    ///   - mode: Which services to run.
+    ///   - onHTTPServerRunning: Called with the bound HTTP port once the edge listens.
+    /// - Returns: The services.
+    package func makeServices(
+        mode: ServeMode,
+        onHTTPServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws -> [any Service] {
+        switch mode {
+        case .all:
+            var services: [any Service] = []
+            let governance = try await makeGovernance()
+            let (inference, clients) = makeInference()
+            services.append(ShutdownHook { for client in clients { try? await client.shutdown() } })
+            services += makeEdge(inference: inference, governance: governance, onHTTPServerRunning: onHTTPServerRunning)
+            return services
+        case .inference:
+            let (inference, clients) = makeInference()
+            return [ShutdownHook { for client in clients { try? await client.shutdown() } }]
+                + (try makeInferenceServer(inference))
+        case .governance:
+            return try makeGovernanceServer(try await makeGovernance())
+        case .edge:
+            let (inferenceClient, governanceClient, clientServices) = try makeRemoteClients()
+            return clientServices
+                + makeEdge(inference: inferenceClient, governance: governanceClient, onHTTPServerRunning: onHTTPServerRunning)
+        }
+    }
+
+    // MARK: - Pieces
+
+    /// Opens governance and, on a fresh data directory, creates and prints the admin key once.
+    func makeGovernance() async throws -> LocalGovernanceService {
+        let store = try GovernanceStore.open(dataDirectory: dataDirectory)
+        let governance = LocalGovernanceService(store: store, logger: logger)
+        if try await !governance.hasKeys() {
+            let created = try await governance.createKey(
+                KeyCreationRequest(tenant: "admin", name: "bootstrap admin", allowedModels: nil, roles: [.admin])
+            )
+            // Printed to stdout once, never logged: the key exists nowhere else in plaintext.
+            FileHandle.standardOutput.write(Data("Admin API key (shown once): \(created.plaintext)\n".utf8))
+        }
+        return governance
+    }
+
+    /// Builds the in-process inference service and the HTTP clients it owns.
+    func makeInference() -> (LocalInferenceService, [UpstreamHTTP]) {
+        let tokens = PromptTokenCounter(cl100k: loadTokenizer())
+        let factory = ProviderFactory(environment: environment, tokens: tokens, logger: logger)
+        let (providers, clients) = factory.makeProviders(configuration.inference.effectiveProviders)
+        let service = LocalInferenceService(
+            configuration: configuration.inference,
+            providers: providers,
+            tokens: tokens,
+            logger: logger
+        )
+        return (service, clients)
+    }
+
+    private func loadTokenizer() -> BPEEncoding? {
+        do {
+            return try TokenizerStore.cl100k(dataDirectory: dataDirectory)
+        } catch {
+            logger.warning("cl100k_base is not installed; token counts are estimated", metadata: ["reason": "\(error)"])
+            return nil
+        }
+    }
+
+    private func makeEdge(
+        inference: any InferenceService,
+        governance: any GovernanceService,
+        onHTTPServerRunning: @escaping @Sendable (Int) async -> Void
+    ) -> [any Service] {
+        let recorder = UsageRecorder(governance: governance, logger: logger)
+        let readiness = Readiness()
+        let services = EdgeServices(
+            inference: inference,
+            governance: governance,
+            usage: recorder,
+            metrics: Telemetry.registry,
+            readiness: readiness,
+            logger: logger
+        )
+        let app = Edge.buildApplication(configuration: configuration.http, services: services) { port in
+            logger.info("edge listening", metadata: ["host": "\(configuration.http.host)", "port": "\(port)"])
+            await onHTTPServerRunning(port)
+        }
+        return [recorder, app, ReadinessGate(readiness: readiness)]
+    }
+}
+
+/// Turns readiness off as soon as graceful shutdown begins, so load balancers stop sending new requests.
+///
+/// Listed after the HTTP server, it is told of the shutdown before the server drains.
+struct ReadinessGate: Service {
+    let readiness: Readiness
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        readiness.set(false)
+    }
+}
