@@ -1,5 +1,5 @@
 /// Relays an upstream stream and enforces its ending: a stream that stops without `finish`, or throws, ends
-/// with ``InferenceError/Code/streamInterrupted``; one that finishes without usage gets an estimated usage event.
+/// with ``InferenceError/Code/streamInterrupted`` (or `upstream_timeout` when the upstream went silent); one that finishes without usage gets an estimated usage event.
 struct UsageCompletingIterator: AsyncIteratorProtocol {
     typealias Upstream = SingleConsumerIterator<AsyncThrowingStream<ChatStreamEvent, any Error>.Iterator>
 
@@ -39,7 +39,8 @@ struct UsageCompletingIterator: AsyncIteratorProtocol {
             } catch {
                 done = true
                 let cause = InferenceError(wrapping: error, provider: servedBy.provider)
-                if cause.code == .cancelled { throw cause }
+                // Cancellation and timeouts keep their own code; anything else is an interruption.
+                if cause.code == .cancelled || cause.code == .upstreamTimeout { throw cause }
                 throw InferenceError(
                     .streamInterrupted,
                     "The upstream stream broke off: \(cause.message)",
