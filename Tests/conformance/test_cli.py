@@ -1,0 +1,178 @@
+"""The `sluice` command line, driven as an operator would: config check, keys create/list/revoke, first start.
+
+These tests start their own short-lived processes in a fresh data directory; they do not use the shared server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import sluice_binary
+from helpers import free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_ready(port: int, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        assert server.poll() is None, "sluice serve exited during start-up"
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health/ready").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "sluice serve never became ready"
+        time.sleep(0.05)
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run([str(sluice_binary()), *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
+    environment["SLUICE_DATA_DIR"] = str(tmp_path / "data")
+    return environment
+
+
+@pytest.mark.parametrize("name", ["all-in-one.json", "split.json"])
+def test_shipped_example_configs_are_valid(env, name):
+    env = dict(env, SLUICE_INTERNAL_TOKEN="t0ken-for-test", AZURE_OPENAI_API_KEY="azure-secret-value")
+    result = run(["config", "check", "--config", str(REPO_ROOT / "deploy" / "config" / name)], env)
+    assert result.returncode == 0, result.stderr
+    effective = json.loads(result.stdout)
+    assert effective["http"]["port"] == 8080
+    assert "azure-secret-value" not in result.stdout and "t0ken-for-test" not in result.stdout
+
+
+def test_config_check_redacts_secrets_and_applies_environment(env, tmp_path):
+    config = tmp_path / "sluice.json"
+    config.write_text(json.dumps({
+        "providers": [{"name": "openai", "kind": "openai", "api_key_env": "MY_OPENAI_KEY"}],
+        "models": [{"name": "gpt", "deployments": [{"provider": "openai", "model": "gpt-4o"}]}],
+    }))
+    env = dict(env, MY_OPENAI_KEY="sk-very-secret-123", SLUICE_HTTP_PORT="9191", SLUICE_CONFIG=str(config))
+    result = run(["config", "check"], env)
+    assert result.returncode == 0, result.stderr
+    assert "sk-very-secret-123" not in result.stdout
+    effective = json.loads(result.stdout)
+    assert effective["http"]["port"] == 9191
+    assert effective["secrets"]["MY_OPENAI_KEY"] == "(set, redacted)"
+
+
+@pytest.mark.parametrize("document,expected", [
+    ("{not json", "not valid JSON"),
+    ('{"http": {"port": "eighty"}}', "http.port"),
+    ('{"providers": [{"name": "x", "kind": "carrier-pigeon"}]}', "carrier-pigeon"),
+    ('{"models": [{"name": "m", "deployments": [{"provider": "nope", "model": "m"}]}]}', "unknown provider 'nope'"),
+    ('{"http": {"port": 70000}}', "out of range"),
+    ('{"grpc": {"internal_token_env": "UNSET_TOKEN_VARIABLE"}}', "UNSET_TOKEN_VARIABLE"),
+])
+def test_config_check_rejects_bad_configuration_with_a_clear_message(env, tmp_path, document, expected):
+    config = tmp_path / "bad.json"
+    config.write_text(document)
+    result = run(["config", "check", "--config", str(config)], env)
+    assert result.returncode == 2
+    assert expected in result.stderr, result.stderr
+    assert "Fatal error" not in result.stderr
+
+
+def test_config_check_reports_a_missing_file(env, tmp_path):
+    result = run(["config", "check", "--config", str(tmp_path / "absent.json")], env)
+    assert result.returncode == 2
+    assert "cannot read the configuration file" in result.stderr
+
+
+def test_keys_create_list_revoke_and_the_revoked_key_is_refused(env):
+    created = run(["keys", "create", "--tenant", "acme", "--models", "echo", "--json"], env)
+    assert created.returncode == 0, created.stderr
+    key = json.loads(created.stdout)
+    assert key["key"].startswith("sk-sluice-") and key["tenant"] == "acme" and key["models"] == ["echo"]
+
+    listed = run(["keys", "list", "--json"], env)
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [row["id"] for row in rows] == [key["id"]]
+    assert "key" not in rows[0] and key["key"] not in listed.stdout, "secrets are never listed"
+
+    port = free_port()
+    server = subprocess.Popen([str(sluice_binary()), "serve"], env=dict(env, SLUICE_HTTP_PORT=str(port)),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/health/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "sluice serve never became ready"
+            time.sleep(0.05)
+        body = {"model": "echo", "messages": [{"role": "user", "content": "hi"}]}
+        headers = {"Authorization": f"Bearer {key['key']}"}
+        assert httpx.post(f"{base}/v1/chat/completions", json=body, headers=headers).status_code == 200
+
+        revoked = run(["keys", "revoke", key["id"]], env)
+        assert revoked.returncode == 0, revoked.stderr
+        refused = httpx.post(f"{base}/v1/chat/completions", json=body, headers=headers)
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "invalid_api_key"
+
+        again = run(["keys", "revoke", key["id"]], env)
+        assert again.returncode == 1 and "No active API key" in again.stderr
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=20)
+    assert server.returncode == 0, err
+    assert "Admin API key" not in out, "a data directory that already has keys gets no bootstrap key"
+    assert key["key"] not in out + err, "keys never reach the logs"
+
+
+def test_first_start_prints_an_admin_key_once_and_it_works(env):
+    port = free_port()
+    cmd = [str(sluice_binary()), "serve"]
+    server = subprocess.Popen(cmd, env=dict(env, SLUICE_HTTP_PORT=str(port)), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        assert line.startswith("Admin API key (shown once): sk-sluice-"), line
+        admin = line.split(": ", 1)[1].strip()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/v1/models", headers={"Authorization": f"Bearer {admin}"})
+                if response.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert [m["id"] for m in response.json()["data"]] == ["echo"]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=20)
+    assert admin not in err, "the admin key is printed once on stdout and never logged"
+    port = free_port()
+    restarted = subprocess.Popen(cmd, env=dict(env, SLUICE_HTTP_PORT=str(port)), stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+    wait_ready(port, restarted)
+    restarted.send_signal(signal.SIGTERM)
+    out2, _ = restarted.communicate(timeout=20)
+    assert restarted.returncode == 0
+    assert "Admin API key" not in out2, "the admin key is created only on a fresh data directory"
+
+
+def test_unknown_serve_mode_is_a_usage_error(env):
+    result = run(["serve", "vectors"], env)
+    assert result.returncode != 0
+    assert "unknown service 'vectors'" in result.stderr
