@@ -88,7 +88,9 @@ let package = Package(
                 "SluiceInference",
                 "SluiceProtos",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: defaultSwiftSettings
         ),
@@ -98,7 +100,9 @@ let package = Package(
                 "SluiceGovernance",
                 "SluiceProtos",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: defaultSwiftSettings
         ),
@@ -146,7 +150,11 @@ let package = Package(
             name: "sluice",
             dependencies: [
                 "SluiceServer",
+                "SluiceGovernance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: defaultSwiftSettings
         ),
@@ -156,6 +164,7 @@ let package = Package(
             name: "SluiceTesting",
             dependencies: [
                 "SluiceInference",
+                "SluiceGovernance",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: defaultSwiftSettings
@@ -177,7 +186,19 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceGovernanceTests",
-            dependencies: ["SluiceGovernance"],
+            dependencies: ["SluiceGovernance", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
+            name: "SluiceGRPCTests",
+            dependencies: [
+                "SluiceInferenceGRPC",
+                "SluiceGovernanceGRPC",
+                "SluiceInference",
+                "SluiceGovernance",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+            ],
             swiftSettings: defaultSwiftSettings
         ),
         .testTarget(
@@ -188,6 +209,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: defaultSwiftSettings
         ),

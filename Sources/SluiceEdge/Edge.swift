@@ -1,5 +1,6 @@
 package import Hummingbird
-import Logging
+package import Logging
+package import Prometheus
 import NIOCore
 import SluiceGovernance
 import SluiceInference
@@ -22,7 +23,7 @@ package enum Edge {
         router.add(middleware: EdgeMiddleware())
         ChatCompletionsController(services: services, maxBodyBytes: configuration.maxBodyBytes).addRoutes(to: router)
         ModelsController(services: services).addRoutes(to: router)
-        OperationsController(services: services).addRoutes(to: router)
+        OperationsController(readiness: services.readiness, metrics: services.metrics).addRoutes(to: router)
         return router
     }
 
@@ -47,6 +48,30 @@ package enum Edge {
                 await onServerRunning(channel.localAddress?.port ?? configuration.port)
             },
             logger: services.logger
+        )
+    }
+
+    /// Builds the small HTTP listener of a process that serves only gRPC: `/health/*` and `/metrics`.
+    ///
+    /// - Parameters:
+    ///   - configuration: Where to listen (the process's `http` settings).
+    ///   - readiness: The readiness flag.
+    ///   - metrics: The registry `/metrics` renders.
+    ///   - logger: The logger.
+    /// - Returns: The application.
+    package static func buildOperationsApplication(
+        configuration: EdgeConfiguration,
+        readiness: Readiness,
+        metrics: PrometheusCollectorRegistry,
+        logger: Logger
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        OperationsController(readiness: readiness, metrics: metrics).addRoutes(to: router)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "sluice"),
+            onServerRunning: { _ in readiness.set(true) },
+            logger: logger
         )
     }
 }

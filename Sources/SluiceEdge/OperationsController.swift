@@ -4,17 +4,18 @@ import HTTPTypes
 
 /// `GET /health/live`, `/health/ready`, `/health/startup` and `GET /metrics` (Prometheus text format).
 struct OperationsController: Sendable {
-    let services: EdgeServices
+    let readiness: Readiness
+    let metrics: PrometheusCollectorRegistry
 
-    func addRoutes(to router: Router<EdgeRequestContext>) {
+    func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         router.get("/health/live") { _, _ in Self.status(ok: true) }
-        router.get("/health/ready") { _, _ in Self.status(ok: services.readiness.isReady) }
-        router.get("/health/startup") { _, _ in Self.status(ok: services.readiness.isReady) }
+        router.get("/health/ready") { _, _ in Self.status(ok: readiness.isReady) }
+        router.get("/health/startup") { _, _ in Self.status(ok: readiness.isReady) }
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: services.metrics.emitToBuffer()))
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer()))
             )
         }
     }

@@ -1,17 +1,108 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
 import ServiceLifecycle
 import SluiceEdge
 import SluiceGovernance
+import SluiceGovernanceGRPC
 import SluiceInference
+import SluiceInferenceGRPC
 
-// TEMPORARY until the gRPC adapters land: replaced in the same session.
+/// The split-mode pieces: gRPC servers for a service served alone, gRPC clients for the edge.
+///
+/// Every process, split or not, also answers `/health/*` and `/metrics` on its `http` address; give each process of
+/// a split deployment on one host its own `SLUICE_HTTP_PORT`.
 extension SluiceRuntime {
+    /// The inference service over gRPC, plus its health and metrics listener.
     func makeInferenceServer(_ inference: LocalInferenceService) throws -> [any Service] {
-        throw SluiceConfiguration.Invalid(problems: ["split mode is not wired yet"])
+        let server = GRPCServer(
+            transport: .http2NIOPosix(
+                address: try bindAddress(configuration.services.inference, name: "services.inference.address"),
+                transportSecurity: serverSecurity()
+            ),
+            services: [InferenceGRPCService(service: inference)],
+            interceptors: interceptors()
+        )
+        logger.info("inference gRPC listening", metadata: ["address": "\(configuration.services.inference.address)"])
+        return [GRPCServerService(server: server)] + operationsListener()
     }
+
+    /// The governance service over gRPC, plus its health and metrics listener.
     func makeGovernanceServer(_ governance: LocalGovernanceService) throws -> [any Service] {
-        throw SluiceConfiguration.Invalid(problems: ["split mode is not wired yet"])
+        let server = GRPCServer(
+            transport: .http2NIOPosix(
+                address: try bindAddress(configuration.services.governance, name: "services.governance.address"),
+                transportSecurity: serverSecurity()
+            ),
+            services: [GovernanceGRPCService(service: governance)],
+            interceptors: interceptors()
+        )
+        logger.info("governance gRPC listening", metadata: ["address": "\(configuration.services.governance.address)"])
+        return [GRPCServerService(server: server)] + operationsListener()
     }
+
+    /// gRPC clients of inference and governance for an edge served alone; the clients are services to run.
     func makeRemoteClients() throws -> (any InferenceService, any GovernanceService, [any Service]) {
-        throw SluiceConfiguration.Invalid(problems: ["split mode is not wired yet"])
+        let token = internalToken
+        let inference = InferenceGRPCClient(
+            client: GRPCClient(transport: try clientTransport(configuration.services.inference)),
+            timeout: .milliseconds(configuration.grpc.defaultTimeoutMs),
+            streamTimeout: .milliseconds(configuration.grpc.streamTimeoutMs),
+            authorizationToken: token
+        )
+        let governance = GovernanceGRPCClient(
+            client: GRPCClient(transport: try clientTransport(configuration.services.governance)),
+            timeout: .milliseconds(configuration.grpc.defaultTimeoutMs),
+            authorizationToken: token
+        )
+        return (inference, governance, [inference, governance])
+    }
+
+    // MARK: - Transport settings
+
+    private var internalToken: String? {
+        configuration.grpc.internalTokenEnv.flatMap { environment[$0] }.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    private func interceptors() -> [any ServerInterceptor] {
+        internalToken.map { [InternalTokenInterceptor(token: $0)] } ?? []
+    }
+
+    private func bindAddress(_ endpoint: SluiceConfiguration.Endpoint, name: String) throws -> GRPCNIOTransportHTTP2.SocketAddress {
+        guard let (host, port) = endpoint.hostAndPort else {
+            throw SluiceConfiguration.Invalid(problems: ["\(name) '\(endpoint.address)' is not host:port"])
+        }
+        return host.contains(":") ? .ipv6(host: host, port: port) : .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: port)
+    }
+
+    private func serverSecurity() -> HTTP2ServerTransport.Posix.TransportSecurity {
+        guard let tls = configuration.grpc.tls, let cert = tls.certPath, let key = tls.keyPath else { return .plaintext }
+        return .tls(certificateChain: [.file(path: cert, format: .pem)], privateKey: .file(path: key, format: .pem))
+    }
+
+    private func clientTransport(_ endpoint: SluiceConfiguration.Endpoint) throws -> HTTP2ClientTransport.Posix {
+        guard let (host, port) = endpoint.hostAndPort else {
+            throw SluiceConfiguration.Invalid(problems: ["'\(endpoint.address)' is not host:port"])
+        }
+        let security: HTTP2ClientTransport.Posix.TransportSecurity
+        if let tls = configuration.grpc.tls {
+            security = .tls { config in
+                if let ca = tls.caPath { config.trustRoots = .certificates([.file(path: ca, format: .pem)]) }
+            }
+        } else {
+            security = .plaintext
+        }
+        return try .http2NIOPosix(target: .dns(host: host, port: port), transportSecurity: security)
+    }
+
+    private func operationsListener() -> [any Service] {
+        let readiness = Readiness()
+        let app = Edge.buildOperationsApplication(
+            configuration: configuration.http,
+            readiness: readiness,
+            metrics: Telemetry.registry,
+            logger: logger
+        )
+        return [app, ReadinessGate(readiness: readiness)]
     }
 }

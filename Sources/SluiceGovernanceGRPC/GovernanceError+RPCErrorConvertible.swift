@@ -1,0 +1,48 @@
+package import GRPCCore
+package import SluiceGovernance
+
+extension GovernanceError: RPCErrorConvertible {
+    /// The gRPC status code for this error, as listed at the top of `governance.proto`.
+    package var rpcErrorCode: RPCError.Code {
+        switch code {
+        case .unauthenticated: .unauthenticated
+        case .modelNotAllowed, .permissionDenied: .permissionDenied
+        case .notFound: .notFound
+        case .invalidArgument: .invalidArgument
+        case .internal: .internalError
+        default: .unknown
+        }
+    }
+
+    /// The caller-safe message, unchanged.
+    package var rpcErrorMessage: String { message }
+
+    /// The exact domain code, as `sluice-error-code` trailing metadata.
+    package var rpcErrorMetadata: Metadata {
+        [GovernanceMetadata.errorCode: .string(code.rawValue)]
+    }
+
+    /// Rebuilds a domain error from an error a gRPC call threw.
+    ///
+    /// An `RPCError` carrying `sluice-error-code` becomes the same ``GovernanceError`` the server threw. Anything
+    /// else (an unreachable server, a passed deadline, a rejected internal token) is ``GovernanceError/Code/internal``,
+    /// so that callers fail closed instead of blaming the end user's credential.
+    ///
+    /// - Parameter error: What the call threw; must not be a `CancellationError`, which callers rethrow as is.
+    package init(wireError error: any Error) {
+        switch error {
+        case let error as GovernanceError:
+            self = error
+        case let error as RPCError:
+            if let raw = error.metadata[stringValues: GovernanceMetadata.errorCode].first(where: { _ in true }),
+                let code = Code(rawValue: raw)
+            {
+                self.init(code, error.message)
+            } else {
+                self.init(.internal, "The governance service failed: \(error.code): \(error.message)")
+            }
+        default:
+            self.init(.internal, "The governance service could not be reached: \(error)")
+        }
+    }
+}

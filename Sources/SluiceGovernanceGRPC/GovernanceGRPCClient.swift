@@ -1,0 +1,166 @@
+package import GRPCCore
+import ServiceLifecycle
+package import SluiceGovernance
+import SluiceProtos
+
+/// A ``GovernanceService`` that calls a remote `sluice.governance.v1.GovernanceService`.
+///
+/// Every call carries the `timeout` deadline (`CallOptions.timeout`), `authorization: Bearer <token>` when an internal
+/// token is configured, and `x-request-id` when the domain value has a request id. A denied `AuthorizeResponse` comes
+/// back as the ``GovernanceError`` the local service would have thrown (`unauthenticated`, `model_not_allowed` or
+/// `permission_denied`); other server errors come back with their exact domain code. Anything else (the server is
+/// unreachable, the deadline passed, the internal token was refused) is ``GovernanceError/Code/internal``, so callers
+/// fail closed.
+///
+/// The client is a `Service`: add it to the process's `ServiceGroup`, whose graceful shutdown lets in-flight calls
+/// finish before the connections close.
+///
+/// ```swift
+/// let grpc = GRPCClient(transport: try .http2NIOPosix(target: .ipv4(host: "127.0.0.1", port: 50062),
+///                                                      transportSecurity: .plaintext))
+/// let governance = GovernanceGRPCClient(client: grpc, authorizationToken: token)
+/// let group = ServiceGroup(services: [governance, edge], logger: logger)
+/// ```
+package struct GovernanceGRPCClient<Transport: ClientTransport>: GovernanceService, Service {
+    private let grpcClient: GRPCClient<Transport>
+    private let client: Sluice_Governance_V1_GovernanceService.Client<Transport>
+    private let timeout: Duration
+    private let authorization: String?
+
+    /// Creates a client.
+    ///
+    /// The client does nothing until ``run()`` runs; calls made before wait for it.
+    ///
+    /// - Parameters:
+    ///   - client: The gRPC client for the governance service's address. ``run()`` runs its connections; do not run
+    ///     them elsewhere.
+    ///   - timeout: The deadline of each call.
+    ///   - authorizationToken: The shared internal token, sent as `authorization: Bearer <token>`; `nil` sends none.
+    package init(client: GRPCClient<Transport>, timeout: Duration = .seconds(30), authorizationToken: String? = nil) {
+        self.grpcClient = client
+        self.client = Sluice_Governance_V1_GovernanceService.Client(wrapping: client)
+        self.timeout = timeout
+        self.authorization = authorizationToken.map { "Bearer \($0)" }
+    }
+
+    /// Runs the connections until graceful shutdown (in-flight calls finish first) or cancellation.
+    package func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await grpcClient.runConnections()
+        } onGracefulShutdown: {
+            grpcClient.beginGracefulShutdown()
+        }
+    }
+
+    /// Starts a graceful shutdown without a `ServiceGroup`: as if the group had signalled it to ``run()``.
+    package func beginGracefulShutdown() {
+        grpcClient.beginGracefulShutdown()
+    }
+
+    /// Checks a credential and an operation with the remote service.
+    ///
+    /// - Parameter request: The credential, the operation and the model it concerns.
+    /// - Returns: The caller and what they may use.
+    /// - Throws: ``GovernanceError``; a denial as `unauthenticated`, `modelNotAllowed` or `permissionDenied`.
+    package func authorize(_ request: AuthorizationRequest) async throws -> Authorization {
+        var metadata = metadata(requestID: request.requestID)
+        metadata.addString(request.operation.rawValue, forKey: GovernanceMetadata.operation)
+        let message = Sluice_Governance_V1_AuthorizeRequest(request)
+        let response = try await call(metadata) { metadata, options in
+            try await client.authorize(message, metadata: metadata, options: options)
+        }
+        switch response.decision {
+        case .allowed:
+            return Authorization(proto: response)
+        case .denied:
+            throw GovernanceError(denial: response)
+        case .unspecified, .UNRECOGNIZED:
+            throw GovernanceError(.internal, "The governance service answered without a decision")
+        }
+    }
+
+    /// Records a usage record with the remote service.
+    ///
+    /// - Parameter record: What was used.
+    /// - Throws: ``GovernanceError``.
+    package func recordUsage(_ record: UsageRecord) async throws {
+        var metadata = metadata(requestID: record.requestID)
+        GovernanceMetadata.addTenantNames([record.principal.tenantName], to: &metadata)
+        metadata.addString(record.principal.roles.map(\.rawValue).joined(separator: ","), forKey: GovernanceMetadata.roles)
+        let message = Sluice_Governance_V1_UsageRecord(record)
+        _ = try await call(metadata) { metadata, options in
+            try await client.recordUsage(message, metadata: metadata, options: options)
+        }
+    }
+
+    /// Creates an API key with the remote service.
+    ///
+    /// - Parameter request: The tenant name, key name, allowed models and roles.
+    /// - Returns: The key's details and its plaintext.
+    /// - Throws: ``GovernanceError``.
+    package func createKey(_ request: KeyCreationRequest) async throws -> CreatedKey {
+        let message = Sluice_Governance_V1_CreateKeyRequest(request)
+        let (response, tenantNames) = try await call(metadata(requestID: "")) { metadata, options in
+            try await client.createKey(message, metadata: metadata, options: options) { response in
+                (try response.message, GovernanceMetadata.tenantNames(in: response.metadata))
+            }
+        }
+        let info = APIKeyInfo(proto: response.key, tenantName: tenantNames.first)
+        return CreatedKey(info: info, plaintext: response.plaintextKey)
+    }
+
+    /// Lists API keys, revoked ones included, with the remote service.
+    ///
+    /// - Parameter tenant: A tenant name to filter by, or `nil` for all.
+    /// - Returns: The keys, in the server's order.
+    /// - Throws: ``GovernanceError``.
+    package func listKeys(tenant: String?) async throws -> [APIKeyInfo] {
+        var message = Sluice_Governance_V1_ListKeysRequest()
+        message.tenantID = tenant ?? ""
+        message.includeInactive = true
+        let (response, tenantNames) = try await call(metadata(requestID: "")) { metadata, options in
+            try await client.listKeys(message, metadata: metadata, options: options) { response in
+                (try response.message, GovernanceMetadata.tenantNames(in: response.metadata))
+            }
+        }
+        let names = tenantNames.count == response.keys.count ? tenantNames.map(Optional.some) : nil
+        return response.keys.enumerated().map { index, key in
+            APIKeyInfo(proto: key, tenantName: names?[index])
+        }
+    }
+
+    /// Revokes a key with the remote service.
+    ///
+    /// - Parameter id: The key id.
+    /// - Throws: ``GovernanceError`` with `notFound` for an unknown id.
+    package func revokeKey(id: String) async throws {
+        var message = Sluice_Governance_V1_RevokeKeyRequest()
+        message.id = id
+        _ = try await call(metadata(requestID: "")) { metadata, options in
+            try await client.revokeKey(message, metadata: metadata, options: options)
+        }
+    }
+
+    private func metadata(requestID: String) -> Metadata {
+        var metadata: Metadata = [:]
+        if let authorization { metadata.addString(authorization, forKey: "authorization") }
+        if !requestID.isEmpty { metadata.addString(requestID, forKey: "x-request-id") }
+        return metadata
+    }
+
+    /// Makes a call with the deadline and maps what it throws to ``GovernanceError`` (cancellation passes through).
+    private func call<Result>(
+        _ metadata: Metadata,
+        _ body: (Metadata, CallOptions) async throws -> Result
+    ) async throws -> Result {
+        var options = CallOptions.defaults
+        options.timeout = timeout
+        do {
+            return try await body(metadata, options)
+        } catch let error as CancellationError {
+            throw error
+        } catch {
+            throw GovernanceError(wireError: error)
+        }
+    }
+}

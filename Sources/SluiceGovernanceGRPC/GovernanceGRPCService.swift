@@ -1,0 +1,181 @@
+package import GRPCCore
+import GRPCProtobuf
+package import SluiceGovernance
+import SluiceProtos
+
+/// Serves a ``GovernanceService`` as `sluice.governance.v1.GovernanceService`.
+///
+/// Only the RPCs the domain implements are registered: `Authorize`, `RecordUsage`, `CreateKey`, `ListKeys` and
+/// `RevokeKey`. Every other RPC of the proto gets grpc-swift's own `UNIMPLEMENTED` status, so the service does not
+/// conform to the generated service protocols, which would need a handler for each.
+///
+/// As the proto requires, a denied authorization (`unauthenticated`, `permission_denied`, `model_not_allowed`) is a
+/// normal `AuthorizeResponse` with `DECISION_DENIED`; every other domain error is a status through
+/// ``GovernanceError``'s `RPCErrorConvertible` conformance. Handlers are cancelled with the RPC.
+///
+/// ```swift
+/// let server = GRPCServer(
+///     transport: .http2NIOPosix(address: .ipv4(host: "127.0.0.1", port: 50062), transportSecurity: .plaintext),
+///     services: [GovernanceGRPCService(service: local)],
+///     interceptors: [InternalTokenInterceptor(token: token)]
+/// )
+/// ```
+package struct GovernanceGRPCService: RegistrableRPCService {
+    private typealias Methods = Sluice_Governance_V1_GovernanceService.Method
+    private let service: any GovernanceService
+
+    /// Creates the gRPC service.
+    ///
+    /// - Parameters:
+    ///   - service: The governance implementation to serve, normally ``LocalGovernanceService``.
+    package init(service: any GovernanceService) {
+        self.service = service
+    }
+
+    /// Registers the five implemented methods with the server's router.
+    ///
+    /// - Parameters:
+    ///   - router: The router to register with.
+    package func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
+        Self.register(Methods.Authorize.self, with: &router, handler: authorize)
+        Self.register(Methods.RecordUsage.self, with: &router, handler: recordUsage)
+        Self.register(Methods.CreateKey.self, with: &router, handler: createKey)
+        Self.register(Methods.ListKeys.self, with: &router, handler: listKeys)
+        Self.register(Methods.RevokeKey.self, with: &router, handler: revokeKey)
+    }
+
+    private func authorize(
+        _ request: ServerRequest<Sluice_Governance_V1_AuthorizeRequest>,
+        _ context: ServerContext
+    ) async throws -> ServerResponse<Sluice_Governance_V1_AuthorizeResponse> {
+        let message = request.message
+        let operation: AuthorizationRequest.Operation
+        if let exact = request.metadata[stringValues: GovernanceMetadata.operation].first(where: { _ in true }) {
+            operation = AuthorizationRequest.Operation(rawValue: exact)
+        } else if let mapped = message.operation.domainValue {
+            operation = mapped
+        } else {
+            throw GovernanceError(.invalidArgument, "The operation is required")
+        }
+        let authorizationRequest = AuthorizationRequest(
+            credential: message.credential,
+            operation: operation,
+            model: message.model.isEmpty ? nil : message.model,
+            requestID: message.requestID
+        )
+        let service = self.service
+        do {
+            let authorization = try await Self.perform(context) { try await service.authorize(authorizationRequest) }
+            return ServerResponse(message: Sluice_Governance_V1_AuthorizeResponse(authorization))
+        } catch let error as GovernanceError {
+            guard let denial = Sluice_Governance_V1_AuthorizeResponse(denial: error) else { throw error }
+            return ServerResponse(message: denial)
+        }
+    }
+
+    private func recordUsage(
+        _ request: ServerRequest<Sluice_Governance_V1_UsageRecord>,
+        _ context: ServerContext
+    ) async throws -> ServerResponse<Sluice_Governance_V1_RecordUsageResponse> {
+        let roles = request.metadata[stringValues: GovernanceMetadata.roles]
+            .flatMap { $0.split(separator: ",") }
+            .compactMap { Role(rawValue: String($0)) }
+        let record = UsageRecord(
+            proto: request.message,
+            tenantName: GovernanceMetadata.tenantNames(in: request.metadata).first ?? "",
+            roles: roles
+        )
+        let service = self.service
+        try await Self.perform(context) { try await service.recordUsage(record) }
+        var response = Sluice_Governance_V1_RecordUsageResponse()
+        response.recorded = true
+        return ServerResponse(message: response)
+    }
+
+    private func createKey(
+        _ request: ServerRequest<Sluice_Governance_V1_CreateKeyRequest>,
+        _ context: ServerContext
+    ) async throws -> ServerResponse<Sluice_Governance_V1_CreateKeyResponse> {
+        let creation = KeyCreationRequest(proto: request.message)
+        let service = self.service
+        let created = try await Self.perform(context) { try await service.createKey(creation) }
+        var response = Sluice_Governance_V1_CreateKeyResponse()
+        response.plaintextKey = created.plaintext
+        response.key = Sluice_Governance_V1_KeyInfo(created.info)
+        var metadata: Metadata = [:]
+        GovernanceMetadata.addTenantNames([created.info.tenantName], to: &metadata)
+        return ServerResponse(message: response, metadata: metadata)
+    }
+
+    private func listKeys(
+        _ request: ServerRequest<Sluice_Governance_V1_ListKeysRequest>,
+        _ context: ServerContext
+    ) async throws -> ServerResponse<Sluice_Governance_V1_ListKeysResponse> {
+        let message = request.message
+        let tenant = message.tenantID
+        let service = self.service
+        var keys = try await Self.perform(context) {
+            if tenant.isEmpty { return try await service.listKeys(tenant: nil) }
+            // The field may hold a tenant name (the domain's filter) or a real tenant id.
+            let byName = try await service.listKeys(tenant: tenant)
+            return byName.isEmpty ? try await service.listKeys(tenant: nil).filter { $0.tenantID == tenant } : byName
+        }
+        if !message.includeInactive {
+            keys.removeAll { $0.revokedAt != nil }
+        }
+        var response = Sluice_Governance_V1_ListKeysResponse()
+        response.keys = keys.map(Sluice_Governance_V1_KeyInfo.init)
+        var metadata: Metadata = [:]
+        GovernanceMetadata.addTenantNames(keys.map(\.tenantName), to: &metadata)
+        return ServerResponse(message: response, metadata: metadata)
+    }
+
+    private func revokeKey(
+        _ request: ServerRequest<Sluice_Governance_V1_RevokeKeyRequest>,
+        _ context: ServerContext
+    ) async throws -> ServerResponse<Sluice_Governance_V1_KeyInfo> {
+        let id = request.message.id
+        let service = self.service
+        let revoked = try await Self.perform(context) { () -> APIKeyInfo? in
+            try await service.revokeKey(id: id)
+            // The domain returns nothing; the proto returns the key, so look it up (best effort).
+            return try? await service.listKeys(tenant: nil).first { $0.id == id }
+        }
+        var key = revoked.map(Sluice_Governance_V1_KeyInfo.init) ?? Sluice_Governance_V1_KeyInfo()
+        key.id = id
+        key.status = .revoked
+        return ServerResponse(message: key)
+    }
+
+    /// Registers one unary method with protobuf serialization.
+    private static func register<Method: GovernanceUnaryMethod, Transport: ServerTransport>(
+        _ method: Method.Type,
+        with router: inout RPCRouter<Transport>,
+        handler: @escaping @Sendable (ServerRequest<Method.Input>, ServerContext) async throws -> ServerResponse<Method.Output>
+    ) {
+        router.registerHandler(
+            forMethod: Method.descriptor,
+            deserializer: ProtobufDeserializer<Method.Input>(),
+            serializer: ProtobufSerializer<Method.Output>()
+        ) { request, context in
+            let response = try await handler(ServerRequest(stream: request), context)
+            return StreamingServerResponse(single: response)
+        }
+    }
+
+    /// Runs a domain call, cancelled with the RPC, and makes sure only ``GovernanceError`` or `RPCError` escapes.
+    private static func perform<Result: Sendable>(
+        _ context: ServerContext,
+        _ operation: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await context.cancellingWhenRPCCancelled(operation)
+        } catch let error as GovernanceError {
+            throw error
+        } catch let error as RPCError {
+            throw error
+        } catch {
+            throw GovernanceError(.internal, "The governance service failed unexpectedly")
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Synchronization
+
+/// The jobs ``InferenceGRPCClient/openChatStream(_:)`` hands to the client's `run()`.
+///
+/// Unlike an `AsyncStream`, it never drops a job: after ``finish()`` the consumer still receives every job enqueued
+/// before, so each waiting caller gets an answer even when `run()` is cancelled. Many producers, one consumer.
+final class ChatStreamJobQueue: Sendable {
+    private let state = Mutex(State())
+
+    /// Creates an empty, open queue.
+    init() {}
+
+    /// Adds a job.
+    ///
+    /// - Parameter job: The job.
+    /// - Returns: `false` when the queue is finished and the job was not added.
+    func enqueue(_ job: ChatStreamJob) -> Bool {
+        let (accepted, waiter) = state.withLock { $0.enqueue(job) }
+        waiter?.resume(returning: job)
+        return accepted
+    }
+
+    /// Stops accepting jobs; the consumer drains what is queued, then receives `nil`.
+    func finish() {
+        state.withLock { $0.finish() }?.resume(returning: nil)
+    }
+
+    /// The next job, or `nil` once the queue is finished and empty. Not cancellable: finish the queue instead.
+    func next() async -> ChatStreamJob? {
+        await withCheckedContinuation { continuation in
+            switch state.withLock({ $0.next(continuation) }) {
+            case .some(let job): continuation.resume(returning: job)
+            case .none: break
+            }
+        }
+    }
+}
+
+extension ChatStreamJobQueue {
+    /// The queued jobs, the waiting consumer and whether the queue is finished.
+    struct State {
+        private var jobs: [ChatStreamJob] = []
+        private var head = 0
+        private var consumer: CheckedContinuation<ChatStreamJob?, Never>?
+        private var isFinished = false
+
+        /// Adds a job, or hands it straight to a waiting consumer.
+        mutating func enqueue(_ job: ChatStreamJob) -> (accepted: Bool, waiter: CheckedContinuation<ChatStreamJob?, Never>?) {
+            guard !isFinished else { return (false, nil) }
+            if let consumer {
+                self.consumer = nil
+                return (true, consumer)
+            }
+            jobs.append(job)
+            return (true, nil)
+        }
+
+        /// Finishes the queue; returns a waiting consumer to resume with `nil`.
+        mutating func finish() -> CheckedContinuation<ChatStreamJob?, Never>? {
+            isFinished = true
+            defer { consumer = nil }
+            return consumer
+        }
+
+        /// A queued job (`.some(job)`), the end (`.some(nil)`), or `.none` after storing the consumer to wait.
+        mutating func next(_ continuation: CheckedContinuation<ChatStreamJob?, Never>) -> ChatStreamJob?? {
+            if head < jobs.count {
+                let job = jobs[head]
+                head += 1
+                if head == jobs.count {
+                    jobs.removeAll(keepingCapacity: true)
+                    head = 0
+                }
+                return .some(job)
+            }
+            if isFinished { return .some(nil) }
+            consumer = continuation
+            return .none
+        }
+    }
+}

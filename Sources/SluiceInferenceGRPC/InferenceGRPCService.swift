@@ -1,0 +1,129 @@
+package import GRPCCore
+package import SluiceInference
+package import SluiceProtos
+
+/// Serves an ``InferenceService`` as `sluice.inference.v1.InferenceService`.
+///
+/// Every RPC of the proto is implemented. Domain errors leave as statuses through ``InferenceError``'s
+/// `RPCErrorConvertible` conformance, with the exact domain code in trailing metadata. Each handler runs the domain
+/// call so that gRPC's cancellation (deadline, client gone, server shutdown) cancels it.
+///
+/// `ChatStream` sends `start` (id, creation time, provider, model and attempt from ``ChatStream/servedBy``) as soon as
+/// the domain stream is open, then one message per event; a failure before `start` ends the RPC with the domain
+/// error's status and no message, a failure after it ends the RPC with that status after the events sent so far.
+///
+/// ```swift
+/// let server = GRPCServer(
+///     transport: .http2NIOPosix(address: .ipv4(host: "127.0.0.1", port: 50061), transportSecurity: .plaintext),
+///     services: [InferenceGRPCService(service: local)],
+///     interceptors: [InternalTokenInterceptor(token: token)]
+/// )
+/// ```
+package struct InferenceGRPCService: Sluice_Inference_V1_InferenceService.SimpleServiceProtocol {
+    private let service: any InferenceService
+
+    /// Creates the gRPC service.
+    ///
+    /// - Parameters:
+    ///   - service: The inference implementation to serve, normally ``LocalInferenceService``.
+    package init(service: any InferenceService) {
+        self.service = service
+    }
+
+    /// Answers `Chat` with the domain's ``InferenceService/chat(_:)``.
+    ///
+    /// - Parameters:
+    ///   - request: The request message.
+    ///   - context: The call's context.
+    package func chat(
+        request: Sluice_Inference_V1_ChatRequest,
+        context: ServerContext
+    ) async throws -> Sluice_Inference_V1_ChatResponse {
+        let chatRequest = try ChatRequest(proto: request)
+        let service = self.service
+        let response = try await Self.perform(context) { try await service.chat(chatRequest) }
+        return Sluice_Inference_V1_ChatResponse(response)
+    }
+
+    /// Answers `ChatStream`: `start` from ``ChatStream/servedBy``, then one message per domain event.
+    ///
+    /// - Parameters:
+    ///   - request: The request message.
+    ///   - response: The writer for the events.
+    ///   - context: The call's context.
+    package func chatStream(
+        request: Sluice_Inference_V1_ChatRequest,
+        response: RPCWriter<Sluice_Inference_V1_ChatStreamEvent>,
+        context: ServerContext
+    ) async throws {
+        let chatRequest = try ChatRequest(proto: request)
+        let service = self.service
+        try await Self.perform(context) {
+            let stream = try await service.openChatStream(chatRequest)
+            try await response.write(Sluice_Inference_V1_ChatStreamEvent(startOf: stream))
+            var isFirstDelta = true
+            for try await event in stream.events {
+                try await response.write(Sluice_Inference_V1_ChatStreamEvent(event, isFirstDelta: isFirstDelta))
+                if case .delta = event { isFirstDelta = false }
+            }
+        }
+    }
+
+    /// Answers `ListModels` in the domain's order, keeping only the `allowed` names when the request lists any.
+    ///
+    /// - Parameters:
+    ///   - request: The request message.
+    ///   - context: The call's context.
+    package func listModels(
+        request: Sluice_Inference_V1_ListModelsRequest,
+        context: ServerContext
+    ) async throws -> Sluice_Inference_V1_ListModelsResponse {
+        let service = self.service
+        let models = try await Self.perform(context) { try await service.listModels() }
+        let allowed = Set(request.allowed)
+        var response = Sluice_Inference_V1_ListModelsResponse()
+        response.models = models.filter { allowed.isEmpty || allowed.contains($0.id) }.map(Sluice_Inference_V1_Model.init)
+        return response
+    }
+
+    /// Answers `CountTokens` for `messages`; the domain counts chat prompts only, so `text` is refused.
+    ///
+    /// - Parameters:
+    ///   - request: The request message.
+    ///   - context: The call's context.
+    package func countTokens(
+        request: Sluice_Inference_V1_CountTokensRequest,
+        context: ServerContext
+    ) async throws -> Sluice_Inference_V1_CountTokensResponse {
+        guard request.text.isEmpty else {
+            // The domain counts chat prompts only; counting plain text as a message would add message overhead.
+            throw InferenceError(.invalidRequest, "Counting plain text is not supported; send the prompt as messages")
+        }
+        guard !request.messages.isEmpty else {
+            throw InferenceError(.invalidRequest, "Set the messages to count")
+        }
+        let model = request.model
+        let messages = try request.messages.map { try ChatMessage(proto: $0) }
+        let service = self.service
+        let result = try await Self.perform(context) { try await service.countTokens(model: model, messages: messages) }
+        return Sluice_Inference_V1_CountTokensResponse(result)
+    }
+
+    /// Runs a domain call, cancelled with the RPC, and makes sure only ``InferenceError`` or `RPCError` escapes.
+    private static func perform<Result: Sendable>(
+        _ context: ServerContext,
+        _ operation: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await context.cancellingWhenRPCCancelled(operation)
+        } catch let error as InferenceError {
+            throw error
+        } catch let error as RPCError {
+            throw error
+        } catch is CancellationError {
+            throw InferenceError(.cancelled, "The call was cancelled")
+        } catch {
+            throw InferenceError(.internal, "The inference service failed unexpectedly")
+        }
+    }
+}
