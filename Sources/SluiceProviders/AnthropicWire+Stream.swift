@@ -77,7 +77,8 @@ extension AnthropicWire {
             do {
                 decoded = try JSONDecoder().decode(StreamEvent.self, from: Data(event.data.utf8))
             } catch {
-                throw InferenceError(.upstreamUnavailable, "The upstream sent a malformed stream event", provider: provider)
+                let message = "The upstream sent a malformed stream event"
+                throw InferenceError(.upstreamUnavailable, message, provider: provider)
             }
             switch decoded.type ?? event.name {
             case "message_start":
@@ -96,10 +97,8 @@ extension AnthropicWire {
             case "message_stop":
                 isFinished = true
                 var events: [ChatStreamEvent] = [.finish(AnthropicWire.finishReason(stopReason))]
-                if let promptTokens, let completionTokens {
-                    events.append(
-                        .usage(Usage(promptTokens: promptTokens, completionTokens: completionTokens, isEstimated: false))
-                    )
+                if let prompt = promptTokens, let completion = completionTokens {
+                    events.append(.usage(Usage(promptTokens: prompt, completionTokens: completion, isEstimated: false)))
                 }
                 return events
             case "error":
@@ -144,7 +143,9 @@ extension AnthropicWire {
                 guard let text = delta?.text, !text.isEmpty else { return [] }
                 return [.delta(ChatDelta(content: text))]
             case "input_json_delta":
-                guard let index = toolIndexByBlock[block], let json = delta?.partialJSON, !json.isEmpty else { return [] }
+                guard let index = toolIndexByBlock[block], let json = delta?.partialJSON, !json.isEmpty else {
+                    return []
+                }
                 blocksWithArguments.insert(block)
                 return [.delta(ChatDelta(toolCalls: [ToolCallDelta(index: index, arguments: json)]))]
             default:

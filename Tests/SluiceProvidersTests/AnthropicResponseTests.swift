@@ -1,7 +1,8 @@
 import Foundation
 import SluiceInference
-@testable import SluiceProviders
 import Testing
+
+@testable import SluiceProviders
 
 @Suite("Anthropic response decoding")
 struct AnthropicResponseTests {

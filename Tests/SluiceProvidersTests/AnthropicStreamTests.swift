@@ -1,6 +1,7 @@
 import SluiceInference
-@testable import SluiceProviders
 import Testing
+
+@testable import SluiceProviders
 
 @Suite("Anthropic stream translation", .timeLimit(.minutes(1)))
 struct AnthropicStreamTests {

@@ -1,7 +1,8 @@
 import Foundation
 import SluiceInference
-@testable import SluiceProviders
 import Testing
+
+@testable import SluiceProviders
 
 @Suite("Anthropic request encoding")
 struct AnthropicWireTests {
@@ -273,7 +274,9 @@ struct AnthropicWireTests {
 
     @Test(
         "rejects images it cannot express",
-        arguments: ["ftp://example.com/cat.png", "data:image/png,raw-bytes", "data:;base64,AAAA", "data:image/png;base64"]
+        arguments: [
+            "ftp://example.com/cat.png", "data:image/png,raw-bytes", "data:;base64,AAAA", "data:image/png;base64",
+        ]
     )
     func badImages(url: String) throws {
         // Given
