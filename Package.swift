@@ -83,8 +83,14 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .target(
+            name: "SluiceGRPCSupport",
+            dependencies: [.product(name: "GRPCCore", package: "grpc-swift-2")],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .target(
             name: "SluiceInferenceGRPC",
             dependencies: [
+                "SluiceGRPCSupport",
                 "SluiceInference",
                 "SluiceProtos",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -97,6 +103,7 @@ let package = Package(
         .target(
             name: "SluiceGovernanceGRPC",
             dependencies: [
+                "SluiceGRPCSupport",
                 "SluiceGovernance",
                 "SluiceProtos",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -133,6 +140,7 @@ let package = Package(
                 "SluiceGovernance",
                 "SluiceInferenceGRPC",
                 "SluiceGovernanceGRPC",
+                "SluiceGRPCSupport",
                 "SluiceEdge",
                 "SluiceTokenizer",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -1,6 +1,7 @@
 package import GRPCCore
 import GRPCProtobuf
 package import SluiceGovernance
+package import SluiceGRPCSupport
 import SluiceProtos
 
 /// Serves a ``GovernanceService`` as `sluice.governance.v1.GovernanceService`.
@@ -23,13 +24,17 @@ import SluiceProtos
 package struct GovernanceGRPCService: RegistrableRPCService {
     private typealias Methods = Sluice_Governance_V1_GovernanceService.Method
     private let service: any GovernanceService
+    private let drain: ServerDrain?
 
     /// Creates the gRPC service.
     ///
     /// - Parameters:
     ///   - service: The governance implementation to serve, normally ``LocalGovernanceService``.
-    package init(service: any GovernanceService) {
+    ///   - drain: The server's drain flag: while it is set, a cancellation signal from the transport is
+    ///     the shutdown's quiesce and in-flight calls finish. `nil` treats every signal as a cancellation.
+    package init(service: any GovernanceService, drain: ServerDrain? = nil) {
         self.service = service
+        self.drain = drain
     }
 
     /// Registers the five implemented methods with the server's router.
@@ -65,7 +70,7 @@ package struct GovernanceGRPCService: RegistrableRPCService {
         )
         let service = self.service
         do {
-            let authorization = try await Self.perform(context) { try await service.authorize(authorizationRequest) }
+            let authorization = try await perform(context) { try await service.authorize(authorizationRequest) }
             return ServerResponse(message: Sluice_Governance_V1_AuthorizeResponse(authorization))
         } catch let error as GovernanceError {
             guard let denial = Sluice_Governance_V1_AuthorizeResponse(denial: error) else { throw error }
@@ -86,7 +91,7 @@ package struct GovernanceGRPCService: RegistrableRPCService {
             roles: roles
         )
         let service = self.service
-        try await Self.perform(context) { try await service.recordUsage(record) }
+        try await perform(context) { try await service.recordUsage(record) }
         var response = Sluice_Governance_V1_RecordUsageResponse()
         response.recorded = true
         return ServerResponse(message: response)
@@ -98,7 +103,7 @@ package struct GovernanceGRPCService: RegistrableRPCService {
     ) async throws -> ServerResponse<Sluice_Governance_V1_CreateKeyResponse> {
         let creation = KeyCreationRequest(proto: request.message)
         let service = self.service
-        let created = try await Self.perform(context) { try await service.createKey(creation) }
+        let created = try await perform(context) { try await service.createKey(creation) }
         var response = Sluice_Governance_V1_CreateKeyResponse()
         response.plaintextKey = created.plaintext
         response.key = Sluice_Governance_V1_KeyInfo(created.info)
@@ -114,7 +119,7 @@ package struct GovernanceGRPCService: RegistrableRPCService {
         let message = request.message
         let tenant = message.tenantID
         let service = self.service
-        var keys = try await Self.perform(context) {
+        var keys = try await perform(context) {
             if tenant.isEmpty { return try await service.listKeys(tenant: nil) }
             // The field may hold a tenant name (the domain's filter) or a real tenant id.
             let byName = try await service.listKeys(tenant: tenant)
@@ -136,7 +141,7 @@ package struct GovernanceGRPCService: RegistrableRPCService {
     ) async throws -> ServerResponse<Sluice_Governance_V1_KeyInfo> {
         let id = request.message.id
         let service = self.service
-        let revoked = try await Self.perform(context) { () -> APIKeyInfo? in
+        let revoked = try await perform(context) { () -> APIKeyInfo? in
             try await service.revokeKey(id: id)
             // The domain returns nothing; the proto returns the key, so look it up (best effort).
             return try? await service.listKeys(tenant: nil).first { $0.id == id }
@@ -164,12 +169,12 @@ package struct GovernanceGRPCService: RegistrableRPCService {
     }
 
     /// Runs a domain call, cancelled with the RPC, and makes sure only ``GovernanceError`` or `RPCError` escapes.
-    private static func perform<Result: Sendable>(
+    private func perform<Result: Sendable>(
         _ context: ServerContext,
         _ operation: @escaping @Sendable () async throws -> Result
     ) async throws -> Result {
         do {
-            return try await context.cancellingWhenRPCCancelled(operation)
+            return try await context.cancellingWhenRPCCancelled(drain: drain, operation)
         } catch let error as GovernanceError {
             throw error
         } catch let error as RPCError {

@@ -59,7 +59,6 @@ final class ChatStreamJob: Sendable {
                 group.addTask { await self.call(client) }
                 group.addTask { await self.waitUntilCancelled() }
                 await group.next()
-                print("DEBUG job group next returned")
                 group.cancelAll()
             }
         }
@@ -68,32 +67,41 @@ final class ChatStreamJob: Sendable {
     }
 
     private func call<Transport: ClientTransport>(_ client: Sluice_Inference_V1_InferenceService.Client<Transport>) async {
+        let outcome: Result<Void, InferenceError>
         do {
             try await client.chatStream(request: request, options: options) { response in
                 try await self.forward(response)
             }
+            // A cancelled read ends the messages like a clean end does; only a status ends a stream cleanly.
+            outcome = Task.isCancelled ? .failure(InferenceError(.cancelled, "The stream was cancelled")) : .success(())
         } catch {
-            print("DEBUG call threw \(error)")
-            resolve(.failure(InferenceError(wireError: error)))
+            outcome = .failure(InferenceError(wireError: error))
+        }
+        if let events = state.withLock({ $0.takeEvents() }) {
+            switch outcome {
+            case .success: events.finish()
+            case .failure(let error): events.finish(throwing: error)
+            }
+        } else if case .failure(let error) = outcome {
+            resolve(.failure(error))
         }
     }
 
+    /// Waits for `start`, hands the caller the stream, then forwards the events until the messages end.
+    ///
+    /// Finishing the events is left to ``call(_:)``, which alone knows how the RPC ended.
     private func forward(_ response: StreamingClientResponse<Sluice_Inference_V1_ChatStreamEvent>) async throws {
         var messages = response.messages.makeAsyncIterator()
         guard let first = try await messages.next() else {
+            if Task.isCancelled { throw InferenceError(.cancelled, "The stream was cancelled before it opened") }
             throw InferenceError(.internal, "The inference stream ended before it started")
         }
         guard case .start(let start) = first.event else {
             throw InferenceError(.internal, "The inference stream did not begin with its start event")
         }
-        guard let continuation = handOver(start) else { return }
-        do {
-            while let message = try await messages.next() {
-                if case .terminated = continuation.yield(try ChatStreamEvent(proto: message)) { return }
-            }
-            continuation.finish()
-        } catch {
-            continuation.finish(throwing: InferenceError(wireError: error))
+        guard let events = handOver(start) else { return }
+        while let message = try await messages.next() {
+            if case .terminated = events.yield(try ChatStreamEvent(proto: message)) { return }
         }
     }
 
@@ -107,7 +115,7 @@ final class ChatStreamJob: Sendable {
     ) -> AsyncThrowingStream<ChatStreamEvent, any Error>.Continuation? {
         let (events, continuation) = AsyncThrowingStream.makeStream(of: ChatStreamEvent.self, throwing: (any Error).self)
         continuation.onTermination = { termination in
-            print("DEBUG onTermination \(termination)"); if case .cancelled = termination { self.cancel() }
+            if case .cancelled = termination { self.cancel() }
         }
         let stream = ChatStream(
             id: start.id,
@@ -119,6 +127,7 @@ final class ChatStreamJob: Sendable {
             continuation.finish()
             return nil
         }
+        state.withLock { $0.events = continuation }
         return continuation
     }
 
@@ -143,7 +152,6 @@ final class ChatStreamJob: Sendable {
     }
 
     private func cancel() {
-        print("DEBUG job.cancel")
         let (opener, waiter) = state.withLock { $0.cancel() }
         opener?.resume(throwing: InferenceError(.cancelled, "The stream was cancelled before it opened"))
         waiter?.resume()
@@ -151,7 +159,8 @@ final class ChatStreamJob: Sendable {
 }
 
 extension ChatStreamJob {
-    /// Who is waiting for the job: the caller until the stream opens, and the watcher until the job is cancelled.
+    /// Who is waiting for the job: the caller until the stream opens, the watcher until the job is cancelled, and
+    /// the consumer of the open stream.
     ///
     /// Each transition returns the continuations to resume, which the job resumes outside the lock.
     struct State {
@@ -159,6 +168,14 @@ extension ChatStreamJob {
         private var isResolved = false
         private var isCancelled = false
         private var cancelWaiter: CheckedContinuation<Void, Never>?
+        /// The open stream's continuation, once the caller has the stream.
+        var events: AsyncThrowingStream<ChatStreamEvent, any Error>.Continuation?
+
+        /// Takes the open stream's continuation to finish it.
+        mutating func takeEvents() -> AsyncThrowingStream<ChatStreamEvent, any Error>.Continuation? {
+            defer { events = nil }
+            return events
+        }
 
         /// Records the waiting caller; `false` when the job was cancelled first.
         mutating func registerOpener(_ continuation: CheckedContinuation<ChatStream, any Error>) -> Bool {

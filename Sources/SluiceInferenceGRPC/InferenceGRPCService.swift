@@ -1,5 +1,6 @@
 package import GRPCCore
 package import SluiceInference
+package import SluiceGRPCSupport
 package import SluiceProtos
 
 /// Serves an ``InferenceService`` as `sluice.inference.v1.InferenceService`.
@@ -21,13 +22,17 @@ package import SluiceProtos
 /// ```
 package struct InferenceGRPCService: Sluice_Inference_V1_InferenceService.SimpleServiceProtocol {
     private let service: any InferenceService
+    private let drain: ServerDrain?
 
     /// Creates the gRPC service.
     ///
     /// - Parameters:
     ///   - service: The inference implementation to serve, normally ``LocalInferenceService``.
-    package init(service: any InferenceService) {
+    ///   - drain: The server's drain flag: while it is set, a cancellation signal from the transport is
+    ///     the shutdown's quiesce and in-flight calls finish. `nil` treats every signal as a cancellation.
+    package init(service: any InferenceService, drain: ServerDrain? = nil) {
         self.service = service
+        self.drain = drain
     }
 
     /// Answers `Chat` with the domain's ``InferenceService/chat(_:)``.
@@ -41,7 +46,7 @@ package struct InferenceGRPCService: Sluice_Inference_V1_InferenceService.Simple
     ) async throws -> Sluice_Inference_V1_ChatResponse {
         let chatRequest = try ChatRequest(proto: request)
         let service = self.service
-        let response = try await Self.perform(context) { try await service.chat(chatRequest) }
+        let response = try await perform(context) { try await service.chat(chatRequest) }
         return Sluice_Inference_V1_ChatResponse(response)
     }
 
@@ -58,7 +63,7 @@ package struct InferenceGRPCService: Sluice_Inference_V1_InferenceService.Simple
     ) async throws {
         let chatRequest = try ChatRequest(proto: request)
         let service = self.service
-        try await Self.perform(context) {
+        try await perform(context) {
             let stream = try await service.openChatStream(chatRequest)
             try await response.write(Sluice_Inference_V1_ChatStreamEvent(startOf: stream))
             var isFirstDelta = true
@@ -79,7 +84,7 @@ package struct InferenceGRPCService: Sluice_Inference_V1_InferenceService.Simple
         context: ServerContext
     ) async throws -> Sluice_Inference_V1_ListModelsResponse {
         let service = self.service
-        let models = try await Self.perform(context) { try await service.listModels() }
+        let models = try await perform(context) { try await service.listModels() }
         let allowed = Set(request.allowed)
         var response = Sluice_Inference_V1_ListModelsResponse()
         response.models = models.filter { allowed.isEmpty || allowed.contains($0.id) }.map(Sluice_Inference_V1_Model.init)
@@ -105,17 +110,17 @@ package struct InferenceGRPCService: Sluice_Inference_V1_InferenceService.Simple
         let model = request.model
         let messages = try request.messages.map { try ChatMessage(proto: $0) }
         let service = self.service
-        let result = try await Self.perform(context) { try await service.countTokens(model: model, messages: messages) }
+        let result = try await perform(context) { try await service.countTokens(model: model, messages: messages) }
         return Sluice_Inference_V1_CountTokensResponse(result)
     }
 
     /// Runs a domain call, cancelled with the RPC, and makes sure only ``InferenceError`` or `RPCError` escapes.
-    private static func perform<Result: Sendable>(
+    private func perform<Result: Sendable>(
         _ context: ServerContext,
         _ operation: @escaping @Sendable () async throws -> Result
     ) async throws -> Result {
         do {
-            return try await context.cancellingWhenRPCCancelled(operation)
+            return try await context.cancellingWhenRPCCancelled(drain: drain, operation)
         } catch let error as InferenceError {
             throw error
         } catch let error as RPCError {

@@ -3,6 +3,7 @@ import GRPCNIOTransportHTTP2
 import Logging
 import ServiceLifecycle
 import SluiceEdge
+import SluiceGRPCSupport
 import SluiceGovernance
 import SluiceGovernanceGRPC
 import SluiceInference
@@ -15,30 +16,32 @@ import SluiceInferenceGRPC
 extension SluiceRuntime {
     /// The inference service over gRPC, plus its health and metrics listener.
     func makeInferenceServer(_ inference: LocalInferenceService) throws -> [any Service] {
+        let drain = ServerDrain()
         let server = GRPCServer(
             transport: .http2NIOPosix(
                 address: try bindAddress(configuration.services.inference, name: "services.inference.address"),
                 transportSecurity: serverSecurity()
             ),
-            services: [InferenceGRPCService(service: inference)],
+            services: [InferenceGRPCService(service: inference, drain: drain)],
             interceptors: interceptors()
         )
         logger.info("inference gRPC listening", metadata: ["address": "\(configuration.services.inference.address)"])
-        return [GRPCServerService(server: server)] + operationsListener()
+        return [GRPCServerService(server: server, drain: drain)] + operationsListener()
     }
 
     /// The governance service over gRPC, plus its health and metrics listener.
     func makeGovernanceServer(_ governance: LocalGovernanceService) throws -> [any Service] {
+        let drain = ServerDrain()
         let server = GRPCServer(
             transport: .http2NIOPosix(
                 address: try bindAddress(configuration.services.governance, name: "services.governance.address"),
                 transportSecurity: serverSecurity()
             ),
-            services: [GovernanceGRPCService(service: governance)],
+            services: [GovernanceGRPCService(service: governance, drain: drain)],
             interceptors: interceptors()
         )
         logger.info("governance gRPC listening", metadata: ["address": "\(configuration.services.governance.address)"])
-        return [GRPCServerService(server: server)] + operationsListener()
+        return [GRPCServerService(server: server, drain: drain)] + operationsListener()
     }
 
     /// gRPC clients of inference and governance for an edge served alone; the clients are services to run.

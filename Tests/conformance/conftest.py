@@ -166,7 +166,11 @@ def build_config(mock: MockUpstreams, *, data_dir: Path, http_port: int, inferen
                 "api_key_env": "MOCK_ANTHROPIC_KEY", "timeouts": timeouts, "retry": retry,
                 "circuit_breaker": breaker}
 
+    azure_provider = {"name": "mock-azure", "kind": "azure-openai", "base_url": mock.openai_base.removesuffix("/v1"),
+                      "api_version": "2024-10-21", "api_key_env": "MOCK_OPENAI_KEY", "timeouts": MAIN_TIMEOUTS,
+                      "retry": MAIN_RETRY, "circuit_breaker": BREAKER_OFF}
     providers = [
+        azure_provider,
         openai_provider("mock-openai", MAIN_TIMEOUTS, MAIN_RETRY, BREAKER_OFF),
         anthropic_provider("mock-anthropic", MAIN_TIMEOUTS, MAIN_RETRY, BREAKER_OFF),
         openai_provider("mock-openai-faulty", FAULTY_TIMEOUTS, FAULTY_RETRY, BREAKER_OFF),

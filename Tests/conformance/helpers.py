@@ -31,6 +31,8 @@ MAX_BODY_BYTES = 65536
 # public model -> list of (provider, upstream model); the first is the primary, later ones are fallbacks.
 MODELS: dict[str, list[tuple[str, str]]] = {
     "openai-fixed": [("mock-openai", "fixed")],
+    "azure-fixed": [("mock-azure", "fixed")],
+    "azure-tools": [("mock-azure", "tools")],
     "anthropic-fixed": [("mock-anthropic", "claude-fixed")],
     "openai-tools": [("mock-openai", "tools")],
     "anthropic-tools": [("mock-anthropic", "claude-tools")],

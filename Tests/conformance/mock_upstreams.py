@@ -77,6 +77,10 @@ def pieces(text: str) -> list[str]:
     return found or [text]
 
 
+# Azure OpenAI addresses a deployment: POST /openai/deployments/{deployment}/chat/completions?api-version=…
+AZURE_PATH = re.compile(r"/openai/deployments/([^/]+)/chat/completions")
+
+
 def fixed_answer(api: str, last_user_text: str) -> str:
     """The answer of the ``fixed`` scenario; ``api`` is "openai" or "anthropic"."""
     return f"Mock {api} answer to: {last_user_text}"
@@ -373,8 +377,11 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(200, {"ok": True})
             return
         try:
+            azure = AZURE_PATH.fullmatch(url.path) if self.api == "openai" else None
             if self.api == "openai" and url.path in ("/v1/chat/completions", "/chat/completions"):
                 self._handle("openai", url.path, raw)
+            elif azure is not None:
+                self._handle("openai", url.path, raw, azure=(azure.group(1), parse_qs(url.query)))
             elif self.api == "anthropic" and url.path == "/v1/messages":
                 self._handle("anthropic", url.path, raw)
             else:
@@ -421,14 +428,19 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- the main handler ------------------------------------------------------------------------------------
 
-    def _handle(self, api: str, path: str, raw: bytes) -> None:
+    def _handle(self, api: str, path: str, raw: bytes, azure: tuple[str, dict] | None = None) -> None:
+        """Serve one chat call. ``azure`` = (deployment, query) for Azure OpenAI's URL shape, whose deployment
+        picks the scenario and which authenticates with an ``api-key`` header and needs ``api-version``."""
         headers = {k.lower(): v for k, v in self.headers.items()}
         try:
             body = json.loads(raw.decode("utf-8")) if raw else None
         except (UnicodeDecodeError, json.JSONDecodeError):
             body = None
+        if azure is not None and isinstance(body, dict):
+            body["model"] = azure[0]
         entry = self.state.record({
-            "api": api,
+            "api": "azure" if azure is not None else api,
+            "query": azure[1] if azure is not None else {},
             "method": "POST",
             "path": path,
             "time": time.time(),
@@ -455,6 +467,15 @@ class Handler(BaseHTTPRequestHandler):
             if not headers.get("anthropic-version"):
                 done(400)
                 return self._error(api, 400, "invalid_request_error", "anthropic-version: header is required")
+        elif azure is not None:
+            want = self.state.args.openai_key
+            if headers.get("api-key") != want or "authorization" in headers:
+                done(401)
+                return self._error(api, 401, "invalid_request_error", "Access denied: invalid api-key (mock Azure).",
+                                   code="401")
+            if not azure[1].get("api-version"):
+                done(404)
+                return self._error(api, 404, "invalid_request_error", "Resource not found: api-version is required")
         else:
             want = self.state.args.openai_key
             auth = headers.get("authorization", "")

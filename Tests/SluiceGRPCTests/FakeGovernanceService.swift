@@ -1,0 +1,65 @@
+import Foundation
+import SluiceGovernance
+import Synchronization
+
+/// A ``GovernanceService`` over an in-memory key list that records what it received.
+final class FakeGovernanceService: GovernanceService {
+    private struct State {
+        var keys: [APIKeyInfo] = []
+        var authorizationRequests: [AuthorizationRequest] = []
+        var usageRecords: [UsageRecord] = []
+        var nextID = 1
+    }
+
+    private let authorizationResult: Result<Authorization, GovernanceError>
+    private let state = Mutex(State())
+
+    init(authorizationResult: Result<Authorization, GovernanceError> = .failure(GovernanceError(.internal, "not scripted"))) {
+        self.authorizationResult = authorizationResult
+    }
+
+    var authorizationRequests: [AuthorizationRequest] { state.withLock { $0.authorizationRequests } }
+    var usageRecords: [UsageRecord] { state.withLock { $0.usageRecords } }
+
+    func authorize(_ request: AuthorizationRequest) async throws -> Authorization {
+        state.withLock { $0.authorizationRequests.append(request) }
+        return try authorizationResult.get()
+    }
+
+    func recordUsage(_ record: UsageRecord) async throws {
+        state.withLock { $0.usageRecords.append(record) }
+    }
+
+    func createKey(_ request: KeyCreationRequest) async throws -> CreatedKey {
+        guard !request.tenant.isEmpty else { throw GovernanceError(.invalidArgument, "A tenant name is required") }
+        let info = state.withLock { state in
+            defer { state.nextID += 1 }
+            let info = APIKeyInfo(
+                id: "key_\(state.nextID)",
+                tenantID: "ten_\(request.tenant.utf8.count)",
+                tenantName: request.tenant,
+                name: request.name,
+                allowedModels: request.allowedModels,
+                roles: request.roles.isEmpty ? [.member] : request.roles,
+                createdAt: Date(timeIntervalSince1970: 1_726_000_000 + Double(state.nextID)),
+                revokedAt: nil
+            )
+            state.keys.append(info)
+            return info
+        }
+        return CreatedKey(info: info, plaintext: "sk-sluice-\(info.id)-secret")
+    }
+
+    func listKeys(tenant: String?) async throws -> [APIKeyInfo] {
+        state.withLock { state in state.keys.filter { tenant == nil || $0.tenantName == tenant } }
+    }
+
+    func revokeKey(id: String) async throws {
+        let found = state.withLock { state in
+            guard let index = state.keys.firstIndex(where: { $0.id == id && $0.revokedAt == nil }) else { return false }
+            state.keys[index].revokedAt = Date(timeIntervalSince1970: 1_726_100_000)
+            return true
+        }
+        guard found else { throw GovernanceError(.notFound, "No active API key has the id '\(id)'") }
+    }
+}

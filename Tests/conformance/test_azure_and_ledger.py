@@ -1,0 +1,73 @@
+"""Azure OpenAI's URL shape and key header, and the usage ledger every call is written to."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+
+import mock_upstreams as mu
+from helpers import MOCK_OPENAI_KEY, marker, user
+
+
+def test_azure_deployment_is_addressed_the_azure_way(client, mock):
+    m = marker()
+    raw = client.chat.completions.with_raw_response.create(model="azure-fixed", messages=user(m))
+    assert raw.headers["x-sluice-provider"] == "mock-azure"
+    assert raw.parse().choices[0].message.content == mu.fixed_answer("openai", m)
+    [request] = mock.requests(contains=m)
+    assert request["api"] == "azure"
+    assert request["path"] == "/openai/deployments/fixed/chat/completions"
+    assert request["query"]["api-version"] == ["2024-10-21"]
+    assert request["headers"]["api-key"] == MOCK_OPENAI_KEY
+    assert "authorization" not in request["headers"], "Azure keys go in api-key, not a bearer token"
+
+
+def test_azure_streams_tool_calls(client, mock):
+    m = marker()
+    tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {
+        "q": {"type": "string"}}}}}
+    stream = client.chat.completions.create(model="azure-tools", messages=user(m), tools=[tool], stream=True)
+    arguments, name = "", None
+    for chunk in stream:
+        for call in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            name = call.function.name or name
+            arguments += call.function.arguments or ""
+    assert name == "lookup"
+    assert isinstance(json.loads(arguments), dict)
+    [request] = mock.requests(contains=m)
+    assert request["api"] == "azure" and request["body"]["stream"] is True
+
+
+def test_every_call_lands_in_the_usage_ledger(client, sluice):
+    m = marker()
+    raw = client.chat.completions.with_raw_response.create(model="openai-fixed", messages=user(m))
+    request_id = raw.headers["x-request-id"]
+    usage = raw.parse().usage
+    database = sluice.data_dir / "governance.sqlite"
+    deadline = time.monotonic() + 10
+    row = None
+    while row is None and time.monotonic() < deadline:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+            row = db.execute(
+                "SELECT model, provider, upstream_model, prompt_tokens, completion_tokens, estimated, outcome "
+                "FROM usage_ledger WHERE request_id = ?", (request_id,)).fetchone()
+        if row is None:
+            time.sleep(0.05)
+    assert row == ("openai-fixed", "mock-openai", "fixed", usage.prompt_tokens, usage.completion_tokens, 0, "ok")
+
+
+def test_failed_calls_are_recorded_with_their_outcome(http, sluice):
+    response = http.post("/v1/chat/completions", json={"model": "always-500", "messages": user(marker())})
+    assert response.status_code == 502
+    request_id = response.headers["x-request-id"]
+    database = sluice.data_dir / "governance.sqlite"
+    deadline = time.monotonic() + 10
+    row = None
+    while row is None and time.monotonic() < deadline:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+            row = db.execute("SELECT outcome, prompt_tokens FROM usage_ledger WHERE request_id = ?",
+                             (request_id,)).fetchone()
+        if row is None:
+            time.sleep(0.05)
+    assert row == ("upstream_error", 0)

@@ -1,0 +1,116 @@
+"""Graceful shutdown: SIGTERM lets in-flight streams finish, turns readiness off, and the process exits 0.
+
+Each test starts its own processes (a slow echo model makes a stream last long enough to signal during it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import sluice_binary
+from helpers import free_port
+
+WORDS = [f"w{i}" for i in range(20)]  # 20 words at 50 ms each: a stream of about one second
+
+
+def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen([str(sluice_binary()), *args], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+def wait_http(url: str, procs: list[subprocess.Popen], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        assert all(p.poll() is None for p in procs), "a process exited during start-up"
+        try:
+            if httpx.get(url).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"{url} never answered"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def setup(tmp_path: Path):
+    config = {
+        "data_dir": str(tmp_path / "data"),
+        "providers": [{"name": "echo", "kind": "echo", "echo": {"first_token_delay_ms": 50, "per_token_delay_ms": 50}}],
+    }
+    (tmp_path / "sluice.json").write_text(json.dumps(config))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
+    env["SLUICE_CONFIG"] = str(tmp_path / "sluice.json")
+    env["SLUICE_INFERENCE_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    env["SLUICE_GOVERNANCE_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    created = subprocess.run([str(sluice_binary()), "keys", "create", "--tenant", "t", "--json"], env=env,
+                             capture_output=True, text=True, timeout=30)
+    assert created.returncode == 0, created.stderr
+    return tmp_path, env, json.loads(created.stdout)["key"]
+
+
+@pytest.mark.parametrize("signalled", ["all-in-one", "split-edge", "split-inference"])
+def test_sigterm_lets_an_in_flight_stream_finish(setup, signalled):
+    tmp_path, env, key = setup
+    port = free_port()
+    procs: dict[str, subprocess.Popen] = {}
+    try:
+        if signalled == "all-in-one":
+            procs["edge"] = start(["serve"], dict(env, SLUICE_HTTP_PORT=str(port)), tmp_path / "all.log")
+        else:
+            procs["governance"] = start(["serve", "governance"], dict(env, SLUICE_HTTP_PORT=str(free_port())),
+                                        tmp_path / "governance.log")
+            inference_port = free_port()
+            procs["inference"] = start(["serve", "inference"], dict(env, SLUICE_HTTP_PORT=str(inference_port)),
+                                       tmp_path / "inference.log")
+            wait_http(f"http://127.0.0.1:{inference_port}/health/ready", list(procs.values()))
+            procs["edge"] = start(["serve", "edge"], dict(env, SLUICE_HTTP_PORT=str(port)), tmp_path / "edge.log")
+        base = f"http://127.0.0.1:{port}"
+        wait_http(f"{base}/health/ready", list(procs.values()))
+        target = procs["inference" if signalled == "split-inference" else "edge"]
+
+        body = {"model": "echo", "stream": True, "messages": [{"role": "user", "content": " ".join(WORDS)}]}
+        text, done, signalled_at = "", False, None
+        with httpx.stream("POST", f"{base}/v1/chat/completions", json=body, timeout=30,
+                          headers={"Authorization": f"Bearer {key}"}) as response:
+            assert response.status_code == 200
+            for line in response.iter_lines():
+                if not line.startswith("data: "):
+                    continue
+                data = line[6:]
+                if data == "[DONE]":
+                    done = True
+                    continue
+                event = json.loads(data)
+                assert "error" not in event, f"the stream must finish, not fail: {event}"
+                if event["choices"]:
+                    text += event["choices"][0]["delta"].get("content") or ""
+                if text and signalled_at is None:
+                    target.send_signal(signal.SIGTERM)
+                    signalled_at = time.monotonic()
+                    if signalled != "split-inference":
+                        # New requests are turned away at once (readiness off, then the listener closes) while
+                        # the stream is still being served.
+                        try:
+                            assert httpx.get(f"{base}/health/ready").status_code == 503
+                        except httpx.TransportError:
+                            pass
+        assert signalled_at is not None
+        assert done, "the stream ended with [DONE]"
+        assert text == " ".join(WORDS)
+        assert target.wait(timeout=20) == 0, "graceful shutdown exits 0"
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
