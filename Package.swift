@@ -173,6 +173,9 @@ let package = Package(
             dependencies: [
                 "SluiceInference",
                 "SluiceGovernance",
+                "SluiceTokenizer",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: defaultSwiftSettings
@@ -184,7 +187,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceInferenceTests",
-            dependencies: ["SluiceInference", "SluiceTesting"],
+            dependencies: [
+                "SluiceInference",
+                "SluiceTesting",
+                "SluiceTokenizer",
+            ],
             swiftSettings: defaultSwiftSettings
         ),
         .testTarget(
@@ -194,7 +201,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceGovernanceTests",
-            dependencies: ["SluiceGovernance", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "SluiceGovernance",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: defaultSwiftSettings
         ),
         .testTarget(
@@ -213,11 +224,18 @@ let package = Package(
             name: "SluiceServerTests",
             dependencies: [
                 "SluiceServer",
+                "SluiceEdge",
+                "SluiceGovernance",
+                "SluiceInference",
                 "SluiceTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "GRPCCore", package: "grpc-swift-2"),
-                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: defaultSwiftSettings
         ),

@@ -15,8 +15,8 @@ seconds="${1:-10}"
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 scripts/fetch-tokenizer.sh >/dev/null
-swift build -c release --product sluice >/dev/null
-bin="$(swift build -c release --show-bin-path)/sluice"
+swift build -c release --scratch-path .build-release --product sluice >/dev/null
+bin="$(swift build -c release --scratch-path .build-release --show-bin-path)/sluice"
 
 work="$(mktemp -d)"
 pids=()
@@ -58,11 +58,15 @@ SLUICE_HTTP_PORT=$aio_port "$bin" serve > "$work/aio.log" 2>&1 & pids+=($!)
 
 split_port=$(free_port)
 export SLUICE_INFERENCE_ADDRESS="127.0.0.1:$(free_port)" SLUICE_GOVERNANCE_ADDRESS="127.0.0.1:$(free_port)"
-"$bin" serve governance > "$work/governance.log" 2>&1 & pids+=($!)
-"$bin" serve inference > "$work/inference.log" 2>&1 & pids+=($!)
+governance_ops=$(free_port)
+inference_ops=$(free_port)
+SLUICE_HTTP_PORT=$governance_ops "$bin" serve governance > "$work/governance.log" 2>&1 & pids+=($!)
+SLUICE_HTTP_PORT=$inference_ops "$bin" serve inference > "$work/inference.log" 2>&1 & pids+=($!)
 SLUICE_HTTP_PORT=$split_port "$bin" serve edge > "$work/edge.log" 2>&1 & pids+=($!)
 
 wait_http "http://127.0.0.1:$aio_port/health/ready"
+wait_http "http://127.0.0.1:$governance_ops/health/ready"
+wait_http "http://127.0.0.1:$inference_ops/health/ready"
 wait_http "http://127.0.0.1:$split_port/health/ready"
 
 for kind in plain stream; do

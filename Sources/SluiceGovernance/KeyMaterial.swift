@@ -36,9 +36,12 @@ package enum KeyMaterial {
         guard key.hasPrefix(prefix) else { return nil }
         let rest = key.dropFirst(prefix.count)
         let parts = rest.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts[0].count == 16, parts[1].count == 48,
-            parts.allSatisfy({ $0.allSatisfy(\.isHexDigit) })
-        else { return nil }
+        // Bytes, not Characters: `Character.isHexDigit` accepts fullwidth digits, and lengths must be in bytes.
+        func isHex(_ part: Substring, length: Int) -> Bool {
+            part.utf8.count == length
+                && part.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) || (65...70).contains($0) }
+        }
+        guard parts.count == 2, isHex(parts[0], length: 16), isHex(parts[1], length: 48) else { return nil }
         return Parsed(id: String(parts[0]), secret: String(parts[1]))
     }
 

@@ -195,7 +195,7 @@ package final class LocalInferenceService: InferenceService {
                     )
                     lastError = failure
                     guard failure.allowsFallback else { throw failure }
-                    guard failure.isRetryable,
+                    guard failure.isRetryable, !isBreakerOpen(deployment),
                         let delay = policy.delay(afterAttempt: tries, retryAfter: failure.retryAfter, random: random)
                     else { break }
                     do {
@@ -220,6 +220,14 @@ package final class LocalInferenceService: InferenceService {
         let now = ContinuousClock.now
         breakers.withLock { breakers in
             breakers[deployment, default: makeBreaker(for: deployment)].record(success: success, now: now)
+        }
+    }
+
+    /// Whether the deployment's breaker is open now, so retrying it would be refused anyway.
+    private func isBreakerOpen(_ deployment: DeploymentConfiguration) -> Bool {
+        breakers.withLock { breakers in
+            if case .open = breakers[deployment]?.state { return true }
+            return false
         }
     }
 

@@ -55,7 +55,7 @@ package struct PromptTokenCounter: Sendable {
     package func countPrompt(_ messages: [ChatMessage], upstreamModel: String) -> TokenCountResult {
         let (counter, encoding) = counter(forUpstreamModel: upstreamModel)
         var total = Self.replyPriming
-        var estimated = false
+        var estimated = counter.count("").isEstimated
         for message in messages {
             total += Self.tokensPerMessage
             let counted = counter.count(message.role.rawValue + message.text)

@@ -11,7 +11,8 @@
 /// - `timeouts`: `connect_ms` (2000), `first_token_ms` (30000; also the longest silence inside a stream),
 ///   `total_ms` (300000).
 /// - `retry`: `max_attempts` (3), `base_delay_ms` (200), `max_delay_ms` (5000), `max_retry_after_ms` (10000).
-/// - `circuit_breaker`: `failure_threshold` (5), `open_ms` (30000).
+/// - `circuit_breaker`: `failure_threshold` (5) consecutive failed attempts (retries count) open it for `open_ms`
+///   (30000); a deployment whose breaker opens mid-retries is left for the next one at once.
 /// - `echo`: for the `echo` kind, `first_token_delay_ms` (0) and `per_token_delay_ms` (0).
 package struct ProviderConfiguration: Sendable, Hashable, Codable {
     /// The provider name.
@@ -190,7 +191,7 @@ extension ProviderConfiguration {
 
     /// Circuit-breaker settings.
     package struct Breaker: Sendable, Hashable, Codable {
-        /// Consecutive failed calls that open the breaker.
+        /// Consecutive failed attempts (each retry counts) that open the breaker.
         package var failureThreshold = 5
         /// How long it stays open.
         package var openMs: Int64 = 30_000
