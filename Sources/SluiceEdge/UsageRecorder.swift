@@ -1,4 +1,5 @@
 package import Logging
+import Synchronization
 import ServiceLifecycle
 package import SluiceGovernance
 
@@ -11,8 +12,12 @@ package import SluiceGovernance
 package final class UsageRecorder: Service {
     private let governance: any GovernanceService
     private let logger: Logger
-    private let records: AsyncStream<UsageRecord>
-    private let continuation: AsyncStream<UsageRecord>.Continuation
+    private let pending = Mutex<[UsageRecord]>([])
+    private let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+
+    /// The most records written in one batch.
+    static let maximumBatch = 500
 
     /// Creates a recorder.
     ///
@@ -22,39 +27,56 @@ package final class UsageRecorder: Service {
     package init(governance: any GovernanceService, logger: Logger) {
         self.governance = governance
         self.logger = logger
-        (records, continuation) = AsyncStream.makeStream(of: UsageRecord.self, bufferingPolicy: .unbounded)
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Queues a record; returns at once.
     ///
     /// - Parameter record: The usage of one call.
     package func record(_ record: UsageRecord) {
-        continuation.yield(record)
+        pending.withLock { $0.append(record) }
+        wake.yield()
     }
 
     package func run() async throws {
         await withGracefulShutdownHandler {
-            for await record in records {
-                await write(record)
+            for await _ in wakeups {
+                await writeQueued()
             }
         } onGracefulShutdown: {
-            self.continuation.finish()
+            self.wake.finish()
+        }
+        await writeQueued()
+    }
+
+    /// Writes everything queued, in batches, until the queue is empty.
+    private func writeQueued() async {
+        while true {
+            let batch = pending.withLock { pending -> [UsageRecord] in
+                let count = min(pending.count, Self.maximumBatch)
+                defer { pending.removeFirst(count) }
+                return Array(pending.prefix(count))
+            }
+            guard !batch.isEmpty else { return }
+            await write(batch)
         }
     }
 
-    private func write(_ record: UsageRecord) async {
+    private func write(_ batch: [UsageRecord]) async {
         for attempt in 1...3 {
             do {
-                try await governance.recordUsage(record)
+                try await governance.recordUsage(batch: batch)
                 return
             } catch {
                 logger.warning(
                     "usage write failed",
-                    metadata: ["request_id": "\(record.requestID)", "attempt": "\(attempt)", "error": "\(error)"]
+                    metadata: ["records": "\(batch.count)", "attempt": "\(attempt)", "error": "\(error)"]
                 )
                 try? await Task.sleep(for: .milliseconds(100 * attempt))
             }
         }
-        logger.error("usage record dropped after retries", metadata: ["request_id": "\(record.requestID)"])
+        for record in batch {
+            logger.error("usage record dropped after retries", metadata: ["request_id": "\(record.requestID)"])
+        }
     }
 }

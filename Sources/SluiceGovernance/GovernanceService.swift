@@ -24,6 +24,11 @@ package protocol GovernanceService: Sendable {
     /// - Parameter record: What was used.
     func recordUsage(_ record: UsageRecord) async throws
 
+    /// Records several completed calls; implementations may write them in one transaction.
+    ///
+    /// - Parameter records: What was used, in completion order.
+    func recordUsage(batch records: [UsageRecord]) async throws
+
     /// Creates an API key for a tenant, creating the tenant if needed.
     ///
     /// - Parameter request: The tenant, name, allowed models and roles.
@@ -41,6 +46,17 @@ package protocol GovernanceService: Sendable {
     /// - Parameter id: The key id.
     /// - Throws: ``GovernanceError`` with `notFound` for an unknown id.
     func revokeKey(id: String) async throws
+}
+
+extension GovernanceService {
+    /// Records each record in turn; services that can write a batch at once override this.
+    ///
+    /// - Parameter records: What was used, in completion order.
+    package func recordUsage(batch records: [UsageRecord]) async throws {
+        for record in records {
+            try await recordUsage(record)
+        }
+    }
 }
 
 /// What a caller wants to do.

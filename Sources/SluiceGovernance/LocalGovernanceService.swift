@@ -13,15 +13,19 @@ package import Logging
 package struct LocalGovernanceService: GovernanceService {
     private let store: GovernanceStore
     private let logger: Logger
+    private let keys: KeyCache<StoredKey>
 
     /// Creates the service.
     ///
     /// - Parameters:
     ///   - store: The governance database.
     ///   - logger: The logger; credentials never reach it.
-    package init(store: GovernanceStore, logger: Logger) {
+    ///   - keyCacheTTL: How long a key's record is reused without reading the database. A key revoked by another
+    ///     process stops working within this time; one revoked through this service, at once. `.zero` disables it.
+    package init(store: GovernanceStore, logger: Logger, keyCacheTTL: Duration = .seconds(1)) {
         self.store = store
         self.logger = logger
+        self.keys = KeyCache(ttl: keyCacheTTL)
     }
 
     // MARK: - Authorization
@@ -30,17 +34,12 @@ package struct LocalGovernanceService: GovernanceService {
         guard let parsed = KeyMaterial.parse(request.credential) else {
             throw GovernanceError(.unauthenticated, "Missing or malformed API key")
         }
-        let record = try await store.writer.read { db in
-            try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT k.id, k.tenant_id, t.name AS tenant_name, k.secret_sha256, k.allowed_models, k.roles,
-                           k.revoked_at
-                    FROM api_key k JOIN tenant t ON t.id = k.tenant_id
-                    WHERE k.id = ?
-                    """,
-                arguments: [parsed.id]
-            ).map(StoredKey.init(row:))
+        let record: StoredKey?
+        if let cached = keys.lookup(parsed.id) {
+            record = cached
+        } else {
+            record = try await fetchKey(id: parsed.id)
+            keys.store(record, for: parsed.id)
         }
         // The hash is computed and compared even for unknown ids, so timing does not tell which ids exist.
         let presented = KeyMaterial.hash(secret: parsed.secret)
@@ -62,22 +61,48 @@ package struct LocalGovernanceService: GovernanceService {
         return authorization
     }
 
+    private func fetchKey(id: String) async throws -> StoredKey? {
+        try await store.writer.read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT k.id, k.tenant_id, t.name AS tenant_name, k.secret_sha256, k.allowed_models, k.roles,
+                           k.revoked_at
+                    FROM api_key k JOIN tenant t ON t.id = k.tenant_id
+                    WHERE k.id = ?
+                    """,
+                arguments: [id]
+            ).map(StoredKey.init(row:))
+        }
+    }
+
     // MARK: - Usage
 
     package func recordUsage(_ record: UsageRecord) async throws {
+        try await recordUsage(batch: [record])
+    }
+
+    /// Records several usage records in one transaction, so the ledger costs one commit per batch.
+    ///
+    /// - Parameter records: The records, in the order they completed.
+    package func recordUsage(batch records: [UsageRecord]) async throws {
+        guard !records.isEmpty else { return }
+        let now = Date()
         try await store.writer.write { db in
-            try db.execute(
+            let statement = try db.cachedStatement(
                 sql: """
                     INSERT INTO usage_ledger (request_id, tenant_id, key_id, model, provider, upstream_model,
                         prompt_tokens, completion_tokens, estimated, latency_ms, outcome, recorded_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
+                    """
+            )
+            for record in records {
+                try statement.execute(arguments: [
                     record.requestID, record.principal.tenantID, record.principal.keyID, record.model,
                     record.provider, record.upstreamModel, record.promptTokens, record.completionTokens,
-                    record.isEstimated, record.latencyMilliseconds, record.outcome, Date(),
-                ]
-            )
+                    record.isEstimated, record.latencyMilliseconds, record.outcome, now,
+                ])
+            }
         }
     }
 
@@ -170,6 +195,7 @@ package struct LocalGovernanceService: GovernanceService {
             try Self.audit(db, actor: "system", action: "key.revoke", target: id, outcome: changes > 0 ? "ok" : "not_found")
             return changes
         }
+        keys.remove(id)
         guard changed > 0 else {
             throw GovernanceError(.notFound, "No active API key has the id '\(id)'")
         }

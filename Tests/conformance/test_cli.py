@@ -124,7 +124,11 @@ def test_keys_create_list_revoke_and_the_revoked_key_is_refused(env):
 
         revoked = run(["keys", "revoke", key["id"]], env)
         assert revoked.returncode == 0, revoked.stderr
-        refused = httpx.post(f"{base}/v1/chat/completions", json=body, headers=headers)
+        # A key revoked by another process stops working within the server's key-cache TTL (1 s by default).
+        revoked_at = time.monotonic()
+        while (refused := httpx.post(f"{base}/v1/chat/completions", json=body, headers=headers)).status_code == 200:
+            assert time.monotonic() - revoked_at < 2.5, "a revoked key kept working past the key-cache TTL"
+            time.sleep(0.05)
         assert refused.status_code == 401
         assert refused.json()["error"]["code"] == "invalid_api_key"
 
