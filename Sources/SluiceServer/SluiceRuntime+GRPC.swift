@@ -16,31 +16,33 @@ import SluiceInferenceGRPC
 extension SluiceRuntime {
     /// The inference service over gRPC, plus its health and metrics listener.
     func makeInferenceServer(_ inference: LocalInferenceService) throws -> [any Service] {
-        let drain = ServerDrain()
-        let server = GRPCServer(
-            transport: .http2NIOPosix(
-                address: try bindAddress(configuration.services.inference, name: "services.inference.address"),
-                transportSecurity: serverSecurity()
-            ),
-            services: [InferenceGRPCService(service: inference, drain: drain)],
-            interceptors: interceptors()
-        )
-        logger.info("inference gRPC listening", metadata: ["address": "\(configuration.services.inference.address)"])
-        return [GRPCServerService(server: server, drain: drain)] + operationsListener()
+        try makeGRPCServer(at: configuration.services.inference, name: "inference") { drain in
+            InferenceGRPCService(service: inference, drain: drain)
+        }
     }
 
     /// The governance service over gRPC, plus its health and metrics listener.
     func makeGovernanceServer(_ governance: LocalGovernanceService) throws -> [any Service] {
+        try makeGRPCServer(at: configuration.services.governance, name: "governance") { drain in
+            GovernanceGRPCService(service: governance, drain: drain)
+        }
+    }
+
+    private func makeGRPCServer(
+        at endpoint: SluiceConfiguration.Endpoint,
+        name: String,
+        service: (ServerDrain) -> any RegistrableRPCService
+    ) throws -> [any Service] {
         let drain = ServerDrain()
         let server = GRPCServer(
             transport: .http2NIOPosix(
-                address: try bindAddress(configuration.services.governance, name: "services.governance.address"),
+                address: try bindAddress(endpoint, name: "services.\(name).address"),
                 transportSecurity: serverSecurity()
             ),
-            services: [GovernanceGRPCService(service: governance, drain: drain)],
+            services: [service(drain)],
             interceptors: interceptors()
         )
-        logger.info("governance gRPC listening", metadata: ["address": "\(configuration.services.governance.address)"])
+        logger.info("\(name) gRPC listening", metadata: ["address": "\(endpoint.address)"])
         return [GRPCServerService(server: server, drain: drain)] + operationsListener()
     }
 

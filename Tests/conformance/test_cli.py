@@ -109,15 +109,7 @@ def test_keys_create_list_revoke_and_the_revoked_key_is_refused(env):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "sluice serve never became ready"
-            time.sleep(0.05)
+        wait_ready(port, server)
         body = {"model": "echo", "messages": [{"role": "user", "content": "hi"}]}
         headers = {"Authorization": f"Bearer {key['key']}"}
         assert httpx.post(f"{base}/v1/chat/completions", json=body, headers=headers).status_code == 200
