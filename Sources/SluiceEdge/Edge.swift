@@ -20,7 +20,7 @@ package enum Edge {
     /// - Returns: The router.
     package static func buildRouter(configuration: EdgeConfiguration, services: EdgeServices) -> Router<EdgeRequestContext> {
         let router = Router(context: EdgeRequestContext.self)
-        router.add(middleware: EdgeMiddleware())
+        router.add(middleware: EdgeMiddleware(logger: services.logger))
         ChatCompletionsController(services: services, maxBodyBytes: configuration.maxBodyBytes).addRoutes(to: router)
         ModelsController(services: services).addRoutes(to: router)
         OperationsController(readiness: services.readiness, metrics: services.metrics).addRoutes(to: router)

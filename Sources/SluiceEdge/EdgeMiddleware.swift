@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import HTTPTypes
 
 /// Gives every request an id, shapes every error as an OpenAI error object, and records request metrics.
@@ -8,6 +9,9 @@ import HTTPTypes
 /// made. The id goes back on every response, errors included.
 struct EdgeMiddleware: RouterMiddleware {
     typealias Context = EdgeRequestContext
+
+    /// Where the causes of server-side failures (5xx) are logged; clients see only a safe message.
+    let logger: Logger
 
     func handle(
         _ request: Request,
@@ -23,6 +27,12 @@ struct EdgeMiddleware: RouterMiddleware {
             response.headers[EdgeHeaders.requestID] = context.requestID
         } catch {
             response = Self.errorResponse(for: error, requestID: context.requestID)
+            if response.status.code >= 500 {
+                logger.error(
+                    "request failed",
+                    metadata: ["request_id": "\(context.requestID)", "status": "\(response.status.code)", "error": "\(error)"]
+                )
+            }
         }
         let route = context.endpointPath ?? "unmatched"
         EdgeMetrics.request(route: route, status: response.status.code, duration: .now - context.receivedAt)

@@ -9,7 +9,7 @@ import SluiceInference
 /// Every failure of a `/v1` route becomes one of these, so OpenAI SDKs raise their usual exception types:
 /// 400 `invalid_request_error`, 401 `invalid_api_key`, 403 `model_not_allowed`, 404 `model_not_found`,
 /// 413 `request_too_large`, 429 `upstream_rate_limited` (with `Retry-After`), 502 `upstream_error`,
-/// 503 `upstream_unavailable`, 504 `upstream_timeout`.
+/// 503 `upstream_unavailable` or `governance_unavailable`, 504 `upstream_timeout`.
 package struct OpenAIError: Error, Sendable {
     /// The HTTP status.
     package var status: HTTPResponse.Status
@@ -118,6 +118,11 @@ package struct OpenAIError: Error, Sendable {
             self.init(.notFound, type: "invalid_request_error", code: "not_found", message: error.message)
         case .invalidArgument:
             self.init(.badRequest, type: "invalid_request_error", code: "invalid_parameter", message: error.message)
+        case .unavailable:
+            self.init(
+                .serviceUnavailable, type: "server_error", code: "governance_unavailable",
+                message: "Sluice cannot check credentials right now; try again shortly", retryAfterSeconds: 1
+            )
         default:
             self.init(.internalServerError, type: "server_error", code: "internal_error", message: "Governance failed")
         }

@@ -45,9 +45,11 @@ package struct GovernanceError: Error, Sendable, Hashable, CustomStringConvertib
         package static let invalidArgument = Code("invalid_argument")
         /// The store failed.
         package static let `internal` = Code("internal")
+        /// The governance service could not be reached, or did not answer in time.
+        package static let unavailable = Code("unavailable")
 
         private static let all: [Code] = [
-            .unauthenticated, .modelNotAllowed, .permissionDenied, .notFound, .invalidArgument, .internal,
+            .unauthenticated, .modelNotAllowed, .permissionDenied, .notFound, .invalidArgument, .internal, .unavailable,
         ]
     }
 }

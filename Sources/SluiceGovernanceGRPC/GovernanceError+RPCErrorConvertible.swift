@@ -10,6 +10,7 @@ extension GovernanceError: RPCErrorConvertible {
         case .notFound: .notFound
         case .invalidArgument: .invalidArgument
         case .internal: .internalError
+        case .unavailable: .unavailable
         default: .unknown
         }
     }
@@ -24,9 +25,10 @@ extension GovernanceError: RPCErrorConvertible {
 
     /// Rebuilds a domain error from an error a gRPC call threw.
     ///
-    /// An `RPCError` carrying `sluice-error-code` becomes the same ``GovernanceError`` the server threw. Anything
-    /// else (an unreachable server, a passed deadline, a rejected internal token) is ``GovernanceError/Code/internal``,
-    /// so that callers fail closed instead of blaming the end user's credential.
+    /// An `RPCError` carrying `sluice-error-code` becomes the same ``GovernanceError`` the server threw. A server that
+    /// cannot be reached or misses the deadline is ``GovernanceError/Code/unavailable``; anything else (a rejected
+    /// internal token, an unexpected status) is ``GovernanceError/Code/internal``. Either way callers fail closed
+    /// instead of blaming the end user's credential.
     ///
     /// - Parameter error: What the call threw; must not be a `CancellationError`, which callers rethrow as is.
     package init(wireError error: any Error) {
@@ -38,11 +40,13 @@ extension GovernanceError: RPCErrorConvertible {
                 let code = Code(rawValue: raw)
             {
                 self.init(code, error.message)
+            } else if error.code == .unavailable || error.code == .deadlineExceeded {
+                self.init(.unavailable, "The governance service could not be reached: \(error.code): \(error.message)")
             } else {
                 self.init(.internal, "The governance service failed: \(error.code): \(error.message)")
             }
         default:
-            self.init(.internal, "The governance service could not be reached: \(error)")
+            self.init(.unavailable, "The governance service could not be reached: \(error)")
         }
     }
 }

@@ -97,7 +97,18 @@ extension SluiceRuntime {
         } else {
             security = .plaintext
         }
-        return try .http2NIOPosix(target: .dns(host: host, port: port), transportSecurity: security)
+        // An IP literal cannot be a TLS server name (SNI), so it is dialled as an address: the certificate chain is
+        // verified against `ca_path`, without a name check. A host name is resolved and checked against the
+        // certificate as well.
+        let target: any ResolvableTarget
+        if host.contains(":") {
+            target = .ipv6(address: host, port: port)
+        } else if host.split(separator: ".").count == 4, host.split(separator: ".").allSatisfy({ UInt8($0) != nil }) {
+            target = .ipv4(address: host, port: port)
+        } else {
+            target = .dns(host: host, port: port)
+        }
+        return try .http2NIOPosix(target: target, transportSecurity: security)
     }
 
     private func operationsListener() -> [any Service] {
