@@ -5,10 +5,11 @@ package import SluiceGovernance
 
 /// Takes usage records off the request path and writes them to governance in the background.
 ///
-/// Recording never delays a response. On graceful shutdown the recorder stops taking records and writes every
-/// record still queued before it returns; a write that fails is retried, and a record that still cannot be
-/// written is logged with its request id. List it before the HTTP server in the service group, so the server
-/// drains first.
+/// Recording never delays a response. Records are written in batches; a batch that fails is retried (writes are
+/// idempotent per request id), and records that still cannot be written are logged with their request ids. On
+/// graceful shutdown the recorder writes everything still queued, for at most ``shutdownDrainLimit``: a governance
+/// service that is gone must not keep the process from exiting. List it before the HTTP server in the service
+/// group, so the server drains first.
 package final class UsageRecorder: Service {
     private let governance: any GovernanceService
     private let logger: Logger
@@ -18,6 +19,9 @@ package final class UsageRecorder: Service {
 
     /// The most records written in one batch.
     static let maximumBatch = 500
+
+    /// The longest the recorder keeps writing after graceful shutdown began.
+    package static let shutdownDrainLimit: Duration = .seconds(15)
 
     /// Creates a recorder.
     ///
@@ -46,12 +50,28 @@ package final class UsageRecorder: Service {
         } onGracefulShutdown: {
             self.wake.finish()
         }
-        await writeQueued()
+        // Drain what is left, but give up after the limit rather than hold the process open.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.writeQueued() }
+            group.addTask { try? await Task.sleep(for: Self.shutdownDrainLimit) }
+            await group.next()
+            group.cancelAll()
+        }
+        let lost = pending.withLock { pending -> [UsageRecord] in
+            defer { pending.removeAll() }
+            return pending
+        }
+        if !lost.isEmpty {
+            logger.error(
+                "usage records not written before shutdown",
+                metadata: ["records": "\(lost.count)", "first_request_id": "\(lost[0].requestID)"]
+            )
+        }
     }
 
     /// Writes everything queued, in batches, until the queue is empty.
     private func writeQueued() async {
-        while true {
+        while !Task.isCancelled {
             let batch = pending.withLock { pending -> [UsageRecord] in
                 let count = min(pending.count, Self.maximumBatch)
                 defer { pending.removeFirst(count) }
@@ -72,7 +92,11 @@ package final class UsageRecorder: Service {
                     "usage write failed",
                     metadata: ["records": "\(batch.count)", "attempt": "\(attempt)", "error": "\(error)"]
                 )
-                try? await Task.sleep(for: .milliseconds(100 * attempt))
+                do {
+                    try await Task.sleep(for: .milliseconds(100 * attempt))
+                } catch {
+                    break
+                }
             }
         }
         for record in batch {

@@ -79,6 +79,14 @@ package struct GovernanceStore: Sendable {
                     """
             )
         }
+        migrator.registerMigration("v2: one ledger row per request") { db in
+            try db.execute(
+                sql: """
+                    DELETE FROM usage_ledger WHERE id NOT IN (SELECT MIN(id) FROM usage_ledger GROUP BY request_id);
+                    CREATE UNIQUE INDEX usage_ledger_request ON usage_ledger(request_id);
+                    """
+            )
+        }
         return migrator
     }
 }

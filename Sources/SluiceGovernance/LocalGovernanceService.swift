@@ -84,6 +84,9 @@ package struct LocalGovernanceService: GovernanceService {
 
     /// Records several usage records in one transaction, so the ledger costs one commit per batch.
     ///
+    /// Recording is idempotent per request id: a record whose request id is already in the ledger is ignored, so a
+    /// retried write never counts a call twice.
+    ///
     /// - Parameter records: The records, in the order they completed.
     package func recordUsage(batch records: [UsageRecord]) async throws {
         guard !records.isEmpty else { return }
@@ -91,7 +94,7 @@ package struct LocalGovernanceService: GovernanceService {
         try await store.writer.write { db in
             let statement = try db.cachedStatement(
                 sql: """
-                    INSERT INTO usage_ledger (request_id, tenant_id, key_id, model, provider, upstream_model,
+                    INSERT OR IGNORE INTO usage_ledger (request_id, tenant_id, key_id, model, provider, upstream_model,
                         prompt_tokens, completion_tokens, estimated, latency_ms, outcome, recorded_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """

@@ -93,6 +93,23 @@ package struct GovernanceGRPCClient<Transport: ClientTransport>: GovernanceServi
         }
     }
 
+    /// Records several calls, at most 16 requests in flight at once (`RecordUsage` is idempotent per request id,
+    /// so a batch retried after a partial failure does not count twice).
+    ///
+    /// - Parameter records: What was used, in completion order.
+    package func recordUsage(batch records: [UsageRecord]) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var pending = records.makeIterator()
+            for _ in 0..<16 {
+                guard let record = pending.next() else { break }
+                group.addTask { try await recordUsage(record) }
+            }
+            while try await group.next() != nil {
+                if let record = pending.next() { group.addTask { try await recordUsage(record) } }
+            }
+        }
+    }
+
     /// Creates an API key with the remote service.
     ///
     /// - Parameter request: The tenant name, key name, allowed models and roles.

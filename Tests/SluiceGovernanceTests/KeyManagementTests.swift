@@ -221,4 +221,30 @@ struct KeyManagementTests {
         #expect(row["outcome"] as String? == "ok")
         #expect((row["recorded_at"] as Date?) != nil)
     }
+
+    @Test("counts a request once however often its usage is written", .timeLimit(.minutes(1)))
+    func idempotentUsage() async throws {
+        // Given a caller and two calls
+        let created = try await governance.createKey(KeyCreationRequest(tenant: "acme"))
+        let principal = try await governance.authorize(
+            AuthorizationRequest(credential: created.plaintext, operation: .chat)
+        ).principal
+        func record(_ id: String) -> UsageRecord {
+            UsageRecord(
+                requestID: id, principal: principal, model: "m", provider: "p", upstreamModel: "u",
+                promptTokens: 1, completionTokens: 2, isEstimated: false, latencyMilliseconds: 3, outcome: "ok"
+            )
+        }
+
+        // When a batch is written, then retried, then one record is written again alone
+        try await governance.recordUsage(batch: [record("a"), record("b")])
+        try await governance.recordUsage(batch: [record("a"), record("b")])
+        try await governance.recordUsage(record("a"))
+
+        // Then each request appears once
+        let ids = try await store.writer.read { db in
+            try String.fetchAll(db, sql: "SELECT request_id FROM usage_ledger ORDER BY request_id")
+        }
+        #expect(ids == ["a", "b"])
+    }
 }
