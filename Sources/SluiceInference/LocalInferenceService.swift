@@ -67,6 +67,7 @@ package final class LocalInferenceService: InferenceService {
     // MARK: - InferenceService
 
     package func chat(_ request: ChatRequest) async throws -> ChatResponse {
+        try request.validate()
         let (reply, servedBy) = try await withFallbacks(for: request) { deployment, provider in
             try await provider.chat(request, upstreamModel: deployment.model)
         }
@@ -82,6 +83,7 @@ package final class LocalInferenceService: InferenceService {
     }
 
     package func openChatStream(_ request: ChatRequest) async throws -> ChatStream {
+        try request.validate()
         let (opened, servedBy) = try await withFallbacks(for: request) { deployment, provider in
             let events = try await provider.openStream(request, upstreamModel: deployment.model)
             let upstream = SingleConsumerIterator(events.makeAsyncIterator())

@@ -1,0 +1,157 @@
+"""The gRPC services as internal services use them: Python `grpcio` against `sluice serve inference|governance`.
+
+Stubs are generated from `Protos/` into a temporary folder with `grpc_tools.protoc` at the start of the session;
+nothing generated for Python is committed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import grpc
+import pytest
+from grpc_tools import protoc
+
+from conftest import sluice_binary
+from helpers import free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "internal-test-token"
+
+
+@pytest.fixture(scope="module")
+def stubs(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    out = tmp_path_factory.mktemp("python-stubs")
+    protos = sorted(str(p.relative_to(REPO_ROOT / "Protos")) for p in (REPO_ROOT / "Protos").rglob("*.proto"))
+    include = str(Path(protoc.__file__).parent / "_proto")
+    code = protoc.main(["protoc", f"-I{REPO_ROOT / 'Protos'}", f"-I{include}", f"--python_out={out}",
+                        f"--grpc_python_out={out}", *protos])
+    assert code == 0, "grpc_tools.protoc failed on Protos/"
+    sys.path.insert(0, str(out))
+    load = importlib.import_module
+    return SimpleNamespace(
+        inference=load("sluice.inference.v1.inference_pb2"), inference_grpc=load("sluice.inference.v1.inference_pb2_grpc"),
+        governance=load("sluice.governance.v1.governance_pb2"),
+        governance_grpc=load("sluice.governance.v1.governance_pb2_grpc"),
+    )
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("grpc-services")
+    config = {"data_dir": str(root / "data"), "grpc": {"internal_token_env": "SLUICE_INTERNAL_TOKEN"},
+              "providers": [{"name": "echo", "kind": "echo", "echo": {"per_token_delay_ms": 20}}]}
+    (root / "sluice.json").write_text(json.dumps(config))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
+    inference, governance = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    env.update(SLUICE_CONFIG=str(root / "sluice.json"), SLUICE_INTERNAL_TOKEN=TOKEN,
+               SLUICE_INFERENCE_ADDRESS=inference, SLUICE_GOVERNANCE_ADDRESS=governance)
+    created = subprocess.run([str(sluice_binary()), "keys", "create", "--tenant", "t", "--models", "echo", "--json"],
+                             env=env, capture_output=True, text=True, timeout=30)
+    assert created.returncode == 0, created.stderr
+    procs = [subprocess.Popen([str(sluice_binary()), "serve", mode], env=dict(env, SLUICE_HTTP_PORT=str(free_port())),
+                              stdout=(root / f"{mode}.log").open("w"), stderr=subprocess.STDOUT)
+             for mode in ("inference", "governance")]
+    try:
+        for address in (inference, governance):
+            grpc.channel_ready_future(grpc.insecure_channel(address)).result(timeout=30)
+        yield SimpleNamespace(inference=inference, governance=governance, key=json.loads(created.stdout)["key"])
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            assert proc.wait(timeout=20) == 0
+
+
+AUTH = (("authorization", f"Bearer {TOKEN}"),)
+
+
+def user_request(stubs, text: str, model: str = "echo"):
+    pb = stubs.inference
+    return pb.ChatRequest(model=model, messages=[pb.Message(role=pb.ROLE_USER, content=[pb.ContentPart(text=text)])])
+
+
+def test_chat_and_models_over_grpc(stubs, services):
+    with grpc.insecure_channel(services.inference) as channel:
+        client = stubs.inference_grpc.InferenceServiceStub(channel)
+        response = client.Chat(user_request(stubs, "hello over grpc"), metadata=AUTH, timeout=10)
+        assert response.choices[0].message.content[0].text == "hello over grpc"
+        assert response.provider == "echo" and response.usage.total_tokens > 0
+        models = client.ListModels(stubs.inference.ListModelsRequest(), metadata=AUTH, timeout=10)
+        assert "echo" in [m.id for m in models.models]
+
+
+def test_chat_stream_over_grpc(stubs, services):
+    with grpc.insecure_channel(services.inference) as channel:
+        client = stubs.inference_grpc.InferenceServiceStub(channel)
+        events = list(client.ChatStream(user_request(stubs, "one two three"), metadata=AUTH, timeout=10))
+        kinds = [event.WhichOneof("event") for event in events]
+        assert kinds[0] == "start" and kinds[-2:] == ["finish", "usage"]
+        assert "".join(e.delta.content for e in events if e.WhichOneof("event") == "delta") == "one two three"
+
+
+def test_bad_input_gets_a_clear_status(stubs, services):
+    with grpc.insecure_channel(services.inference) as channel:
+        client = stubs.inference_grpc.InferenceServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as unknown:
+            client.Chat(user_request(stubs, "x", model="no-such-model"), metadata=AUTH, timeout=10)
+        assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+        assert ("sluice-error-code", "model_not_found") in unknown.value.trailing_metadata()
+        with pytest.raises(grpc.RpcError) as empty:
+            client.Chat(stubs.inference.ChatRequest(model="echo"), metadata=AUTH, timeout=10)
+        assert empty.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        with pytest.raises(grpc.RpcError) as anonymous:
+            client.Chat(user_request(stubs, "x"), timeout=10)
+        assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_deadline_is_enforced_on_a_stream(stubs, services):
+    words = " ".join(f"w{i}" for i in range(100))  # 100 words at 20 ms: two seconds
+    with grpc.insecure_channel(services.inference) as channel:
+        client = stubs.inference_grpc.InferenceServiceStub(channel)
+        started = time.monotonic()
+        with pytest.raises(grpc.RpcError) as late:
+            list(client.ChatStream(user_request(stubs, words), metadata=AUTH, timeout=0.3))
+        assert late.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert time.monotonic() - started < 1.5
+
+
+def test_governance_authorizes_and_denies(stubs, services):
+    pb = stubs.governance
+    with grpc.insecure_channel(services.governance) as channel:
+        client = stubs.governance_grpc.GovernanceServiceStub(channel)
+        allowed = client.Authorize(pb.AuthorizeRequest(credential=services.key, operation=pb.OPERATION_CHAT,
+                                                       model="echo"), metadata=AUTH, timeout=10)
+        assert allowed.decision == pb.DECISION_ALLOWED
+        denied = client.Authorize(pb.AuthorizeRequest(credential=services.key, operation=pb.OPERATION_CHAT,
+                                                      model="gpt-4o"), metadata=AUTH, timeout=10)
+        assert denied.decision != pb.DECISION_ALLOWED
+        with pytest.raises(grpc.RpcError) as later:
+            client.ListTenants(pb.ListTenantsRequest(), metadata=AUTH, timeout=10)
+        assert later.value.code() == grpc.StatusCode.UNIMPLEMENTED, "not served until its issue lands"
+
+
+def test_unary_round_trip_time_is_reported(stubs, services, capsys):
+    """Not a timing assertion: prints the round trip a grpcio client sees, for Docs/BENCHMARKS.md."""
+    with grpc.insecure_channel(services.inference) as channel:
+        client = stubs.inference_grpc.InferenceServiceStub(channel)
+        request = stubs.inference.ListModelsRequest()
+        for _ in range(50):
+            client.ListModels(request, metadata=AUTH, timeout=10)
+        samples = []
+        for _ in range(300):
+            started = time.perf_counter()
+            client.ListModels(request, metadata=AUTH, timeout=10)
+            samples.append((time.perf_counter() - started) * 1e6)
+    with capsys.disabled():
+        print(f"\n[grpcio ListModels round trip] p50 {statistics.median(samples):.0f} µs, "
+              f"p99 {sorted(samples)[int(len(samples) * 0.99)]:.0f} µs")
