@@ -28,6 +28,7 @@ package struct EdgeConfiguration: Sendable, Hashable, Codable {
         case maxBodyBytes = "max_body_bytes"
     }
 
+    /// Decodes from the configuration file; absent keys keep their defaults.
     package init(from decoder: any Decoder) throws {
         let defaults = EdgeConfiguration()
         let container = try decoder.container(keyedBy: CodingKeys.self)

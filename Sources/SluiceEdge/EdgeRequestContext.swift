@@ -2,6 +2,7 @@ package import Hummingbird
 
 /// The request context of every edge route: the request id and when the request arrived.
 package struct EdgeRequestContext: RequestContext {
+    /// Hummingbird's per-request storage.
     package var coreContext: CoreRequestContextStorage
     /// The request id: the client's `X-Request-Id` when it is well-formed, otherwise a new one.
     package var requestID: String = ""

@@ -42,6 +42,7 @@ package final class UsageRecorder: Service {
         wake.yield()
     }
 
+    /// Runs until graceful shutdown, as described on the type.
     package func run() async throws {
         await withGracefulShutdownHandler {
             for await _ in wakeups {

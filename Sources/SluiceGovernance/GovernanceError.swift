@@ -15,6 +15,7 @@ package struct GovernanceError: Error, Sendable, Hashable, CustomStringConvertib
         self.message = message
     }
 
+    /// A readable form, for logs and error messages.
     package var description: String { "\(code): \(message)" }
 
     /// The kind of a ``GovernanceError``.
@@ -31,6 +32,7 @@ package struct GovernanceError: Error, Sendable, Hashable, CustomStringConvertib
             self = known
         }
 
+        /// A readable form, for logs and error messages.
         package var description: String { rawValue }
 
         /// No credential, or one that is unknown, malformed or revoked.

@@ -92,6 +92,7 @@ package struct AuthorizationRequest: Sendable, Hashable {
         ///
         /// - Parameter rawValue: The text form.
         package init(rawValue: String) { self.rawValue = rawValue }
+        /// A readable form, for logs and error messages.
         package var description: String { rawValue }
 
         /// A chat completion.

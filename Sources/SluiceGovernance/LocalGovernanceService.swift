@@ -30,6 +30,7 @@ package struct LocalGovernanceService: GovernanceService {
 
     // MARK: - Authorization
 
+    /// Checks the key (constant-time hash comparison), its revocation, role and model allow-list.
     package func authorize(_ request: AuthorizationRequest) async throws -> Authorization {
         guard let parsed = KeyMaterial.parse(request.credential) else {
             throw GovernanceError(.unauthenticated, "Missing or malformed API key")
@@ -78,6 +79,7 @@ package struct LocalGovernanceService: GovernanceService {
 
     // MARK: - Usage
 
+    /// Records one call's usage; see ``recordUsage(batch:)``.
     package func recordUsage(_ record: UsageRecord) async throws {
         try await recordUsage(batch: [record])
     }
@@ -111,6 +113,7 @@ package struct LocalGovernanceService: GovernanceService {
 
     // MARK: - Keys
 
+    /// Creates a key and, if needed, its tenant; the plaintext is returned only here.
     package func createKey(_ request: KeyCreationRequest) async throws -> CreatedKey {
         let tenant = request.tenant.trimmingCharacters(in: .whitespaces)
         guard !tenant.isEmpty, tenant.count <= 128 else {
@@ -160,6 +163,7 @@ package struct LocalGovernanceService: GovernanceService {
         return CreatedKey(info: info, plaintext: plaintext)
     }
 
+    /// Lists keys, oldest first, without their secrets.
     package func listKeys(tenant: String?) async throws -> [APIKeyInfo] {
         try await store.writer.read { db in
             let rows = try Row.fetchAll(
@@ -188,6 +192,7 @@ package struct LocalGovernanceService: GovernanceService {
         }
     }
 
+    /// Revokes a key; it stops working at once in this process.
     package func revokeKey(id: String) async throws {
         let changed = try await store.writer.write { db in
             try db.execute(

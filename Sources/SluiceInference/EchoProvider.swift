@@ -8,6 +8,7 @@ import Synchronization
 /// Delays before the first word and between words are configurable, which makes it a fixed-answer upstream for
 /// tests and benchmarks.
 package struct EchoProvider: ChatProvider {
+    /// The configured provider name.
     package let name: String
     private let settings: ProviderConfiguration.Echo
     private let tokens: PromptTokenCounter
@@ -24,6 +25,7 @@ package struct EchoProvider: ChatProvider {
         self.tokens = tokens
     }
 
+    /// Answers in one piece; see ``ChatProvider/chat(_:upstreamModel:)``.
     package func chat(_ request: ChatRequest, upstreamModel: String) async throws -> ProviderReply {
         let plan = answer(to: request, upstreamModel: upstreamModel)
         try await sleep(milliseconds: settings.firstTokenDelayMs)
@@ -37,6 +39,7 @@ package struct EchoProvider: ChatProvider {
         return ProviderReply(message: message, finishReason: plan.finishReason, usage: plan.usage)
     }
 
+    /// Starts a streamed answer; see ``ChatProvider/openStream(_:upstreamModel:)``.
     package func openStream(_ request: ChatRequest, upstreamModel: String) async throws
         -> AsyncThrowingStream<ChatStreamEvent, any Error>
     {

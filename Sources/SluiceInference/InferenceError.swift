@@ -26,6 +26,7 @@ package struct InferenceError: Error, Sendable, Hashable, CustomStringConvertibl
         self.provider = provider
     }
 
+    /// A readable form, for logs and error messages.
     package var description: String { "\(code): \(message)" }
 
     /// Whether another attempt at the same deployment may succeed: connect errors, 429 and 5xx.
@@ -75,6 +76,7 @@ extension InferenceError {
             self.wrapped = wrapped
         }
 
+        /// A readable form, for logs and error messages.
         package var description: String { wrapped.rawValue }
 
         /// The request is malformed or has invalid parameters, or the upstream rejected it as such.

@@ -66,6 +66,7 @@ package final class LocalInferenceService: InferenceService {
 
     // MARK: - InferenceService
 
+    /// Answers in one piece, with routing, retries and fallbacks; see ``InferenceService/chat(_:)``.
     package func chat(_ request: ChatRequest) async throws -> ChatResponse {
         try request.validate()
         let (reply, servedBy) = try await withFallbacks(for: request) { deployment, provider in
@@ -82,6 +83,7 @@ package final class LocalInferenceService: InferenceService {
         )
     }
 
+    /// Opens a streamed answer once a deployment has sent its first event; see ``InferenceService/openChatStream(_:)``.
     package func openChatStream(_ request: ChatRequest) async throws -> ChatStream {
         try request.validate()
         let (opened, servedBy) = try await withFallbacks(for: request) { deployment, provider in
@@ -111,6 +113,7 @@ package final class LocalInferenceService: InferenceService {
         )
     }
 
+    /// Lists the configured public models, in configuration order.
     package func listModels() async throws -> [ModelDescriptor] {
         modelOrder.compactMap { models[$0] }.map { model in
             ModelDescriptor(
@@ -121,6 +124,7 @@ package final class LocalInferenceService: InferenceService {
         }
     }
 
+    /// Counts a prompt with the first deployment's encoding, flagged when estimated.
     package func countTokens(model: String, messages: [ChatMessage]) async throws -> TokenCountResult {
         guard let configuration = models[model], let first = configuration.deployments.first else {
             throw InferenceError(.modelNotFound, "The model '\(model)' does not exist")

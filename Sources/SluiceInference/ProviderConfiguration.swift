@@ -61,6 +61,7 @@ package struct ProviderConfiguration: Sendable, Hashable, Codable {
         case circuitBreaker = "circuit_breaker"
     }
 
+    /// Decodes from the configuration file; absent keys keep their defaults.
     package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(String.self, forKey: .name)
@@ -109,6 +110,7 @@ extension ProviderConfiguration {
         ///
         /// - Parameter rawValue: The configuration spelling.
         package init(rawValue: String) { self.rawValue = rawValue }
+        /// A readable form, for logs and error messages.
         package var description: String { rawValue }
 
         /// OpenAI's chat completions API, or any server that speaks it.
@@ -122,6 +124,7 @@ extension ProviderConfiguration {
         /// Every kind Sluice knows.
         package static let all: [Kind] = [.openAI, .azureOpenAI, .anthropic, .echo]
 
+        /// Decodes from the configuration file; absent keys keep their defaults.
         package init(from decoder: any Decoder) throws {
             let raw = try decoder.singleValueContainer().decode(String.self)
             guard Self.all.contains(Kind(rawValue: raw)) else {
@@ -153,6 +156,7 @@ extension ProviderConfiguration {
             case connectMs = "connect_ms", firstTokenMs = "first_token_ms", totalMs = "total_ms"
         }
 
+        /// Decodes from the configuration file; absent keys keep their defaults.
         package init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             connectMs = try container.decodeIfPresent(Int64.self, forKey: .connectMs) ?? connectMs
@@ -180,6 +184,7 @@ extension ProviderConfiguration {
             case maxRetryAfterMs = "max_retry_after_ms"
         }
 
+        /// Decodes from the configuration file; absent keys keep their defaults.
         package init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             maxAttempts = try container.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? maxAttempts
@@ -203,6 +208,7 @@ extension ProviderConfiguration {
             case failureThreshold = "failure_threshold", openMs = "open_ms"
         }
 
+        /// Decodes from the configuration file; absent keys keep their defaults.
         package init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             failureThreshold = try container.decodeIfPresent(Int.self, forKey: .failureThreshold) ?? failureThreshold
@@ -224,6 +230,7 @@ extension ProviderConfiguration {
             case firstTokenDelayMs = "first_token_delay_ms", perTokenDelayMs = "per_token_delay_ms"
         }
 
+        /// Decodes from the configuration file; absent keys keep their defaults.
         package init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             firstTokenDelayMs = try container.decodeIfPresent(Int64.self, forKey: .firstTokenDelayMs) ?? 0

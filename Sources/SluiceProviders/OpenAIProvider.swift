@@ -9,6 +9,7 @@ package import SluiceInference
 /// Streams ask the upstream for usage (`stream_options.include_usage`); tool calls and their results pass
 /// through in both directions.
 package struct OpenAIProvider: ChatProvider {
+    /// The configured provider name.
     package let name: String
     private let http: UpstreamHTTP
     private let endpoint: Endpoint
@@ -36,6 +37,7 @@ package struct OpenAIProvider: ChatProvider {
         self.http = http
     }
 
+    /// Answers in one piece; see ``ChatProvider/chat(_:upstreamModel:)``.
     package func chat(_ request: ChatRequest, upstreamModel: String) async throws -> ProviderReply {
         let response = try await send(request, upstreamModel: upstreamModel, stream: false)
         let body = try await http.collect(response)
@@ -63,6 +65,7 @@ package struct OpenAIProvider: ChatProvider {
         )
     }
 
+    /// Starts a streamed answer; see ``ChatProvider/openStream(_:upstreamModel:)``.
     package func openStream(_ request: ChatRequest, upstreamModel: String) async throws
         -> AsyncThrowingStream<ChatStreamEvent, any Error>
     {

@@ -7,6 +7,7 @@ extension SluiceConfiguration {
     package struct Invalid: Error, CustomStringConvertible {
         /// The problems, each naming the offending key.
         package var problems: [String]
+        /// A readable form, for logs and error messages.
         package var description: String {
             "invalid configuration:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
         }

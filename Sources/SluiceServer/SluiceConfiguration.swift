@@ -49,6 +49,7 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
         case logLevel = "log_level"
     }
 
+    /// Decodes from the configuration file; absent keys keep their defaults.
     package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         dataDirectory = try container.decodeIfPresent(String.self, forKey: .dataDirectory) ?? dataDirectory
@@ -70,6 +71,7 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
         /// Creates the default addresses.
         package init() {}
 
+        /// Decodes from the configuration file; absent keys keep their defaults.
         package init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             inference = try container.decodeIfPresent(Endpoint.self, forKey: .inference) ?? inference
@@ -122,6 +124,7 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
             case internalTokenEnv = "internal_token_env"
         }
 
+        /// Decodes from the configuration file; absent keys keep their defaults.
         package init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             defaultTimeoutMs = try container.decodeIfPresent(Int64.self, forKey: .defaultTimeoutMs) ?? defaultTimeoutMs

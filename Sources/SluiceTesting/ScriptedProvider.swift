@@ -61,6 +61,7 @@ package final class ScriptedProvider: ChatProvider {
         package var request: ChatRequest
     }
 
+    /// The configured provider name.
     package let name: String
     private let state: Mutex<State>
 
@@ -97,6 +98,7 @@ package final class ScriptedProvider: ChatProvider {
 
     // MARK: - ChatProvider
 
+    /// Answers in one piece; see ``ChatProvider/chat(_:upstreamModel:)``.
     package func chat(_ request: ChatRequest, upstreamModel: String) async throws -> ProviderReply {
         switch take(Call(isStream: false, upstreamModel: upstreamModel, request: request)) {
         case .reply(let reply):
@@ -109,6 +111,7 @@ package final class ScriptedProvider: ChatProvider {
         }
     }
 
+    /// Starts a streamed answer; see ``ChatProvider/openStream(_:upstreamModel:)``.
     package func openStream(
         _ request: ChatRequest,
         upstreamModel: String

@@ -13,6 +13,7 @@ package struct WordTokenCounter: TokenCounter {
     /// Creates the counter.
     package init() {}
 
+    /// Counts one token per white-space separated word, exactly.
     package func count(_ text: String) -> TokenCount {
         var tokens = 0
         var inWord = false
