@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import Logging
 import SluiceGovernance
 import SluiceInference
@@ -46,12 +46,26 @@ struct ChatCompletionsController: Sendable {
         do {
             response = try await services.inference.chat(routed)
         } catch {
-            record(routed, authorization: authorization, servedBy: nil, usage: nil, context: context, outcome: Self.outcome(error))
+            record(
+                routed,
+                authorization: authorization,
+                servedBy: nil,
+                usage: nil,
+                context: context,
+                outcome: Self.outcome(error)
+            )
             throw error
         }
         let upstreamDone = ContinuousClock.now
         let bytes = OpenAIChatEncoding.completion(response, model: parsed.model)
-        record(routed, authorization: authorization, servedBy: response.servedBy, usage: response.usage, context: context, outcome: "ok")
+        record(
+            routed,
+            authorization: authorization,
+            servedBy: response.servedBy,
+            usage: response.usage,
+            context: context,
+            outcome: "ok"
+        )
         var headers = Self.servedHeaders(response.servedBy)
         headers[.contentType] = "application/json"
         let overhead = (startedUpstream - context.receivedAt) + (.now - upstreamDone)
@@ -72,7 +86,14 @@ struct ChatCompletionsController: Sendable {
         do {
             stream = try await services.inference.openChatStream(request)
         } catch {
-            record(request, authorization: authorization, servedBy: nil, usage: nil, context: context, outcome: Self.outcome(error))
+            record(
+                request,
+                authorization: authorization,
+                servedBy: nil,
+                usage: nil,
+                context: context,
+                outcome: Self.outcome(error)
+            )
             throw error
         }
         let opened = ContinuousClock.now
@@ -89,10 +110,19 @@ struct ChatCompletionsController: Sendable {
             body: ResponseBody { writer in
                 var usage: Usage?
                 var outcome = "ok"
-                func chunk(_ delta: OpenAIChatEncoding.Chunk.Delta?, finish: String? = nil, usage: Usage? = nil) -> ByteBuffer {
+                func chunk(
+                    _ delta: OpenAIChatEncoding.Chunk.Delta?,
+                    finish: String? = nil,
+                    usage: Usage? = nil
+                ) -> ByteBuffer {
                     let value = OpenAIChatEncoding.Chunk(
-                        id: stream.id, created: stream.created, model: model, delta: delta, finishReason: finish,
-                        usage: usage.map(OpenAIChatEncoding.WireUsage.init), includeUsageField: includeUsage
+                        id: stream.id,
+                        created: stream.created,
+                        model: model,
+                        delta: delta,
+                        finishReason: finish,
+                        usage: usage.map(OpenAIChatEncoding.WireUsage.init),
+                        includeUsageField: includeUsage
                     )
                     return Self.event(OpenAIChatEncoding.chunk(value))
                 }
@@ -114,9 +144,19 @@ struct ChatCompletionsController: Sendable {
                     outcome = Self.outcome(error)
                     let failure = OpenAIError(error)
                     try? await writer.write(Self.event(failure.body))
-                    services.logger.warning("stream ended with an error", metadata: ["request_id": "\(requestID)", "error": "\(error)"])
+                    services.logger.warning(
+                        "stream ended with an error",
+                        metadata: ["request_id": "\(requestID)", "error": "\(error)"]
+                    )
                 }
-                record(request, authorization: authorization, servedBy: stream.servedBy, usage: usage, context: context, outcome: outcome)
+                record(
+                    request,
+                    authorization: authorization,
+                    servedBy: stream.servedBy,
+                    usage: usage,
+                    context: context,
+                    outcome: outcome
+                )
                 try await writer.finish(nil)
             }
         )
@@ -124,7 +164,11 @@ struct ChatCompletionsController: Sendable {
 
     // MARK: - Helpers
 
-    private func authorize(_ credential: String, model: String?, context: EdgeRequestContext) async throws -> Authorization {
+    private func authorize(
+        _ credential: String,
+        model: String?,
+        context: EdgeRequestContext
+    ) async throws -> Authorization {
         try await services.governance.authorize(
             AuthorizationRequest(credential: credential, operation: .chat, model: model, requestID: context.requestID)
         )
@@ -152,7 +196,9 @@ struct ChatCompletionsController: Sendable {
                 promptTokens: usage?.promptTokens ?? 0,
                 completionTokens: usage?.completionTokens ?? 0,
                 isEstimated: usage?.isEstimated ?? false,
-                latencyMilliseconds: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
+                latencyMilliseconds: Int(
+                    elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+                ),
                 outcome: outcome
             )
         )
@@ -179,7 +225,12 @@ struct ChatCompletionsController: Sendable {
             throw OpenAIError.invalidParameter("X-Sluice-Route must read 'provider/model'", param: "X-Sluice-Route")
         }
         guard authorization.principal.roles.contains(.admin) else {
-            throw OpenAIError(.forbidden, type: "permission_error", code: "route_not_allowed", message: "This API key may not override routes")
+            throw OpenAIError(
+                .forbidden,
+                type: "permission_error",
+                code: "route_not_allowed",
+                message: "This API key may not override routes"
+            )
         }
         return ChatRequest.Route(provider: parts[0], model: parts[1])
     }

@@ -1,7 +1,7 @@
 package import Hummingbird
 package import Logging
-package import Prometheus
 import NIOCore
+package import Prometheus
 import SluiceGovernance
 import SluiceInference
 
@@ -18,7 +18,10 @@ package enum Edge {
     ///   - configuration: Edge settings.
     ///   - services: What the edge talks to.
     /// - Returns: The router.
-    package static func buildRouter(configuration: EdgeConfiguration, services: EdgeServices) -> Router<EdgeRequestContext> {
+    package static func buildRouter(
+        configuration: EdgeConfiguration,
+        services: EdgeServices
+    ) -> Router<EdgeRequestContext> {
         let router = Router(context: EdgeRequestContext.self)
         router.add(middleware: EdgeMiddleware(logger: services.logger))
         ChatCompletionsController(services: services, maxBodyBytes: configuration.maxBodyBytes).addRoutes(to: router)
@@ -42,7 +45,10 @@ package enum Edge {
         let readiness = services.readiness
         return Application(
             router: buildRouter(configuration: configuration, services: services),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "sluice"),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: "sluice"
+            ),
             onServerRunning: { channel in
                 readiness.set(true)
                 await onServerRunning(channel.localAddress?.port ?? configuration.port)
@@ -69,7 +75,10 @@ package enum Edge {
         OperationsController(readiness: readiness, metrics: metrics).addRoutes(to: router)
         return Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "sluice"),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: "sluice"
+            ),
             onServerRunning: { _ in readiness.set(true) },
             logger: logger
         )

@@ -10,7 +10,9 @@ enum EdgeMetrics {
         Counter(label: "sluice_http_requests_total", dimensions: [("route", route), ("status", String(status))])
             .increment()
         Metrics.Timer(label: "sluice_http_request_duration_seconds", dimensions: [("route", route)])
-            .recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+            .recordNanoseconds(
+                Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+            )
     }
 
     static func tokens(model: String, prompt: Int, completion: Int) {

@@ -1,7 +1,7 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
-import HTTPTypes
 
 /// Gives every request an id, shapes every error as an OpenAI error object, and records request metrics.
 ///
@@ -30,7 +30,9 @@ struct EdgeMiddleware: RouterMiddleware {
             if response.status.code >= 500 {
                 logger.error(
                     "request failed",
-                    metadata: ["request_id": "\(context.requestID)", "status": "\(response.status.code)", "error": "\(error)"]
+                    metadata: [
+                        "request_id": "\(context.requestID)", "status": "\(response.status.code)", "error": "\(error)",
+                    ]
                 )
             }
         }
@@ -50,11 +52,21 @@ struct EdgeMiddleware: RouterMiddleware {
         if let error = error as? any HTTPResponseError {
             switch error.status {
             case .notFound:
-                return OpenAIError(.notFound, type: "invalid_request_error", code: "unknown_url", message: "No such route")
-                    .response(requestID: requestID)
+                return OpenAIError(
+                    .notFound,
+                    type: "invalid_request_error",
+                    code: "unknown_url",
+                    message: "No such route"
+                )
+                .response(requestID: requestID)
             case .methodNotAllowed:
-                return OpenAIError(.methodNotAllowed, type: "invalid_request_error", code: "method_not_allowed", message: "Method not allowed for this route")
-                    .response(requestID: requestID)
+                return OpenAIError(
+                    .methodNotAllowed,
+                    type: "invalid_request_error",
+                    code: "method_not_allowed",
+                    message: "Method not allowed for this route"
+                )
+                .response(requestID: requestID)
             default:
                 break
             }

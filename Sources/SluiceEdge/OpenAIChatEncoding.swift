@@ -102,7 +102,10 @@ enum OpenAIChatEncoding {
             model: model,
             choices: [
                 .init(
-                    message: .init(content: text.isEmpty && !calls.isEmpty ? nil : text, toolCalls: calls.isEmpty ? nil : calls),
+                    message: .init(
+                        content: text.isEmpty && !calls.isEmpty ? nil : text,
+                        toolCalls: calls.isEmpty ? nil : calls
+                    ),
                     finishReason: response.finishReason.rawValue
                 )
             ],

@@ -26,10 +26,15 @@ extension OpenAIChatRequest {
         }
         let limit = maxCompletionTokens ?? maxTokens
         if let limit, limit < 1 {
-            throw OpenAIError.invalidParameter("The token limit must be at least 1", param: maxCompletionTokens == nil ? "max_tokens" : "max_completion_tokens")
+            throw OpenAIError.invalidParameter(
+                "The token limit must be at least 1",
+                param: maxCompletionTokens == nil ? "max_tokens" : "max_completion_tokens"
+            )
         }
         let stops = stop?.values ?? []
-        guard stops.count <= 4 else { throw OpenAIError.invalidParameter("At most 4 stop sequences are allowed", param: "stop") }
+        guard stops.count <= 4 else {
+            throw OpenAIError.invalidParameter("At most 4 stop sequences are allowed", param: "stop")
+        }
 
         var request = ChatRequest(model: model, messages: try messages.enumerated().map(Self.domainMessage))
         request.tools = try (tools ?? []).enumerated().map(Self.domainTool)
@@ -71,7 +76,10 @@ extension OpenAIChatRequest {
         switch message.content {
         case .none:
             guard role == .assistant else {
-                throw OpenAIError.invalidParameter("'content' is required for \(role.rawValue) messages", param: param + ".content")
+                throw OpenAIError.invalidParameter(
+                    "'content' is required for \(role.rawValue) messages",
+                    param: param + ".content"
+                )
             }
         case .text(let text):
             content = [.text(text)]
@@ -80,7 +88,10 @@ extension OpenAIChatRequest {
                 switch part.type {
                 case "text":
                     guard let text = part.text else {
-                        throw OpenAIError.invalidParameter("A text part needs 'text'", param: "\(param).content[\(offset)].text")
+                        throw OpenAIError.invalidParameter(
+                            "A text part needs 'text'",
+                            param: "\(param).content[\(offset)].text"
+                        )
                     }
                     return .text(text)
                 case "image_url":
@@ -103,7 +114,10 @@ extension OpenAIChatRequest {
             ToolCall(id: $0.id, name: $0.function.name, arguments: $0.function.arguments)
         }
         if !toolCalls.isEmpty, role != .assistant {
-            throw OpenAIError.invalidParameter("Only assistant messages may carry tool_calls", param: param + ".tool_calls")
+            throw OpenAIError.invalidParameter(
+                "Only assistant messages may carry tool_calls",
+                param: param + ".tool_calls"
+            )
         }
         if role == .tool, (message.toolCallID ?? "").isEmpty {
             throw OpenAIError.invalidParameter("Tool messages need 'tool_call_id'", param: param + ".tool_call_id")
@@ -122,8 +136,11 @@ extension OpenAIChatRequest {
             throw OpenAIError.invalidParameter("Only function tools are supported", param: "tools[\(index)].type")
         }
         let name = tool.function.name
-        let valid = !name.isEmpty && name.count <= 64
-            && name.utf8.allSatisfy { (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 95 || $0 == 45 }
+        let valid =
+            !name.isEmpty && name.count <= 64
+            && name.utf8.allSatisfy {
+                (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 95 || $0 == 45
+            }
         guard valid else {
             throw OpenAIError.invalidParameter(
                 "Function names must be 1 to 64 letters, digits, '_' or '-'",
@@ -152,7 +169,10 @@ extension OpenAIChatRequest {
             throw OpenAIError.invalidParameter("Invalid tool_choice '\(other)'", param: "tool_choice")
         case .function(let name):
             guard toolNames.contains(name) else {
-                throw OpenAIError.invalidParameter("tool_choice names '\(name)', which is not among the tools", param: "tool_choice")
+                throw OpenAIError.invalidParameter(
+                    "tool_choice names '\(name)', which is not among the tools",
+                    param: "tool_choice"
+                )
             }
             return .function(name)
         }
@@ -169,7 +189,10 @@ extension OpenAIChatRequest {
             }
             return .jsonSchema(name: schema.name, schemaJSON: schema.schema?.text ?? "{}", strict: schema.strict)
         default:
-            throw OpenAIError.invalidParameter("Invalid response_format type '\(responseFormat.type)'", param: "response_format.type")
+            throw OpenAIError.invalidParameter(
+                "Invalid response_format type '\(responseFormat.type)'",
+                param: "response_format.type"
+            )
         }
     }
 }

@@ -220,7 +220,10 @@ struct RawJSON: Decodable {
 
     init(from decoder: any Decoder) throws {
         let value = try AnyJSON(from: decoder)
-        let data = try JSONSerialization.data(withJSONObject: value.object, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])
+        let data = try JSONSerialization.data(
+            withJSONObject: value.object,
+            options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes]
+        )
         text = String(decoding: data, as: UTF8.self)
     }
 }

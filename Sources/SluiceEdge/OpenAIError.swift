@@ -1,6 +1,6 @@
 import Foundation
-package import Hummingbird
 package import HTTPTypes
+package import Hummingbird
 import SluiceGovernance
 import SluiceInference
 
@@ -56,7 +56,13 @@ package struct OpenAIError: Error, Sendable {
     ///   - param: The parameter at fault.
     /// - Returns: The error.
     package static func invalidParameter(_ message: String, param: String?) -> OpenAIError {
-        OpenAIError(.badRequest, type: "invalid_request_error", code: "invalid_parameter", message: message, param: param)
+        OpenAIError(
+            .badRequest,
+            type: "invalid_request_error",
+            code: "invalid_parameter",
+            message: message,
+            param: param
+        )
     }
 
     /// Maps any error thrown while serving a request.
@@ -72,9 +78,19 @@ package struct OpenAIError: Error, Sendable {
         case let error as GovernanceError:
             self.init(governance: error)
         case let error as any HTTPResponseError where error.status == .contentTooLarge:
-            self.init(.contentTooLarge, type: "invalid_request_error", code: "request_too_large", message: "The request body is too large")
+            self.init(
+                .contentTooLarge,
+                type: "invalid_request_error",
+                code: "request_too_large",
+                message: "The request body is too large"
+            )
         default:
-            self.init(.internalServerError, type: "server_error", code: "internal_error", message: "Sluice failed to handle the request")
+            self.init(
+                .internalServerError,
+                type: "server_error",
+                code: "internal_error",
+                message: "Sluice failed to handle the request"
+            )
         }
     }
 
@@ -84,21 +100,38 @@ package struct OpenAIError: Error, Sendable {
         case .invalidRequest:
             self.init(.badRequest, type: "invalid_request_error", code: "invalid_parameter", message: error.message)
         case .modelNotFound:
-            self.init(.notFound, type: "invalid_request_error", code: "model_not_found", message: error.message, param: "model")
+            self.init(
+                .notFound,
+                type: "invalid_request_error",
+                code: "model_not_found",
+                message: error.message,
+                param: "model"
+            )
         case .upstreamRateLimited:
             self.init(
-                .tooManyRequests, type: "rate_limit_error", code: "upstream_rate_limited", message: error.message,
+                .tooManyRequests,
+                type: "rate_limit_error",
+                code: "upstream_rate_limited",
+                message: error.message,
                 retryAfterSeconds: max(1, seconds ?? 1)
             )
         case .upstreamTimeout:
             self.init(.gatewayTimeout, type: "upstream_error", code: "upstream_timeout", message: error.message)
         case .circuitOpen:
             self.init(
-                .serviceUnavailable, type: "upstream_error", code: "upstream_unavailable", message: error.message,
+                .serviceUnavailable,
+                type: "upstream_error",
+                code: "upstream_unavailable",
+                message: error.message,
                 retryAfterSeconds: seconds
             )
         case .cancelled:
-            self.init(.init(code: 499, reasonPhrase: "Client Closed Request"), type: "invalid_request_error", code: "cancelled", message: error.message)
+            self.init(
+                .init(code: 499, reasonPhrase: "Client Closed Request"),
+                type: "invalid_request_error",
+                code: "cancelled",
+                message: error.message
+            )
         case .internal:
             self.init(.internalServerError, type: "server_error", code: "internal_error", message: error.message)
         default:
@@ -111,7 +144,13 @@ package struct OpenAIError: Error, Sendable {
         case .unauthenticated:
             self.init(.unauthorized, type: "invalid_request_error", code: "invalid_api_key", message: error.message)
         case .modelNotAllowed:
-            self.init(.forbidden, type: "permission_error", code: "model_not_allowed", message: error.message, param: "model")
+            self.init(
+                .forbidden,
+                type: "permission_error",
+                code: "model_not_allowed",
+                message: error.message,
+                param: "model"
+            )
         case .permissionDenied:
             self.init(.forbidden, type: "permission_error", code: "permission_denied", message: error.message)
         case .notFound:
@@ -120,8 +159,11 @@ package struct OpenAIError: Error, Sendable {
             self.init(.badRequest, type: "invalid_request_error", code: "invalid_parameter", message: error.message)
         case .unavailable:
             self.init(
-                .serviceUnavailable, type: "server_error", code: "governance_unavailable",
-                message: "Sluice cannot check credentials right now; try again shortly", retryAfterSeconds: 1
+                .serviceUnavailable,
+                type: "server_error",
+                code: "governance_unavailable",
+                message: "Sluice cannot check credentials right now; try again shortly",
+                retryAfterSeconds: 1
             )
         default:
             self.init(.internalServerError, type: "server_error", code: "internal_error", message: "Governance failed")

@@ -1,6 +1,6 @@
+import HTTPTypes
 import Hummingbird
 import Prometheus
-import HTTPTypes
 
 /// `GET /health/live`, `/health/ready`, `/health/startup` and `GET /metrics` (Prometheus text format).
 struct OperationsController: Sendable {

@@ -1,7 +1,7 @@
 package import Logging
-import Synchronization
 import ServiceLifecycle
 package import SluiceGovernance
+import Synchronization
 
 /// Takes usage records off the request path and writes them to governance in the background.
 ///

@@ -128,7 +128,8 @@ package struct LocalGovernanceService: GovernanceService {
         let now = Date()
         let info = try await store.writer.write { db in
             let tenantID: String
-            if let existing = try String.fetchOne(db, sql: "SELECT id FROM tenant WHERE name = ?", arguments: [tenant]) {
+            if let existing = try String.fetchOne(db, sql: "SELECT id FROM tenant WHERE name = ?", arguments: [tenant])
+            {
                 tenantID = existing
             } else {
                 tenantID = "ten_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
@@ -200,7 +201,13 @@ package struct LocalGovernanceService: GovernanceService {
                 arguments: [Date(), id]
             )
             let changes = db.changesCount
-            try Self.audit(db, actor: "system", action: "key.revoke", target: id, outcome: changes > 0 ? "ok" : "not_found")
+            try Self.audit(
+                db,
+                actor: "system",
+                action: "key.revoke",
+                target: id,
+                outcome: changes > 0 ? "ok" : "not_found"
+            )
             return changes
         }
         keys.remove(id)
@@ -231,7 +238,12 @@ package struct LocalGovernanceService: GovernanceService {
 
         init(row: Row) {
             roles = LocalGovernanceService.decodeRoles(row["roles"])
-            principal = Principal(tenantID: row["tenant_id"], tenantName: row["tenant_name"], keyID: row["id"], roles: roles)
+            principal = Principal(
+                tenantID: row["tenant_id"],
+                tenantName: row["tenant_name"],
+                keyID: row["id"],
+                roles: roles
+            )
             secretSHA256 = (row["secret_sha256"] as Data?).map(Array.init) ?? []
             allowedModels = LocalGovernanceService.decodeModels(row["allowed_models"])
             isRevoked = (row["revoked_at"] as Date?) != nil

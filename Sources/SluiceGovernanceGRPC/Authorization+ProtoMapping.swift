@@ -123,7 +123,10 @@ extension Sluice_Governance_V1_AuthorizeResponse {
 
 extension Authorization {
     init(proto: Sluice_Governance_V1_AuthorizeResponse) {
-        self.init(principal: Principal(proto: proto.principal), allowedModels: AllowedModels.decode(proto.allowedModels))
+        self.init(
+            principal: Principal(proto: proto.principal),
+            allowedModels: AllowedModels.decode(proto.allowedModels)
+        )
     }
 }
 

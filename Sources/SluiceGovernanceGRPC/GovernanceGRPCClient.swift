@@ -86,7 +86,10 @@ package struct GovernanceGRPCClient<Transport: ClientTransport>: GovernanceServi
     package func recordUsage(_ record: UsageRecord) async throws {
         var metadata = metadata(requestID: record.requestID)
         GovernanceMetadata.addTenantNames([record.principal.tenantName], to: &metadata)
-        metadata.addString(record.principal.roles.map(\.rawValue).joined(separator: ","), forKey: GovernanceMetadata.roles)
+        metadata.addString(
+            record.principal.roles.map(\.rawValue).joined(separator: ","),
+            forKey: GovernanceMetadata.roles
+        )
         let message = Sluice_Governance_V1_UsageRecord(record)
         _ = try await call(metadata) { metadata, options in
             try await client.recordUsage(message, metadata: metadata, options: options)

@@ -1,7 +1,7 @@
 package import GRPCCore
 import GRPCProtobuf
-package import SluiceGovernance
 package import SluiceGRPCSupport
+package import SluiceGovernance
 import SluiceProtos
 
 /// Serves a ``GovernanceService`` as `sluice.governance.v1.GovernanceService`.
@@ -156,7 +156,10 @@ package struct GovernanceGRPCService: RegistrableRPCService {
     private static func register<Method: GovernanceUnaryMethod, Transport: ServerTransport>(
         _ method: Method.Type,
         with router: inout RPCRouter<Transport>,
-        handler: @escaping @Sendable (ServerRequest<Method.Input>, ServerContext) async throws -> ServerResponse<Method.Output>
+        handler:
+            @escaping @Sendable (ServerRequest<Method.Input>, ServerContext) async throws -> ServerResponse<
+                Method.Output
+            >
     ) {
         router.registerHandler(
             forMethod: Method.descriptor,

@@ -39,7 +39,10 @@ package protocol ChatProvider: Sendable {
     ///   - request: The request, with `model` still the public name.
     ///   - upstreamModel: The model name the provider knows.
     /// - Returns: The upstream's events.
-    func openStream(_ request: ChatRequest, upstreamModel: String) async throws
+    func openStream(
+        _ request: ChatRequest,
+        upstreamModel: String
+    ) async throws
         -> AsyncThrowingStream<ChatStreamEvent, any Error>
 }
 

@@ -40,7 +40,10 @@ package struct EchoProvider: ChatProvider {
     }
 
     /// Starts a streamed answer; see ``ChatProvider/openStream(_:upstreamModel:)``.
-    package func openStream(_ request: ChatRequest, upstreamModel: String) async throws
+    package func openStream(
+        _ request: ChatRequest,
+        upstreamModel: String
+    ) async throws
         -> AsyncThrowingStream<ChatStreamEvent, any Error>
     {
         let plan = answer(to: request, upstreamModel: upstreamModel)
@@ -85,7 +88,11 @@ package struct EchoProvider: ChatProvider {
             let arguments = "{\"input\":\(Self.jsonString(lastUser))}"
             let call = ToolCall(id: "call_echo_0", name: tool, arguments: arguments)
             let completion = tokens.countCompletion(tool + arguments, upstreamModel: upstreamModel)
-            let usage = Usage(promptTokens: prompt.tokens, completionTokens: completion, isEstimated: prompt.isEstimated)
+            let usage = Usage(
+                promptTokens: prompt.tokens,
+                completionTokens: completion,
+                isEstimated: prompt.isEstimated
+            )
             return Plan(words: [], toolCall: call, finishReason: .toolCalls, usage: usage)
         }
         var words = Self.words(of: lastUser.isEmpty ? "(empty message)" : lastUser)

@@ -168,11 +168,13 @@ package final class LocalInferenceService: InferenceService {
             while true {
                 guard acquireBreaker(deployment) else {
                     logger.debug("circuit open", metadata: ["provider": "\(deployment.provider)"])
-                    lastError = lastError ?? InferenceError(
-                        .circuitOpen,
-                        "Every deployment of '\(request.model)' is temporarily unavailable",
-                        provider: deployment.provider
-                    )
+                    lastError =
+                        lastError
+                        ?? InferenceError(
+                            .circuitOpen,
+                            "Every deployment of '\(request.model)' is temporarily unavailable",
+                            provider: deployment.provider
+                        )
                     break
                 }
                 attempt += 1

@@ -86,7 +86,9 @@ package struct ProviderConfiguration: Sendable, Hashable, Codable {
             problems.append("timeouts must be positive")
         }
         if retry.maxAttempts < 1 { problems.append("retry.max_attempts must be at least 1") }
-        if circuitBreaker.failureThreshold < 1 { problems.append("circuit_breaker.failure_threshold must be at least 1") }
+        if circuitBreaker.failureThreshold < 1 {
+            problems.append("circuit_breaker.failure_threshold must be at least 1")
+        }
         return problems
     }
 
@@ -153,7 +155,9 @@ extension ProviderConfiguration {
         package init() {}
 
         enum CodingKeys: String, CodingKey {
-            case connectMs = "connect_ms", firstTokenMs = "first_token_ms", totalMs = "total_ms"
+            case connectMs = "connect_ms"
+            case firstTokenMs = "first_token_ms"
+            case totalMs = "total_ms"
         }
 
         /// Decodes from the configuration file; absent keys keep their defaults.
@@ -180,7 +184,9 @@ extension ProviderConfiguration {
         package init() {}
 
         enum CodingKeys: String, CodingKey {
-            case maxAttempts = "max_attempts", baseDelayMs = "base_delay_ms", maxDelayMs = "max_delay_ms"
+            case maxAttempts = "max_attempts"
+            case baseDelayMs = "base_delay_ms"
+            case maxDelayMs = "max_delay_ms"
             case maxRetryAfterMs = "max_retry_after_ms"
         }
 
@@ -205,7 +211,8 @@ extension ProviderConfiguration {
         package init() {}
 
         enum CodingKeys: String, CodingKey {
-            case failureThreshold = "failure_threshold", openMs = "open_ms"
+            case failureThreshold = "failure_threshold"
+            case openMs = "open_ms"
         }
 
         /// Decodes from the configuration file; absent keys keep their defaults.
@@ -227,7 +234,8 @@ extension ProviderConfiguration {
         package init() {}
 
         enum CodingKeys: String, CodingKey {
-            case firstTokenDelayMs = "first_token_delay_ms", perTokenDelayMs = "per_token_delay_ms"
+            case firstTokenDelayMs = "first_token_delay_ms"
+            case perTokenDelayMs = "per_token_delay_ms"
         }
 
         /// Decodes from the configuration file; absent keys keep their defaults.

@@ -38,7 +38,9 @@ final class ChatStreamJob: Sendable {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 guard state.withLock({ $0.registerOpener(continuation) }) else {
-                    continuation.resume(throwing: InferenceError(.cancelled, "The stream was cancelled before it opened"))
+                    continuation.resume(
+                        throwing: InferenceError(.cancelled, "The stream was cancelled before it opened")
+                    )
                     return
                 }
                 if !enqueue() {
@@ -66,7 +68,9 @@ final class ChatStreamJob: Sendable {
         resolve(.failure(InferenceError(.cancelled, "The stream was cancelled before it opened")))
     }
 
-    private func call<Transport: ClientTransport>(_ client: Sluice_Inference_V1_InferenceService.Client<Transport>) async {
+    private func call<Transport: ClientTransport>(
+        _ client: Sluice_Inference_V1_InferenceService.Client<Transport>
+    ) async {
         let outcome: Result<Void, InferenceError>
         do {
             try await client.chatStream(request: request, options: options) { response in
@@ -113,7 +117,10 @@ final class ChatStreamJob: Sendable {
     private func handOver(
         _ start: Sluice_Inference_V1_StreamStart
     ) -> AsyncThrowingStream<ChatStreamEvent, any Error>.Continuation? {
-        let (events, continuation) = AsyncThrowingStream.makeStream(of: ChatStreamEvent.self, throwing: (any Error).self)
+        let (events, continuation) = AsyncThrowingStream.makeStream(
+            of: ChatStreamEvent.self,
+            throwing: (any Error).self
+        )
         continuation.onTermination = { termination in
             if case .cancelled = termination { self.cancel() }
         }

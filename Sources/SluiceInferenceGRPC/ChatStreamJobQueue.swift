@@ -45,7 +45,9 @@ extension ChatStreamJobQueue {
         private var isFinished = false
 
         /// Adds a job, or hands it straight to a waiting consumer.
-        mutating func enqueue(_ job: ChatStreamJob) -> (accepted: Bool, waiter: CheckedContinuation<ChatStreamJob?, Never>?) {
+        mutating func enqueue(
+            _ job: ChatStreamJob
+        ) -> (accepted: Bool, waiter: CheckedContinuation<ChatStreamJob?, Never>?) {
             guard !isFinished else { return (false, nil) }
             if let consumer {
                 self.consumer = nil

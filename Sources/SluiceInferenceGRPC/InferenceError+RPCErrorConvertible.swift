@@ -40,7 +40,8 @@ extension InferenceError: RPCErrorConvertible {
         var metadata: Metadata = [:]
         metadata.addString(code.rawValue, forKey: InferenceErrorMetadata.code)
         if let retryAfter {
-            let milliseconds = retryAfter.components.seconds * 1000 + retryAfter.components.attoseconds / 1_000_000_000_000_000
+            let milliseconds =
+                retryAfter.components.seconds * 1000 + retryAfter.components.attoseconds / 1_000_000_000_000_000
             metadata.addString(String(milliseconds), forKey: InferenceErrorMetadata.retryAfterMilliseconds)
         }
         if let provider {

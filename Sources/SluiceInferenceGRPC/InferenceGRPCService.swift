@@ -1,6 +1,6 @@
 package import GRPCCore
-package import SluiceInference
 package import SluiceGRPCSupport
+package import SluiceInference
 package import SluiceProtos
 
 /// Serves an ``InferenceService`` as `sluice.inference.v1.InferenceService`.
@@ -87,7 +87,9 @@ package struct InferenceGRPCService: Sluice_Inference_V1_InferenceService.Simple
         let models = try await perform(context) { try await service.listModels() }
         let allowed = Set(request.allowed)
         var response = Sluice_Inference_V1_ListModelsResponse()
-        response.models = models.filter { allowed.isEmpty || allowed.contains($0.id) }.map(Sluice_Inference_V1_Model.init)
+        response.models = models.filter { allowed.isEmpty || allowed.contains($0.id) }.map(
+            Sluice_Inference_V1_Model.init
+        )
         return response
     }
 

@@ -75,7 +75,10 @@ package struct AnthropicProvider: ChatProvider {
     ///   - upstreamModel: The Anthropic model name.
     /// - Returns: The translated events; they end after `finish` and `usage` on `message_stop`, or without
     ///   `finish` when the upstream broke off.
-    package func openStream(_ request: ChatRequest, upstreamModel: String) async throws
+    package func openStream(
+        _ request: ChatRequest,
+        upstreamModel: String
+    ) async throws
         -> AsyncThrowingStream<ChatStreamEvent, any Error>
     {
         let response = try await send(request, upstreamModel: upstreamModel, stream: true)

@@ -66,7 +66,10 @@ package struct OpenAIProvider: ChatProvider {
     }
 
     /// Starts a streamed answer; see ``ChatProvider/openStream(_:upstreamModel:)``.
-    package func openStream(_ request: ChatRequest, upstreamModel: String) async throws
+    package func openStream(
+        _ request: ChatRequest,
+        upstreamModel: String
+    ) async throws
         -> AsyncThrowingStream<ChatStreamEvent, any Error>
     {
         let response = try await send(request, upstreamModel: upstreamModel, stream: true)
@@ -84,7 +87,8 @@ package struct OpenAIProvider: ChatProvider {
             url = Self.trimmed(baseURL) + "/chat/completions"
             if let apiKey { headers.append(("authorization", "Bearer \(apiKey)")) }
         case .azure(let baseURL, let apiVersion):
-            let deployment = upstreamModel.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? upstreamModel
+            let deployment =
+                upstreamModel.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? upstreamModel
             url = Self.trimmed(baseURL) + "/openai/deployments/\(deployment)/chat/completions?api-version=\(apiVersion)"
             if let apiKey { headers.append(("api-key", apiKey)) }
         }
@@ -117,9 +121,17 @@ package struct OpenAIProvider: ChatProvider {
                     chunk = try JSONDecoder().decode(OpenAIWire.Chunk.self, from: Data(event.data.utf8))
                 } catch {
                     if let message = UpstreamHTTP.upstreamMessage(in: event.data) {
-                        throw InferenceError(.upstreamUnavailable, "The upstream reported: \(message)", provider: provider)
+                        throw InferenceError(
+                            .upstreamUnavailable,
+                            "The upstream reported: \(message)",
+                            provider: provider
+                        )
                     }
-                    throw InferenceError(.upstreamUnavailable, "The upstream sent a malformed chunk", provider: provider)
+                    throw InferenceError(
+                        .upstreamUnavailable,
+                        "The upstream sent a malformed chunk",
+                        provider: provider
+                    )
                 }
                 ready = chunk.events
             }

@@ -19,7 +19,9 @@ enum OpenAIWire {
             case .auto: body["tool_choice"] = .string("auto")
             case .required: body["tool_choice"] = .string("required")
             case .function(let name):
-                body["tool_choice"] = .object(["type": .string("function"), "function": .object(["name": .string(name)])])
+                body["tool_choice"] = .object([
+                    "type": .string("function"), "function": .object(["name": .string(name)]),
+                ])
             }
         }
         if let value = request.parallelToolCalls { body["parallel_tool_calls"] = .bool(value) }
@@ -36,7 +38,9 @@ enum OpenAIWire {
         case .text: body["response_format"] = .object(["type": .string("text")])
         case .jsonObject: body["response_format"] = .object(["type": .string("json_object")])
         case .jsonSchema(let name, let schemaJSON, let strict):
-            var schema: [String: JSONValue] = ["name": .string(name), "schema": JSONValue.parse(schemaJSON) ?? .object([:])]
+            var schema: [String: JSONValue] = [
+                "name": .string(name), "schema": JSONValue.parse(schemaJSON) ?? .object([:]),
+            ]
             if let strict { schema["strict"] = .bool(strict) }
             body["response_format"] = .object(["type": .string("json_schema"), "json_schema": .object(schema)])
         }

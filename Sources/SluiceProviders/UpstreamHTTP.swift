@@ -123,18 +123,34 @@ package final class UpstreamHTTP: Sendable {
         if let error = error as? HTTPClientError {
             switch error {
             case .readTimeout:
-                return InferenceError(.upstreamTimeout, "The upstream sent nothing within the first-token timeout", provider: providerName)
+                return InferenceError(
+                    .upstreamTimeout,
+                    "The upstream sent nothing within the first-token timeout",
+                    provider: providerName
+                )
             case .deadlineExceeded:
-                return InferenceError(.upstreamTimeout, "The upstream did not finish within the total timeout", provider: providerName)
+                return InferenceError(
+                    .upstreamTimeout,
+                    "The upstream did not finish within the total timeout",
+                    provider: providerName
+                )
             case .connectTimeout:
-                return InferenceError(.upstreamUnavailable, "Connecting to the upstream timed out", provider: providerName)
+                return InferenceError(
+                    .upstreamUnavailable,
+                    "Connecting to the upstream timed out",
+                    provider: providerName
+                )
             case .cancelled:
                 return InferenceError(.cancelled, "The request was cancelled", provider: providerName)
             default:
                 break
             }
         }
-        return InferenceError(.upstreamUnavailable, "The upstream could not be reached: \(error)", provider: providerName)
+        return InferenceError(
+            .upstreamUnavailable,
+            "The upstream could not be reached: \(error)",
+            provider: providerName
+        )
     }
 
     private func statusError(_ status: HTTPResponseStatus, headers: HTTPHeaders, body: String) -> InferenceError {
@@ -148,7 +164,11 @@ package final class UpstreamHTTP: Sendable {
                 provider: providerName
             )
         case 400, 413, 422:
-            return InferenceError(.invalidRequest, "The upstream rejected the request: \(detail)", provider: providerName)
+            return InferenceError(
+                .invalidRequest,
+                "The upstream rejected the request: \(detail)",
+                provider: providerName
+            )
         case 408, 500...599:
             return InferenceError(
                 .upstreamUnavailable,

@@ -10,7 +10,9 @@ struct ProviderFactory {
     let logger: Logger
 
     /// The built providers, and the HTTP clients to shut down when the process stops.
-    func makeProviders(_ configurations: [ProviderConfiguration]) -> (providers: [String: any ChatProvider], clients: [UpstreamHTTP]) {
+    func makeProviders(
+        _ configurations: [ProviderConfiguration]
+    ) -> (providers: [String: any ChatProvider], clients: [UpstreamHTTP]) {
         var providers: [String: any ChatProvider] = [:]
         var clients: [UpstreamHTTP] = []
         for configuration in configurations {
@@ -23,9 +25,17 @@ struct ProviderFactory {
             }
             switch configuration.kind {
             case .echo:
-                providers[configuration.name] = EchoProvider(name: configuration.name, settings: configuration.echo, tokens: tokens)
+                providers[configuration.name] = EchoProvider(
+                    name: configuration.name,
+                    settings: configuration.echo,
+                    tokens: tokens
+                )
             case .anthropic:
-                let http = UpstreamHTTP(providerName: configuration.name, timeouts: configuration.timeouts, logger: logger)
+                let http = UpstreamHTTP(
+                    providerName: configuration.name,
+                    timeouts: configuration.timeouts,
+                    logger: logger
+                )
                 clients.append(http)
                 providers[configuration.name] = AnthropicProvider(
                     name: configuration.name,
@@ -35,16 +45,27 @@ struct ProviderFactory {
                     http: http
                 )
             case .azureOpenAI:
-                let http = UpstreamHTTP(providerName: configuration.name, timeouts: configuration.timeouts, logger: logger)
+                let http = UpstreamHTTP(
+                    providerName: configuration.name,
+                    timeouts: configuration.timeouts,
+                    logger: logger
+                )
                 clients.append(http)
                 providers[configuration.name] = OpenAIProvider(
                     name: configuration.name,
-                    endpoint: .azure(baseURL: configuration.baseURL ?? "", apiVersion: configuration.apiVersion ?? "2024-10-21"),
+                    endpoint: .azure(
+                        baseURL: configuration.baseURL ?? "",
+                        apiVersion: configuration.apiVersion ?? "2024-10-21"
+                    ),
                     apiKey: apiKey,
                     http: http
                 )
             default:
-                let http = UpstreamHTTP(providerName: configuration.name, timeouts: configuration.timeouts, logger: logger)
+                let http = UpstreamHTTP(
+                    providerName: configuration.name,
+                    timeouts: configuration.timeouts,
+                    logger: logger
+                )
                 clients.append(http)
                 providers[configuration.name] = OpenAIProvider(
                     name: configuration.name,

@@ -82,7 +82,9 @@ extension SluiceConfiguration {
             problems.append("grpc.tls needs both cert_path and key_path, or neither")
         }
         let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
-        if !levels.contains(logLevel) { problems.append("log_level '\(logLevel)' is not one of \(levels.joined(separator: ", "))") }
+        if !levels.contains(logLevel) {
+            problems.append("log_level '\(logLevel)' is not one of \(levels.joined(separator: ", "))")
+        }
         return problems
     }
 
@@ -97,13 +99,18 @@ extension SluiceConfiguration {
         var object = try JSONSerialization.jsonObject(with: encoder.encode(self)) as? [String: Any] ?? [:]
         var secrets: [String: String] = [:]
         for provider in providers {
-            if let name = provider.apiKeyEnv { secrets[name] = (environment[name] ?? "").isEmpty ? "(not set)" : "(set, redacted)" }
+            if let name = provider.apiKeyEnv {
+                secrets[name] = (environment[name] ?? "").isEmpty ? "(not set)" : "(set, redacted)"
+            }
         }
         if let name = grpc.internalTokenEnv {
             secrets[name] = (environment[name] ?? "").isEmpty ? "(not set)" : "(set, redacted)"
         }
         object["secrets"] = secrets
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        let data = try JSONSerialization.data(
+            withJSONObject: object,
+            options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        )
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -120,7 +127,8 @@ extension SluiceConfiguration {
         case .valueNotFound(let type, let context):
             return "missing value at \(path(context)): expected \(type)"
         case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "not valid JSON" : "invalid value at \(path(context)): \(context.debugDescription)"
+            return context.codingPath.isEmpty
+                ? "not valid JSON" : "invalid value at \(path(context)): \(context.debugDescription)"
         @unknown default:
             return "\(error)"
         }

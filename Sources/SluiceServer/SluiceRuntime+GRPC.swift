@@ -73,15 +73,21 @@ extension SluiceRuntime {
         internalToken.map { [InternalTokenInterceptor(token: $0)] } ?? []
     }
 
-    private func bindAddress(_ endpoint: SluiceConfiguration.Endpoint, name: String) throws -> GRPCNIOTransportHTTP2.SocketAddress {
+    private func bindAddress(
+        _ endpoint: SluiceConfiguration.Endpoint,
+        name: String
+    ) throws -> GRPCNIOTransportHTTP2.SocketAddress {
         guard let (host, port) = endpoint.hostAndPort else {
             throw SluiceConfiguration.Invalid(problems: ["\(name) '\(endpoint.address)' is not host:port"])
         }
-        return host.contains(":") ? .ipv6(host: host, port: port) : .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: port)
+        return host.contains(":")
+            ? .ipv6(host: host, port: port) : .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: port)
     }
 
     private func serverSecurity() -> HTTP2ServerTransport.Posix.TransportSecurity {
-        guard let tls = configuration.grpc.tls, let cert = tls.certPath, let key = tls.keyPath else { return .plaintext }
+        guard let tls = configuration.grpc.tls, let cert = tls.certPath, let key = tls.keyPath else {
+            return .plaintext
+        }
         return .tls(certificateChain: [.file(path: cert, format: .pem)], privateKey: .file(path: key, format: .pem))
     }
 

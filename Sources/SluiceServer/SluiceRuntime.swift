@@ -1,12 +1,12 @@
 package import Foundation
 package import Logging
 package import ServiceLifecycle
-import UnixSignals
 import SluiceEdge
 import SluiceGovernance
 import SluiceInference
 import SluiceProviders
 import SluiceTokenizer
+import UnixSignals
 
 /// Builds and runs the services of one `sluice serve` process.
 ///
@@ -48,7 +48,10 @@ package struct SluiceRuntime: Sendable {
     /// - Parameters:
     ///   - mode: Which services to run.
     ///   - onHTTPServerRunning: Called with the bound HTTP port once the edge listens (modes `all`, `edge`).
-    package func run(mode: ServeMode, onHTTPServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    package func run(
+        mode: ServeMode,
+        onHTTPServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
         let services = try await makeServices(mode: mode, onHTTPServerRunning: onHTTPServerRunning)
         let group = ServiceGroup(
             services: services,
@@ -85,7 +88,11 @@ package struct SluiceRuntime: Sendable {
         case .edge:
             let (inferenceClient, governanceClient, clientServices) = try makeRemoteClients()
             return clientServices
-                + makeEdge(inference: inferenceClient, governance: governanceClient, onHTTPServerRunning: onHTTPServerRunning)
+                + makeEdge(
+                    inference: inferenceClient,
+                    governance: governanceClient,
+                    onHTTPServerRunning: onHTTPServerRunning
+                )
         }
     }
 

@@ -55,12 +55,15 @@ struct BenchCommand: AsyncParsableCommand {
             let pieces = ["The", " quick", " brown", " fox", " jumps."]
             var body = ""
             func chunk(_ delta: String, finish: String = "null") -> String {
-                #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"bench","choices":[{"index":0,"delta":\#(delta),"finish_reason":\#(finish),"logprobs":null}]}"# + "\n\n"
+                #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"bench","choices":[{"index":0,"delta":\#(delta),"finish_reason":\#(finish),"logprobs":null}]}"#
+                    + "\n\n"
             }
             body += chunk(#"{"role":"assistant","content":""}"#)
             for piece in pieces { body += chunk(#"{"content":"\#(piece)"}"#) }
             body += chunk("{}", finish: #""stop""#)
-            body += #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"bench","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":6,"total_tokens":18}}"# + "\n\n"
+            body +=
+                #"data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,"model":"bench","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":6,"total_tokens":18}}"#
+                + "\n\n"
             body += "data: [DONE]\n\n"
             return body
         }()

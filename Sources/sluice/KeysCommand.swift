@@ -14,7 +14,9 @@ struct KeysCommand: AsyncParsableCommand {
 
     static func governance(_ options: GlobalOptions) throws -> LocalGovernanceService {
         let configuration = try ConfigCommand.loadOrExit(path: options.config)
-        let store = try GovernanceStore.open(dataDirectory: URL(fileURLWithPath: configuration.dataDirectory, isDirectory: true))
+        let store = try GovernanceStore.open(
+            dataDirectory: URL(fileURLWithPath: configuration.dataDirectory, isDirectory: true)
+        )
         var logger = Logger(label: "sluice.keys")
         logger.logLevel = .error
         return LocalGovernanceService(store: store, logger: logger)
@@ -65,7 +67,9 @@ struct KeysCommand: AsyncParsableCommand {
                 } else {
                     let models = key.allowedModels?.joined(separator: ",") ?? "*"
                     let state = key.revokedAt == nil ? "active" : "revoked"
-                    print("\(key.id)\t\(key.tenantName)\t\(state)\tmodels=\(models)\troles=\(key.roles.map(\.rawValue).joined(separator: ","))")
+                    print(
+                        "\(key.id)\t\(key.tenantName)\t\(state)\tmodels=\(models)\troles=\(key.roles.map(\.rawValue).joined(separator: ","))"
+                    )
                 }
             }
         }
@@ -106,7 +110,9 @@ struct KeysCommand: AsyncParsableCommand {
             "revoked": info.revokedAt != nil,
         ]
         if let key { object["key"] = key }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 }

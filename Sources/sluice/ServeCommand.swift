@@ -17,7 +17,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let mode = ServeMode(rawValue: mode) else {
-            throw ValidationError("unknown service '\(mode)'; expected one of \(ServeMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                "unknown service '\(mode)'; expected one of \(ServeMode.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
         let configuration = try ConfigCommand.loadOrExit(path: options.config)
         Telemetry.bootstrapLogging(level: configuration.logLevel)

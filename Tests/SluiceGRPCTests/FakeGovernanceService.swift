@@ -14,7 +14,11 @@ final class FakeGovernanceService: GovernanceService {
     private let authorizationResult: Result<Authorization, GovernanceError>
     private let state = Mutex(State())
 
-    init(authorizationResult: Result<Authorization, GovernanceError> = .failure(GovernanceError(.internal, "not scripted"))) {
+    init(
+        authorizationResult: Result<Authorization, GovernanceError> = .failure(
+            GovernanceError(.internal, "not scripted")
+        )
+    ) {
         self.authorizationResult = authorizationResult
     }
 

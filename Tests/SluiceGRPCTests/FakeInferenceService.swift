@@ -49,7 +49,10 @@ final class FakeInferenceService: InferenceService {
 
     func openChatStream(_ request: ChatRequest) async throws -> ChatStream {
         state.withLock { $0.streamRequests.append(request) }
-        let (events, continuation) = AsyncThrowingStream.makeStream(of: ChatStreamEvent.self, throwing: (any Error).self)
+        let (events, continuation) = AsyncThrowingStream.makeStream(
+            of: ChatStreamEvent.self,
+            throwing: (any Error).self
+        )
         switch streamScript {
         case .failBeforeOpen(let error):
             throw error

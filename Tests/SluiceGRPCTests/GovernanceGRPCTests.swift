@@ -6,12 +6,20 @@ import Testing
 
 @Suite("Governance over gRPC", .timeLimit(.minutes(1)))
 struct GovernanceGRPCTests {
-    private static let principal = Principal(tenantID: "ten_1", tenantName: "Acme Ünited", keyID: "key_9", roles: [.admin, .member])
+    private static let principal = Principal(
+        tenantID: "ten_1",
+        tenantName: "Acme Ünited",
+        keyID: "key_9",
+        roles: [.admin, .member]
+    )
     private static let service = "sluice.governance.v1.GovernanceService"
 
-    @Test("authorize returns the principal and allow-list, and the server sees the exact request", arguments: [
-        [String]?.none, [], ["gpt-4o", "echo"],
-    ])
+    @Test(
+        "authorize returns the principal and allow-list, and the server sees the exact request",
+        arguments: [
+            [String]?.none, [], ["gpt-4o", "echo"],
+        ]
+    )
     func authorizeAllowed(allowedModels: [String]?) async throws {
         // Given an implementation that allows the caller
         let expected = Authorization(principal: Self.principal, allowedModels: allowedModels)
@@ -33,11 +41,14 @@ struct GovernanceGRPCTests {
         #expect(fake.authorizationRequests == [request])
     }
 
-    @Test("denials come back as the same GovernanceError", arguments: [
-        GovernanceError(.unauthenticated, "Incorrect API key provided"),
-        GovernanceError(.modelNotAllowed, "This API key may not use the model 'gpt-4o'"),
-        GovernanceError(.permissionDenied, "This API key may not perform administrative calls"),
-    ])
+    @Test(
+        "denials come back as the same GovernanceError",
+        arguments: [
+            GovernanceError(.unauthenticated, "Incorrect API key provided"),
+            GovernanceError(.modelNotAllowed, "This API key may not use the model 'gpt-4o'"),
+            GovernanceError(.permissionDenied, "This API key may not perform administrative calls"),
+        ]
+    )
     func authorizeDenied(expected: GovernanceError) async throws {
         // Given an implementation that denies the caller
         let fake = FakeGovernanceService(authorizationResult: .failure(expected))
@@ -150,7 +161,9 @@ struct GovernanceGRPCTests {
         let fake = FakeGovernanceService(authorizationResult: .success(allowed))
         let request = AuthorizationRequest(credential: "sk-x", operation: .chat)
 
-        try await InProcessMesh.withGovernance(serving: fake, serverToken: "s3cret", clientToken: "s3cret") { client, grpc in
+        try await InProcessMesh.withGovernance(serving: fake, serverToken: "s3cret", clientToken: "s3cret") {
+            client,
+            grpc in
             // When calls come without a token and with a wrong one
             let missing = await #expect(throws: RPCError.self) {
                 _ = try await InProcessMesh.rawUnaryCall(grpc, service: Self.service, method: "Authorize")
@@ -176,7 +189,9 @@ struct GovernanceGRPCTests {
 
         // And a client with a wrong token fails closed with internal, not with the end user's unauthenticated
         let error = await #expect(throws: GovernanceError.self) {
-            try await InProcessMesh.withGovernance(serving: fake, serverToken: "s3cret", clientToken: "nope") { client, _ in
+            try await InProcessMesh.withGovernance(serving: fake, serverToken: "s3cret", clientToken: "nope") {
+                client,
+                _ in
                 try await client.authorize(request)
             }
         }

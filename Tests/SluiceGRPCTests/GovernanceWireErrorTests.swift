@@ -24,7 +24,10 @@ struct GovernanceWireErrorTests {
 
     @Test("a status without Sluice's error code is internal")
     func internalStatus() {
-        #expect(GovernanceError(wireError: RPCError(code: .unauthenticated, message: "bad internal token")).code == .internal)
+        #expect(
+            GovernanceError(wireError: RPCError(code: .unauthenticated, message: "bad internal token")).code
+                == .internal
+        )
     }
 
     @Test("the exact domain code survives the wire")

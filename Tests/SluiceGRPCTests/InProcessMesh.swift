@@ -33,7 +33,11 @@ enum InProcessMesh {
     }
 
     /// Serves an inference implementation and runs the body against a client of it, over the given transports.
-    static func withInference<ClientTransport: GRPCCore.ClientTransport, ServerTransport: GRPCCore.ServerTransport, Result>(
+    static func withInference<
+        ClientTransport: GRPCCore.ClientTransport,
+        ServerTransport: GRPCCore.ServerTransport,
+        Result
+    >(
         client clientTransport: ClientTransport,
         server serverTransport: ServerTransport,
         serving service: any InferenceService,

@@ -13,7 +13,9 @@ struct InferenceGRPCTests {
                 ChatMessage(role: .developer, text: "Use tools when useful."),
                 ChatMessage(
                     role: .user,
-                    content: [.text("What is in this image?"), .imageURL(url: "data:image/png;base64,AAAA", detail: "high")],
+                    content: [
+                        .text("What is in this image?"), .imageURL(url: "data:image/png;base64,AAAA", detail: "high"),
+                    ],
                     name: "ada"
                 ),
                 ChatMessage(
@@ -82,12 +84,15 @@ struct InferenceGRPCTests {
         #expect(response == Self.toolCallResponse)
     }
 
-    @Test("other response formats and tool choices survive the wire", arguments: [
-        (ToolChoice?.none, ChatRequest.ResponseFormat?.none),
-        (ToolChoice.auto, ChatRequest.ResponseFormat.text),
-        (ToolChoice.required, ChatRequest.ResponseFormat.jsonObject),
-        (ToolChoice.none, ChatRequest.ResponseFormat.jsonSchema(name: "s", schemaJSON: "{}", strict: nil)),
-    ])
+    @Test(
+        "other response formats and tool choices survive the wire",
+        arguments: [
+            (ToolChoice?.none, ChatRequest.ResponseFormat?.none),
+            (ToolChoice.auto, ChatRequest.ResponseFormat.text),
+            (ToolChoice.required, ChatRequest.ResponseFormat.jsonObject),
+            (ToolChoice.none, ChatRequest.ResponseFormat.jsonSchema(name: "s", schemaJSON: "{}", strict: nil)),
+        ]
+    )
     func optionVariants(toolChoice: ToolChoice?, responseFormat: ChatRequest.ResponseFormat?) async throws {
         // Given a request with this tool choice and response format
         var request = ChatRequest(model: "echo", messages: [ChatMessage(role: .user, text: "hi")])
@@ -129,7 +134,9 @@ struct InferenceGRPCTests {
             ModelDescriptor(
                 id: "gpt-4o-mini",
                 ownedBy: "mock-openai",
-                deployments: [.init(provider: "mock-openai", model: "gpt-4o-mini"), .init(provider: "echo", model: "echo")]
+                deployments: [
+                    .init(provider: "mock-openai", model: "gpt-4o-mini"), .init(provider: "echo", model: "echo"),
+                ]
             ),
             ModelDescriptor(id: "echo", ownedBy: "echo", deployments: [.init(provider: "echo", model: "echo")]),
         ]
@@ -155,7 +162,8 @@ struct InferenceGRPCTests {
 
         // When a client with the wrong token calls
         let error = await #expect(throws: InferenceError.self) {
-            try await InProcessMesh.withInference(serving: fake, serverToken: "s3cret", clientToken: "guess") { client in
+            try await InProcessMesh.withInference(serving: fake, serverToken: "s3cret", clientToken: "guess") {
+                client in
                 try await client.chat(request)
             }
         }
@@ -166,7 +174,11 @@ struct InferenceGRPCTests {
         #expect(fake.chatRequests.isEmpty)
 
         // And a client with the right token gets through
-        let response = try await InProcessMesh.withInference(serving: fake, serverToken: "s3cret", clientToken: "s3cret") {
+        let response = try await InProcessMesh.withInference(
+            serving: fake,
+            serverToken: "s3cret",
+            clientToken: "s3cret"
+        ) {
             client in try await client.chat(request)
         }
         #expect(response == Self.toolCallResponse)

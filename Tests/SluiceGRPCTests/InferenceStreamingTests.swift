@@ -87,7 +87,8 @@ struct InferenceStreamingTests {
         let fake = FakeInferenceService(streamScript: .eventsThenBlock([.delta(ChatDelta(content: "first"))]))
         let transport = ResettingInProcessTransport()
 
-        try await InProcessMesh.withInference(client: transport.client, server: transport.server, serving: fake) { client in
+        try await InProcessMesh.withInference(client: transport.client, server: transport.server, serving: fake) {
+            client in
             // When the consumer reads the first event and then drops the stream
             let stream = try await client.openChatStream(Self.request)
             try await Self.readFirstEventAndDrop(consume stream)
@@ -109,7 +110,8 @@ struct InferenceStreamingTests {
         // Given an implementation that blocks after one delta, and a client whose streams may last 300 ms
         let fake = FakeInferenceService(streamScript: .eventsThenBlock([.delta(ChatDelta(content: "first"))]))
 
-        let (received, error) = try await InProcessMesh.withInference(serving: fake, streamTimeout: .milliseconds(300)) {
+        let (received, error) = try await InProcessMesh.withInference(serving: fake, streamTimeout: .milliseconds(300))
+        {
             client in
             // When the consumer keeps reading past the deadline
             let stream = try await client.openChatStream(Self.request)

@@ -79,7 +79,9 @@ extension ResettingInProcessTransport {
                 let handle = context.cancellation
                 let inbound = stream.inbound.map { part in
                     if case .metadata(let metadata) = part,
-                        let id = metadata[stringValues: ResettingInProcessTransport.streamIDKey].first(where: { _ in true })
+                        let id = metadata[stringValues: ResettingInProcessTransport.streamIDKey].first(where: { _ in
+                            true
+                        })
                     {
                         resets.register(id, handle)
                     }

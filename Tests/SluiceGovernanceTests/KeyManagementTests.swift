@@ -231,8 +231,16 @@ struct KeyManagementTests {
         ).principal
         func record(_ id: String) -> UsageRecord {
             UsageRecord(
-                requestID: id, principal: principal, model: "m", provider: "p", upstreamModel: "u",
-                promptTokens: 1, completionTokens: 2, isEstimated: false, latencyMilliseconds: 3, outcome: "ok"
+                requestID: id,
+                principal: principal,
+                model: "m",
+                provider: "p",
+                upstreamModel: "u",
+                promptTokens: 1,
+                completionTokens: 2,
+                isEstimated: false,
+                latencyMilliseconds: 3,
+                outcome: "ok"
             )
         }
 

@@ -21,7 +21,11 @@ struct ChatRequestValidationTests {
             case .toolMessageWithoutCallID: request.messages.append(ChatMessage(role: .tool, text: "42"))
             case .userWithToolCalls:
                 request.messages = [
-                    ChatMessage(role: .user, content: [.text("x")], toolCalls: [ToolCall(id: "1", name: "f", arguments: "{}")])
+                    ChatMessage(
+                        role: .user,
+                        content: [.text("x")],
+                        toolCalls: [ToolCall(id: "1", name: "f", arguments: "{}")]
+                    )
                 ]
             case .forcedUnknownTool: request.toolChoice = .function("missing")
             case .requiredWithoutTools: request.toolChoice = .required
