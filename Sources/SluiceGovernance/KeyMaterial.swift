@@ -53,6 +53,14 @@ package enum KeyMaterial {
         Array(SHA256.hash(data: Array(secret.utf8)))
     }
 
+    /// The SHA-256 of a text as lowercase hex, for cache keys that must not hold a credential.
+    ///
+    /// - Parameter text: The text.
+    /// - Returns: 64 hex digits.
+    package static func hexHash(_ text: String) -> String {
+        hex(Array(SHA256.hash(data: Array(text.utf8))))
+    }
+
     /// Compares two byte strings in time that depends only on their lengths.
     ///
     /// - Parameters:

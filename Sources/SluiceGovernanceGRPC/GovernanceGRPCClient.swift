@@ -26,6 +26,7 @@ package struct GovernanceGRPCClient<Transport: ClientTransport>: GovernanceServi
     private let client: Sluice_Governance_V1_GovernanceService.Client<Transport>
     private let timeout: Duration
     private let authorization: String?
+    private let authorizations: KeyCache<Authorization>
 
     /// Creates a client.
     ///
@@ -36,7 +37,15 @@ package struct GovernanceGRPCClient<Transport: ClientTransport>: GovernanceServi
     ///     them elsewhere.
     ///   - timeout: The deadline of each call.
     ///   - authorizationToken: The shared internal token, sent as `authorization: Bearer <token>`; `nil` sends none.
-    package init(client: GRPCClient<Transport>, timeout: Duration = .seconds(30), authorizationToken: String? = nil) {
+    ///   - authorizationTTL: How long a successful authorization is reused without calling governance (denials are
+    ///     never reused). A key revoked elsewhere stops working within this time plus governance's own key cache.
+    package init(
+        client: GRPCClient<Transport>,
+        timeout: Duration = .seconds(30),
+        authorizationToken: String? = nil,
+        authorizationTTL: Duration = .seconds(1)
+    ) {
+        self.authorizations = KeyCache(ttl: authorizationTTL)
         self.grpcClient = client
         self.client = Sluice_Governance_V1_GovernanceService.Client(wrapping: client)
         self.timeout = timeout
@@ -63,6 +72,17 @@ package struct GovernanceGRPCClient<Transport: ClientTransport>: GovernanceServi
     /// - Returns: The caller and what they may use.
     /// - Throws: ``GovernanceError``; a denial as `unauthenticated`, `modelNotAllowed` or `permissionDenied`.
     package func authorize(_ request: AuthorizationRequest) async throws -> Authorization {
+        // Keyed by a hash, so no credential is kept in memory longer than the call.
+        let cacheKey = KeyMaterial.hexHash(
+            request.credential + "\u{0}" + request.operation.rawValue + "\u{0}" + (request.model ?? "")
+        )
+        if case .some(.some(let cached)) = authorizations.lookup(cacheKey) { return cached }
+        let authorization = try await authorizeRemotely(request)
+        authorizations.store(authorization, for: cacheKey)
+        return authorization
+    }
+
+    private func authorizeRemotely(_ request: AuthorizationRequest) async throws -> Authorization {
         var metadata = metadata(requestID: request.requestID)
         metadata.addString(request.operation.rawValue, forKey: GovernanceMetadata.operation)
         let message = Sluice_Governance_V1_AuthorizeRequest(request)
