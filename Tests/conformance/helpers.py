@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import uuid
 from typing import Any
 
@@ -160,3 +161,17 @@ def assert_error_object(body: Any, *, type_: str | None = None, code: str | None
     if code is not None:
         assert err["code"] == code, f"error.code {err['code']!r} != {code!r}: {err!r}"
     return err
+
+
+def wait_http(url: str, procs: list, timeout: float = 30) -> None:
+    """Poll ``url`` until it answers 200, failing early if any of ``procs`` exits; bounded by ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert all(p.poll() is None for p in procs), "a process exited during start-up"
+        try:
+            if httpx.get(url).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"{url} never answered"
+        time.sleep(0.05)

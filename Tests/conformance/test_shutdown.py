@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from conftest import sluice_binary
-from helpers import free_port
+from helpers import free_port, wait_http
 
 WORDS = [f"w{i}" for i in range(20)]  # 20 words at 50 ms each: a stream of about one second
 
@@ -25,17 +25,6 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen([str(sluice_binary()), *args], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
-def wait_http(url: str, procs: list[subprocess.Popen], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        assert all(p.poll() is None for p in procs), "a process exited during start-up"
-        try:
-            if httpx.get(url).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, f"{url} never answered"
-        time.sleep(0.05)
 
 
 @pytest.fixture

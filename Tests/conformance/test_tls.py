@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from conftest import sluice_binary
-from helpers import free_port
+from helpers import free_port, wait_http
 
 
 def openssl(*args: str, cwd: Path) -> None:
@@ -39,17 +39,6 @@ def certificates(tmp_path: Path) -> Path:
     return pki
 
 
-def wait_http(url: str, procs: list[subprocess.Popen], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        assert all(p.poll() is None for p in procs), "a process exited during start-up"
-        try:
-            if httpx.get(url).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, f"{url} never answered"
-        time.sleep(0.05)
 
 
 def test_split_mode_over_tls(tmp_path: Path, certificates: Path):
