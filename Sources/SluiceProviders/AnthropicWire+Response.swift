@@ -60,7 +60,7 @@ extension AnthropicWire {
     static func decodeResponse(_ body: Data, provider: String) throws -> ProviderReply {
         let message: Message
         do {
-            message = try JSONDecoder().decode(Message.self, from: body)
+            message = try UpstreamHTTP.jsonDecoder.decode(Message.self, from: body)
         } catch {
             let text = String(decoding: body, as: UTF8.self)
             if JSONValue.parse(text) != nil, let detail = UpstreamHTTP.upstreamMessage(in: text) {

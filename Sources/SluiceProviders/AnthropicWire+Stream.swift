@@ -75,7 +75,7 @@ extension AnthropicWire {
             guard !isFinished else { return [] }
             let decoded: StreamEvent
             do {
-                decoded = try JSONDecoder().decode(StreamEvent.self, from: Data(event.data.utf8))
+                decoded = try UpstreamHTTP.jsonDecoder.decode(StreamEvent.self, from: Data(event.data.utf8))
             } catch {
                 let message = "The upstream sent a malformed stream event"
                 throw InferenceError(.upstreamUnavailable, message, provider: provider)

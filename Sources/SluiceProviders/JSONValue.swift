@@ -57,7 +57,7 @@ package enum JSONValue: Sendable, Hashable, Codable {
     /// - Parameter text: JSON text.
     /// - Returns: The value, or `nil` when the text is not JSON.
     package static func parse(_ text: String) -> JSONValue? {
-        try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        try? UpstreamHTTP.jsonDecoder.decode(JSONValue.self, from: Data(text.utf8))
     }
 
     /// The value as compact JSON text.

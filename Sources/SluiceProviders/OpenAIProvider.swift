@@ -43,7 +43,10 @@ package struct OpenAIProvider: ChatProvider {
         let body = try await http.collect(response)
         let completion: OpenAIWire.Completion
         do {
-            completion = try JSONDecoder().decode(OpenAIWire.Completion.self, from: Data(body.readableBytesView))
+            completion = try UpstreamHTTP.jsonDecoder.decode(
+                OpenAIWire.Completion.self,
+                from: Data(body.readableBytesView)
+            )
         } catch {
             throw InferenceError(.upstreamUnavailable, "The upstream answered with malformed JSON", provider: name)
         }
@@ -118,7 +121,7 @@ package struct OpenAIProvider: ChatProvider {
                 }
                 let chunk: OpenAIWire.Chunk
                 do {
-                    chunk = try JSONDecoder().decode(OpenAIWire.Chunk.self, from: Data(event.data.utf8))
+                    chunk = try UpstreamHTTP.jsonDecoder.decode(OpenAIWire.Chunk.self, from: Data(event.data.utf8))
                 } catch {
                     if let message = UpstreamHTTP.upstreamMessage(in: event.data) {
                         throw InferenceError(

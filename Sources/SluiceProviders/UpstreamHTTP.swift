@@ -11,6 +11,10 @@ package import SluiceInference
 /// The read timeout is the provider's `first_token_ms`: no byte for that long, before the first token or
 /// inside a stream, ends the call with `upstream_timeout`.
 package final class UpstreamHTTP: Sendable {
+    /// One decoder for every provider response, chunk and stream event: decoding keeps no per-call state, so none
+    /// is allocated per streamed token.
+    static let jsonDecoder = JSONDecoder()
+
     /// The underlying client; shut down with ``shutdown()``.
     let client: HTTPClient
     let providerName: String
