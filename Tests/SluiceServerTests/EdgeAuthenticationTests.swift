@@ -24,12 +24,7 @@ struct EdgeAuthenticationTests {
 
         try await harness.makeApplication().test(.router) { client in
             // When a chat and a model listing are sent without a usable key
-            let chat = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: headers,
-                body: HTTP.chat()
-            )
+            let chat = try await client.postChat(HTTP.chat(), headers: headers)
             let models = try await client.execute(uri: "/v1/models", method: .get, headers: headers)
 
             // Then both are 401 with an OpenAI error object
@@ -52,12 +47,7 @@ struct EdgeAuthenticationTests {
 
         try await harness.makeApplication().test(.router) { client in
             // When another key is presented
-            let chat = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: key),
-                body: HTTP.chat()
-            )
+            let chat = try await client.postChat(HTTP.chat(), headers: HTTP.headers(key: key))
             let models = try await client.execute(uri: "/v1/models", method: .get, headers: HTTP.headers(key: key))
 
             // Then both are 401
@@ -77,24 +67,9 @@ struct EdgeAuthenticationTests {
 
         try await harness.makeApplication().test(.router) { client in
             // When each is used
-            let ok = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: valid),
-                body: HTTP.chat()
-            )
-            let wrongResponse = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: wrong),
-                body: HTTP.chat()
-            )
-            let revokedResponse = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: revoked.plaintext),
-                body: HTTP.chat()
-            )
+            let ok = try await client.postChat(HTTP.chat(), headers: HTTP.headers(key: valid))
+            let wrongResponse = try await client.postChat(HTTP.chat(), headers: HTTP.headers(key: wrong))
+            let revokedResponse = try await client.postChat(HTTP.chat(), headers: HTTP.headers(key: revoked.plaintext))
 
             // Then only the valid key gets through
             #expect(ok.status == .ok)
@@ -125,11 +100,9 @@ struct EdgeAuthenticationTests {
 
         try await harness.makeApplication().test(.router) { client in
             // When it is sent with the scheme spelled differently
-            let response = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: [.authorization: "\(scheme) \(key)", .contentType: "application/json"],
-                body: HTTP.chat()
+            let response = try await client.postChat(
+                HTTP.chat(),
+                headers: [.authorization: "\(scheme) \(key)", .contentType: "application/json"]
             )
 
             // Then it is accepted
@@ -154,12 +127,7 @@ struct EdgeAuthenticationTests {
 
         try await harness.makeApplication().test(.router) { client in
             // When a wrong key sends a malformed or invalid request
-            let response = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: "sk-sluice-wrong"),
-                body: body
-            )
+            let response = try await client.postChat(body, headers: HTTP.headers(key: "sk-sluice-wrong"))
 
             // Then authentication fails first, revealing nothing about the request
             try HTTP.expectError(
@@ -181,11 +149,9 @@ struct EdgeAuthenticationTests {
         try await harness.makeApplication().test(.router) { client in
             // When it asks for m, streamed and not
             for stream in [false, true] {
-                let response = try await client.execute(
-                    uri: "/v1/chat/completions",
-                    method: .post,
-                    headers: HTTP.headers(key: key),
-                    body: HTTP.chat(model: "m", stream: stream)
+                let response = try await client.postChat(
+                    HTTP.chat(model: "m", stream: stream),
+                    headers: HTTP.headers(key: key)
                 )
 
                 // Then it is refused, naming the model parameter
@@ -213,23 +179,17 @@ struct EdgeAuthenticationTests {
         try await harness.makeApplication().test(.router) { client in
             // When each sends X-Sluice-Route: b/custom, and the admin a malformed route
             let route = EdgeHeaders.route
-            let routed = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: admin, [route: "b/custom"]),
-                body: HTTP.chat(model: "m")
+            let routed = try await client.postChat(
+                HTTP.chat(model: "m"),
+                headers: HTTP.headers(key: admin, [route: "b/custom"])
             )
-            let refused = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: member, [route: "b/custom"]),
-                body: HTTP.chat(model: "m")
+            let refused = try await client.postChat(
+                HTTP.chat(model: "m"),
+                headers: HTTP.headers(key: member, [route: "b/custom"])
             )
-            let malformed = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: admin, [route: "just-a-provider"]),
-                body: HTTP.chat(model: "m")
+            let malformed = try await client.postChat(
+                HTTP.chat(model: "m"),
+                headers: HTTP.headers(key: admin, [route: "just-a-provider"])
             )
 
             // Then the admin's call goes to b, the member is refused, and the malformed route is a 400

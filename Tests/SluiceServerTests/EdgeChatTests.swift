@@ -18,11 +18,9 @@ struct EdgeChatTests {
 
         try await harness.makeApplication().test(.router) { client in
             // When echo is asked a question
-            let response = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: key),
-                body: HTTP.chat(text: "hello big world")
+            let response = try await client.postChat(
+                HTTP.chat(text: "hello big world"),
+                headers: HTTP.headers(key: key)
             )
 
             // Then the answer has OpenAI's shape, with exact usage
@@ -59,12 +57,7 @@ struct EdgeChatTests {
 
         try await harness.makeApplication().test(.router) { client in
             // When it is called
-            let response = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: key),
-                body: HTTP.chat(model: "m")
-            )
+            let response = try await client.postChat(HTTP.chat(model: "m"), headers: HTTP.headers(key: key))
 
             // Then the usage is counted locally and flagged
             let usage = try #require((try HTTP.object(response))["usage"] as? [String: Any])
@@ -90,12 +83,7 @@ struct EdgeChatTests {
 
         try await harness.makeApplication().test(.router) { client in
             // When echo answers
-            let response = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: key),
-                body: body
-            )
+            let response = try await client.postChat(body, headers: HTTP.headers(key: key))
 
             // Then the message carries the call in OpenAI's shape
             let choice = try #require(((try HTTP.object(response))["choices"] as? [[String: Any]])?.first)
@@ -126,11 +114,9 @@ struct EdgeChatTests {
 
         try await harness.makeApplication().test(.live) { client in
             // When it is called without a request id
-            let response = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: key),
-                body: HTTP.chat(model: "m", stream: stream)
+            let response = try await client.postChat(
+                HTTP.chat(model: "m", stream: stream),
+                headers: HTTP.headers(key: key)
             )
 
             // Then the response names the request, the provider, the upstream model and Sluice's overhead
@@ -157,24 +143,9 @@ struct EdgeChatTests {
         try await harness.makeApplication().test(.live) { client in
             // When a chat, a stream, an error and a model listing carry the id
             let headers = HTTP.headers(key: key, [EdgeHeaders.requestID: requestID])
-            let ok = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: headers,
-                body: HTTP.chat()
-            )
-            let stream = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: headers,
-                body: HTTP.chat(stream: true)
-            )
-            let notFound = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: headers,
-                body: HTTP.chat(model: "nope")
-            )
+            let ok = try await client.postChat(HTTP.chat(), headers: headers)
+            let stream = try await client.postChat(HTTP.chat(stream: true), headers: headers)
+            let notFound = try await client.postChat(HTTP.chat(model: "nope"), headers: headers)
             let models = try await client.execute(uri: "/v1/models", method: .get, headers: headers)
 
             // Then every response carries it back
@@ -198,11 +169,9 @@ struct EdgeChatTests {
 
         try await harness.makeApplication().test(.live) { client in
             // When a request carries a malformed id
-            let response = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: key, [EdgeHeaders.requestID: requestID]),
-                body: HTTP.chat()
+            let response = try await client.postChat(
+                HTTP.chat(),
+                headers: HTTP.headers(key: key, [EdgeHeaders.requestID: requestID])
             )
 
             // Then the response carries a fresh id instead
@@ -222,12 +191,7 @@ struct EdgeChatTests {
             // When five requests are sent without ids
             var ids: Set<String> = []
             for _ in 0..<5 {
-                let response = try await client.execute(
-                    uri: "/v1/chat/completions",
-                    method: .post,
-                    headers: HTTP.headers(key: key),
-                    body: HTTP.chat()
-                )
+                let response = try await client.postChat(HTTP.chat(), headers: HTTP.headers(key: key))
                 ids.insert(response.headers[EdgeHeaders.requestID] ?? "")
             }
 

@@ -88,12 +88,7 @@ struct EdgeModelsAndOperationsTests {
         let key = try await harness.createKey()
 
         try await harness.makeApplication().test(.router) { client in
-            _ = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: key),
-                body: HTTP.chat()
-            )
+            _ = try await client.postChat(HTTP.chat(), headers: HTTP.headers(key: key))
 
             // When /metrics is scraped
             let response = try await client.execute(uri: "/metrics", method: .get)

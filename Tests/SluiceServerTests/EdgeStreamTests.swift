@@ -17,12 +17,7 @@ struct EdgeStreamTests {
         body: ByteBuffer
     ) async throws -> (response: TestResponse, events: [String]) {
         try await harness.makeApplication().test(.live) { client in
-            let response = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: key),
-                body: body
-            )
+            let response = try await client.postChat(body, headers: HTTP.headers(key: key))
             return (response, ServerSentEvents.data(in: String(buffer: response.body)))
         }
     }

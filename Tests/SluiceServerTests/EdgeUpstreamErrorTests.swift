@@ -55,11 +55,9 @@ struct EdgeUpstreamErrorTests {
 
         try await harness.makeApplication().test(.router) { client in
             // When it is called, streamed or not
-            let response = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: key),
-                body: HTTP.chat(model: "m", stream: stream)
+            let response = try await client.postChat(
+                HTTP.chat(model: "m", stream: stream),
+                headers: HTTP.headers(key: key)
             )
 
             // Then the failure is an HTTP error, not a stream, with the mapped status, type and code
@@ -84,12 +82,7 @@ struct EdgeUpstreamErrorTests {
 
         try await harness.makeApplication().test(.router) { client in
             // When it is called
-            let response = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: key),
-                body: HTTP.chat(model: "m")
-            )
+            let response = try await client.postChat(HTTP.chat(model: "m"), headers: HTTP.headers(key: key))
 
             // Then the client is told to wait
             try HTTP.expectError(
@@ -117,12 +110,7 @@ struct EdgeUpstreamErrorTests {
             // When it is called three times
             var statuses: [HTTPResponse.Status] = []
             for _ in 0..<3 {
-                let response = try await client.execute(
-                    uri: "/v1/chat/completions",
-                    method: .post,
-                    headers: HTTP.headers(key: key),
-                    body: HTTP.chat(model: "m")
-                )
+                let response = try await client.postChat(HTTP.chat(model: "m"), headers: HTTP.headers(key: key))
                 statuses.append(response.status)
             }
 
@@ -141,11 +129,9 @@ struct EdgeUpstreamErrorTests {
 
         try await harness.makeApplication().test(.live) { client in
             // When it is called
-            let response = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: key),
-                body: HTTP.chat(model: "m", text: "fallback works")
+            let response = try await client.postChat(
+                HTTP.chat(model: "m", text: "fallback works"),
+                headers: HTTP.headers(key: key)
             )
 
             // Then echo answers, and the headers name it

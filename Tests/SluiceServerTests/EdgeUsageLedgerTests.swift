@@ -22,11 +22,9 @@ struct EdgeUsageLedgerTests {
         // When a chat is answered while the recorder runs
         let requestID = try await harness.withUsageRecorder {
             try await harness.makeApplication().test(.router) { client in
-                let response = try await client.execute(
-                    uri: "/v1/chat/completions",
-                    method: .post,
-                    headers: HTTP.headers(key: created.plaintext),
-                    body: HTTP.chat(model: "m")
+                let response = try await client.postChat(
+                    HTTP.chat(model: "m"),
+                    headers: HTTP.headers(key: created.plaintext)
                 )
                 #expect(response.status == .ok)
                 return response.headers[EdgeHeaders.requestID]
@@ -60,11 +58,9 @@ struct EdgeUsageLedgerTests {
         // When the stream is read to its end while the recorder runs
         try await harness.withUsageRecorder {
             try await harness.makeApplication().test(.live) { client in
-                let response = try await client.execute(
-                    uri: "/v1/chat/completions",
-                    method: .post,
-                    headers: HTTP.headers(key: key),
-                    body: HTTP.chat(model: "m", stream: true)
+                let response = try await client.postChat(
+                    HTTP.chat(model: "m", stream: true),
+                    headers: HTTP.headers(key: key)
                 )
                 #expect(ServerSentEvents.data(in: String(buffer: response.body)).last == "[DONE]")
             }
@@ -98,18 +94,11 @@ struct EdgeUsageLedgerTests {
         // When both are called while the recorder runs
         try await harness.withUsageRecorder {
             try await harness.makeApplication().test(.live) { client in
-                let first = try await client.execute(
-                    uri: "/v1/chat/completions",
-                    method: .post,
-                    headers: HTTP.headers(key: key),
-                    body: HTTP.chat(model: "limited")
-                )
+                let first = try await client.postChat(HTTP.chat(model: "limited"), headers: HTTP.headers(key: key))
                 #expect(first.status == .tooManyRequests)
-                let second = try await client.execute(
-                    uri: "/v1/chat/completions",
-                    method: .post,
-                    headers: HTTP.headers(key: key),
-                    body: HTTP.chat(model: "broken", stream: true)
+                let second = try await client.postChat(
+                    HTTP.chat(model: "broken", stream: true),
+                    headers: HTTP.headers(key: key)
                 )
                 #expect(second.status == .ok)
             }
@@ -138,12 +127,7 @@ struct EdgeUsageLedgerTests {
                     (HTTP.headers(key: key), HTTP.chat()),
                 ]
                 for (headers, body) in bodies {
-                    let response = try await client.execute(
-                        uri: "/v1/chat/completions",
-                        method: .post,
-                        headers: headers,
-                        body: body
-                    )
+                    let response = try await client.postChat(body, headers: headers)
                     #expect(response.status != .ok)
                 }
             }

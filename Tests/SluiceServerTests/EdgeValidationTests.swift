@@ -23,12 +23,7 @@ struct EdgeValidationTests {
 
         try await harness.makeApplication().test(.router) { client in
             // When a body that does not parse is sent
-            let response = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: key),
-                body: ByteBuffer(string: body)
-            )
+            let response = try await client.postChat(ByteBuffer(string: body), headers: HTTP.headers(key: key))
 
             // Then it is a 400 invalid_json without param
             try HTTP.expectError(response, status: .badRequest, type: "invalid_request_error", code: "invalid_json")
@@ -116,12 +111,7 @@ struct EdgeValidationTests {
 
         try await harness.makeApplication().test(.router) { client in
             // When an invalid request is sent
-            let response = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: key),
-                body: invalid.body
-            )
+            let response = try await client.postChat(invalid.body, headers: HTTP.headers(key: key))
 
             // Then it is a 400 naming the parameter
             try HTTP.expectError(
@@ -143,17 +133,13 @@ struct EdgeValidationTests {
 
         try await harness.makeApplication().test(.router) { client in
             // When a body just under and one just over the limit are sent
-            let under = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: key),
-                body: HTTP.chat(text: String(repeating: "x", count: 3_900))
+            let under = try await client.postChat(
+                HTTP.chat(text: String(repeating: "x", count: 3_900)),
+                headers: HTTP.headers(key: key)
             )
-            let over = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: key),
-                body: HTTP.chat(text: String(repeating: "x", count: 4_200))
+            let over = try await client.postChat(
+                HTTP.chat(text: String(repeating: "x", count: 4_200)),
+                headers: HTTP.headers(key: key)
             )
 
             // Then only the larger one is refused
@@ -179,11 +165,9 @@ struct EdgeValidationTests {
 
         try await harness.makeApplication().test(.router) { client in
             // When an unknown model is asked for
-            let response = try await client.execute(
-                uri: "/v1/chat/completions",
-                method: .post,
-                headers: HTTP.headers(key: key),
-                body: HTTP.chat(model: "no-such-model", stream: stream)
+            let response = try await client.postChat(
+                HTTP.chat(model: "no-such-model", stream: stream),
+                headers: HTTP.headers(key: key)
             )
 
             // Then it is a 404 naming the model parameter

@@ -105,3 +105,10 @@ enum HTTP {
         return error
     }
 }
+
+extension TestClientProtocol {
+    /// Sends `POST /v1/chat/completions` with a body and headers, as an OpenAI SDK would.
+    func postChat(_ body: ByteBuffer, headers: HTTPFields) async throws -> TestResponse {
+        try await execute(uri: "/v1/chat/completions", method: .post, headers: headers, body: body)
+    }
+}
