@@ -44,17 +44,24 @@ package final class UsageRecorder: Service {
 
     /// Runs until graceful shutdown, as described on the type.
     package func run() async throws {
-        await withGracefulShutdownHandler {
-            for await _ in wakeups {
-                await writeQueued()
-            }
-        } onGracefulShutdown: {
-            self.wake.finish()
-        }
-        // Drain what is left, but give up after the limit rather than hold the process open.
+        // The writer runs until the queue is closed and drained; the limit starts when graceful shutdown begins
+        // and, when it passes, cancels whatever write is still in flight (a hung governance waits out deadlines).
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.writeQueued() }
-            group.addTask { try? await Task.sleep(for: Self.shutdownDrainLimit) }
+            group.addTask {
+                for await _ in self.wakeups {
+                    await self.writeQueued()
+                }
+                await self.writeQueued()
+            }
+            group.addTask {
+                do {
+                    try await gracefulShutdown()
+                } catch {
+                    return
+                }
+                self.wake.finish()
+                try? await Task.sleep(for: Self.shutdownDrainLimit)
+            }
             await group.next()
             group.cancelAll()
         }

@@ -103,3 +103,57 @@ def test_sigterm_lets_an_in_flight_stream_finish(setup, signalled):
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def test_edge_exits_promptly_when_governance_is_gone(setup):
+    """Usage records that cannot reach governance must not hold the edge open: it logs them and exits."""
+    # (SIGKILL in the cleanup below also ends the frozen governance process.)
+    tmp_path, env, key = setup
+    port, governance_port = free_port(), free_port()
+    governance = start(["serve", "governance"], dict(env, SLUICE_HTTP_PORT=str(governance_port)),
+                       tmp_path / "governance.log")
+    inference_port = free_port()
+    inference = start(["serve", "inference"], dict(env, SLUICE_HTTP_PORT=str(inference_port)),
+                      tmp_path / "inference.log")
+    procs = [governance, inference]
+    try:
+        wait_http(f"http://127.0.0.1:{governance_port}/health/ready", procs)
+        wait_http(f"http://127.0.0.1:{inference_port}/health/ready", procs)
+        edge = start(["serve", "edge"], dict(env, SLUICE_HTTP_PORT=str(port)), tmp_path / "edge.log")
+        procs.append(edge)
+        base = f"http://127.0.0.1:{port}"
+        wait_http(f"{base}/health/ready", procs)
+        body = {"model": "echo", "messages": [{"role": "user", "content": "hi"}]}
+        headers = {"Authorization": f"Bearer {key}"}
+        # Given calls answered while governance is frozen (the edge reuses the authorization it got a moment before,
+        # for up to 1 s), so their usage records cannot be written
+        with httpx.Client(timeout=5) as client:
+            assert client.post(f"{base}/v1/chat/completions", json=body, headers=headers).status_code == 200
+            governance.send_signal(signal.SIGSTOP)
+            answered = 0
+            for _ in range(5):
+                try:
+                    if client.post(f"{base}/v1/chat/completions", json=body, headers=headers).status_code == 200:
+                        answered += 1
+                except httpx.TimeoutException:
+                    break
+        assert answered > 0, "the cached authorization should have answered calls while governance was frozen"
+        # When the edge is told to stop while governance still hangs (each write would wait out its 10 s deadline,
+        # three attempts per batch, without the drain limit)
+        started = time.monotonic()
+        edge.send_signal(signal.SIGTERM)
+        # Then it exits cleanly within the drain limit (15 s) plus margin, and says what it could not write
+        assert edge.wait(timeout=40) == 0
+        assert time.monotonic() - started < 22
+        log = (tmp_path / "edge.log").read_text()
+        assert "usage record dropped" in log or "usage records not written" in log
+    finally:
+        governance.kill()
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
