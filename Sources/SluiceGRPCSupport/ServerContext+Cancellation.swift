@@ -12,7 +12,7 @@ extension ServerContext {
     ///   - drain: The server's drain flag, or `nil` to treat every signal as a cancellation.
     ///   - operation: The work of the handler.
     /// - Returns: What the operation returned.
-    /// - Throws: What the operation threw, or `RPCError(code: .cancelled)` when the RPC was cancelled first.
+    /// - Throws: What the operation threw, or `RPCError(code: .deadlineExceeded)` when the RPC was cancelled first.
     package func cancellingWhenRPCCancelled<Result: Sendable>(
         drain: ServerDrain?,
         _ operation: @escaping @Sendable () async throws -> Result
@@ -22,7 +22,9 @@ extension ServerContext {
             group.addTask {
                 try await self.cancellation.cancelled
                 if drain?.isDraining == true { return nil }
-                throw RPCError(code: .cancelled, message: "The RPC was cancelled")
+                // Outside a drain the signal means the deadline passed or the client left. A client that left never
+                // reads the status, so the one who can is a caller whose deadline passed: tell it so.
+                throw RPCError(code: .deadlineExceeded, message: "The RPC's deadline passed")
             }
             defer { group.cancelAll() }
             while let finished = try await group.next() {
