@@ -62,14 +62,25 @@ def test_split_mode_over_tls(tmp_path: Path, certificates: Path):
     edge_port = free_port()
     try:
         for mode in ("governance", "inference"):
+            health_port = free_port()
             procs.append(subprocess.Popen([str(sluice_binary()), "serve", mode], env=dict(env, SLUICE_HTTP_PORT=str(
-                free_port())), stdout=(tmp_path / f"{mode}.log").open("w"), stderr=subprocess.STDOUT))
+                health_port)), stdout=(tmp_path / f"{mode}.log").open("w"), stderr=subprocess.STDOUT))
+            # Each service is ready (its gRPC port listening) before anything connects to it directly.
+            wait_http(f"http://127.0.0.1:{health_port}/health/ready", procs)
         procs.append(subprocess.Popen([str(sluice_binary()), "serve", "edge"], env=dict(env, SLUICE_HTTP_PORT=str(
             edge_port)), stdout=(tmp_path / "edge.log").open("w"), stderr=subprocess.STDOUT))
         base = f"http://127.0.0.1:{edge_port}"
         wait_http(f"{base}/health/ready", procs)
 
         # The gRPC ports speak TLS with the configured certificate: a verifying TLS client trusting the CA connects.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", inference_port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the inference gRPC port never accepted connections"
+                time.sleep(0.05)
         context = ssl.create_default_context(cafile=str(certificates / "ca.pem"))
         context.set_alpn_protocols(["h2"])
         with socket.create_connection(("127.0.0.1", inference_port), timeout=5) as raw:
