@@ -58,6 +58,14 @@ let package = Package(
             swiftSettings: defaultSwiftSettings
         ),
 
+        .target(
+            name: "SluiceVector",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            // The index is optimized in debug builds too: unoptimized distance kernels are ~50× slower, which would
+            // make every test and local run that builds an index crawl.
+            swiftSettings: defaultSwiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+        ),
+
         // MARK: - Provider adapters (HTTP)
         .target(
             name: "SluiceProviders",
@@ -159,6 +167,7 @@ let package = Package(
             dependencies: [
                 "SluiceServer",
                 "SluiceGovernance",
+                "SluiceVector",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -192,6 +201,11 @@ let package = Package(
                 "SluiceTesting",
                 "SluiceTokenizer",
             ],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
+            name: "SluiceVectorTests",
+            dependencies: ["SluiceVector"],
             swiftSettings: defaultSwiftSettings
         ),
         .testTarget(

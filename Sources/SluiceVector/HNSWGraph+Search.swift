@@ -1,0 +1,195 @@
+extension HNSWGraph {
+    /// Finds up to `k` accepted nodes nearest to a query.
+    ///
+    /// Read lock held. The query must be padded to ``stride`` (and normalized for cosine); see
+    /// ``SearchScratch/loadQuery(_:paddedLength:normalize:)``.
+    ///
+    /// - Parameters:
+    ///   - query: The padded query.
+    ///   - k: How many results.
+    ///   - ef: The candidate list size; raised to `k` if smaller.
+    ///   - acceptor: Which nodes may be returned.
+    ///   - scratch: Working memory.
+    /// - Returns: The nearest accepted nodes, closest first.
+    package func search<Acceptor: NodeAcceptor>(
+        _ query: UnsafePointer<Float>,
+        k: Int,
+        ef: Int,
+        acceptor: Acceptor,
+        scratch: SearchScratch
+    ) -> [Neighbor] {
+        switch metric {
+        case .l2: search(SquaredL2Kernel.self, query, k: k, ef: ef, acceptor: acceptor, scratch: scratch)
+        case .cosine, .dot: search(NegatedDotKernel.self, query, k: k, ef: ef, acceptor: acceptor, scratch: scratch)
+        }
+    }
+
+    /// Scores every accepted node and keeps the `k` nearest: exact, and cheaper than the graph when few nodes are
+    /// accepted.
+    ///
+    /// - Parameters:
+    ///   - query: The padded query.
+    ///   - k: How many results.
+    ///   - acceptor: Which nodes may be returned.
+    ///   - scratch: Working memory.
+    /// - Returns: The nearest accepted nodes, closest first.
+    package func exactSearch<Acceptor: NodeAcceptor>(
+        _ query: UnsafePointer<Float>,
+        k: Int,
+        acceptor: Acceptor,
+        scratch: SearchScratch
+    ) -> [Neighbor] {
+        switch metric {
+        case .l2: exactSearch(SquaredL2Kernel.self, query, k: k, acceptor: acceptor, scratch: scratch)
+        case .cosine, .dot: exactSearch(NegatedDotKernel.self, query, k: k, acceptor: acceptor, scratch: scratch)
+        }
+    }
+
+    /// The distance between a padded query and a node, under this graph's metric.
+    ///
+    /// - Parameters:
+    ///   - query: The padded query.
+    ///   - node: The node's slot.
+    /// - Returns: The internal distance.
+    package func distance(_ query: UnsafePointer<Float>, to node: UInt32) -> Float {
+        switch metric {
+        case .l2: SquaredL2Kernel.distance(query, vector(node), count: stride)
+        case .cosine, .dot: NegatedDotKernel.distance(query, vector(node), count: stride)
+        }
+    }
+
+    // MARK: - Specialized
+
+    func search<Kernel: DistanceKernel, Acceptor: NodeAcceptor>(
+        _ kernel: Kernel.Type,
+        _ query: UnsafePointer<Float>,
+        k: Int,
+        ef: Int,
+        acceptor: Acceptor,
+        scratch: SearchScratch
+    ) -> [Neighbor] {
+        guard let entry = entryPoint, k > 0 else { return [] }
+        var current = Neighbor(distance: Kernel.distance(query, vector(entry), count: stride), node: entry)
+        if maxLevel > 0 { current = greedyDescent(Kernel.self, query, from: current, downTo: 1) }
+        scratch.begin(nodeCount: count)
+        searchLayer(Kernel.self, query, entries: CollectionOfOne(current), ef: max(ef, k), level: 0,
+            acceptor: acceptor, scratch: scratch)
+        while scratch.results.count > k { scratch.results.pop() }
+        return drainClosestFirst(&scratch.results)
+    }
+
+    func exactSearch<Kernel: DistanceKernel, Acceptor: NodeAcceptor>(
+        _ kernel: Kernel.Type,
+        _ query: UnsafePointer<Float>,
+        k: Int,
+        acceptor: Acceptor,
+        scratch: SearchScratch
+    ) -> [Neighbor] {
+        guard k > 0 else { return [] }
+        scratch.begin(nodeCount: 0)
+        let stride = self.stride
+        let vectors = self.vectors
+        for node in 0..<UInt32(count) where acceptor.accepts(node) {
+            let distance = Kernel.distance(query, vectors + Int(node) &* stride, count: stride)
+            if scratch.results.count < k {
+                scratch.results.push(Neighbor(distance: distance, node: node))
+            } else if distance < scratch.results.top.distance {
+                scratch.results.pop()
+                scratch.results.push(Neighbor(distance: distance, node: node))
+            }
+        }
+        return drainClosestFirst(&scratch.results)
+    }
+
+    /// Walks down the upper layers, moving to any closer neighbor until none is closer (ef = 1).
+    func greedyDescent<Kernel: DistanceKernel>(
+        _ kernel: Kernel.Type,
+        _ query: UnsafePointer<Float>,
+        from start: Neighbor,
+        downTo lowest: Int
+    ) -> Neighbor {
+        var current = start
+        var level = maxLevel
+        while level >= lowest {
+            var changed = true
+            while changed {
+                changed = false
+                let list = links(current.node, level: level)
+                let linkCount = Int(list[0])
+                var index = 1
+                while index <= linkCount {
+                    let candidate = list[index]
+                    let distance = Kernel.distance(query, vector(candidate), count: stride)
+                    if distance < current.distance {
+                        current = Neighbor(distance: distance, node: candidate)
+                        changed = true
+                    }
+                    index &+= 1
+                }
+            }
+            level -= 1
+        }
+        return current
+    }
+
+    /// The beam search of one layer: leaves the `ef` nearest accepted nodes in `scratch.results`.
+    ///
+    /// The caller has called `scratch.begin`. Rejected nodes are expanded but never enter the results; with a
+    /// selective acceptor the search only stops early once the results are full.
+    func searchLayer<Kernel: DistanceKernel, Acceptor: NodeAcceptor>(
+        _ kernel: Kernel.Type,
+        _ query: UnsafePointer<Float>,
+        entries: some Sequence<Neighbor>,
+        ef: Int,
+        level: Int,
+        acceptor: Acceptor,
+        scratch: SearchScratch
+    ) {
+        let stride = self.stride
+        let vectors = self.vectors
+        let linkStride = maxLinks0 &+ 1
+        let level0 = self.level0
+        let selective = acceptor.isSelective
+        var lowerBound = Float.infinity
+        for entry in entries where scratch.visit(entry.node) {
+            scratch.candidates.push(entry)
+            if acceptor.accepts(entry.node) {
+                scratch.results.push(entry)
+                if scratch.results.count > ef { scratch.results.pop() }
+                lowerBound = scratch.results.top.distance
+            }
+        }
+        while !scratch.candidates.isEmpty {
+            let closest = scratch.candidates.top
+            if closest.distance > lowerBound && (scratch.results.count >= ef || !selective) { break }
+            scratch.candidates.pop()
+            let list = level == 0 ? level0 + Int(closest.node) &* linkStride : links(closest.node, level: level)
+            let linkCount = Int(list[0])
+            var index = 1
+            while index <= linkCount {
+                let node = list[index]
+                index &+= 1
+                guard scratch.visit(node) else { continue }
+                let distance = Kernel.distance(query, vectors + Int(node) &* stride, count: stride)
+                guard scratch.results.count < ef || distance < lowerBound else { continue }
+                scratch.candidates.push(Neighbor(distance: distance, node: node))
+                if acceptor.accepts(node) {
+                    scratch.results.push(Neighbor(distance: distance, node: node))
+                    if scratch.results.count > ef { scratch.results.pop() }
+                    lowerBound = scratch.results.top.distance
+                }
+            }
+        }
+    }
+
+    /// Empties a farthest-first heap into an array, closest first.
+    func drainClosestFirst(_ heap: inout NeighborHeap) -> [Neighbor] {
+        var result = [Neighbor](repeating: Neighbor(distance: 0, node: 0), count: heap.count)
+        var index = heap.count - 1
+        while !heap.isEmpty {
+            result[index] = heap.pop()
+            index -= 1
+        }
+        return result
+    }
+}

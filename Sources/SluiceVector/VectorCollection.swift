@@ -1,0 +1,511 @@
+import Dispatch
+package import Foundation
+package import Logging
+
+/// One collection: its HNSW graph, ids and payloads in memory, its WAL and snapshot on disk.
+///
+/// Writes run one at a time on the collection's serial write queue (a dedicated thread, so a long batch never blocks
+/// the cooperative pool): log the record, fsync, then apply it point by point. Each point is linked under the write
+/// lock in one short step (see ``HNSWGraph``), so queries, which share the read lock, interleave with a large batch
+/// instead of waiting for it. Repair-and-compaction and snapshots also run on the write queue, after the write that
+/// triggered them has been acknowledged.
+package final class VectorCollection: @unchecked Sendable {
+    // @unchecked: the mutable state below is guarded as documented on each group: the graph, ids, payloads and
+    // counters change only on `writeQueue` under `lock`'s write side and are read under its read side (or on
+    // `writeQueue`, which no other writer can race); the WAL is touched only on `writeQueue`.
+
+    /// The fixed settings.
+    package let descriptor: CollectionDescriptor
+    /// The collection's directory.
+    package let directory: URL
+    let configuration: VectorConfiguration
+    let logger: Logger
+    private let lock = ReadWriteLock()
+    private let writeQueue: DispatchQueue
+    private let scratchPool = SearchScratchPool()
+    private let statistics = QueryStatistics()
+
+    // Guarded by `lock`; written on `writeQueue` only.
+    private var graph: HNSWGraph
+    private var slotByID: [String: UInt32]
+    private var ids: [String]
+    private var payloads: [Payload]
+    private var payloadBytes = 0
+    private var persistence = PersistenceInfo()
+
+    // `writeQueue` only.
+    private var wal: WriteAheadLog?
+    private let writerScratch = SearchScratch()
+
+    static let descriptorFile = "collection.json"
+    static let walFile = "wal.log"
+    static let snapshotFile = "snapshot.bin"
+
+    private init(
+        descriptor: CollectionDescriptor,
+        directory: URL,
+        configuration: VectorConfiguration,
+        logger: Logger,
+        contents: CollectionSnapshot.Contents?
+    ) {
+        self.descriptor = descriptor
+        self.directory = directory
+        self.configuration = configuration
+        self.logger = logger
+        self.writeQueue = DispatchQueue(label: "sluice.vector.\(descriptor.name).writes")
+        if let contents {
+            graph = contents.graph
+            ids = contents.ids
+            payloads = contents.payloads
+            slotByID = Dictionary(minimumCapacity: contents.ids.count)
+            for (slot, id) in contents.ids.enumerated() where !contents.graph.isDeleted(UInt32(slot)) {
+                slotByID[id] = UInt32(slot)
+            }
+            payloadBytes = contents.payloads.reduce(0) { $0 + Self.bytes(of: $1) }
+        } else {
+            graph = HNSWGraph(dimension: descriptor.dimension, metric: descriptor.metric, parameters: descriptor.hnsw)
+            ids = []
+            payloads = []
+            slotByID = [:]
+        }
+    }
+
+    // MARK: - Opening
+
+    /// Creates a new collection's files in `directory` (which must not exist yet) and opens it.
+    ///
+    /// - Parameters:
+    ///   - descriptor: Its settings.
+    ///   - directory: Its directory.
+    ///   - configuration: Service settings.
+    ///   - logger: The logger.
+    /// - Returns: The empty collection.
+    package static func create(
+        _ descriptor: CollectionDescriptor,
+        in directory: URL,
+        configuration: VectorConfiguration,
+        logger: Logger
+    ) throws -> VectorCollection {
+        let parent = directory.deletingLastPathComponent()
+        let staging = parent.appendingPathComponent(".creating-\(descriptor.name)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        do {
+            try writeDescriptor(descriptor, to: staging)
+            let (log, _) = try WriteAheadLog.open(url: staging.appendingPathComponent(walFile)) { _, _ in }
+            log.close()
+            try FileIO.syncDirectory(staging.path)
+            try FileManager.default.moveItem(at: staging, to: directory)
+            try FileIO.syncDirectory(parent.path)
+        } catch {
+            try? FileManager.default.removeItem(at: staging)
+            throw error
+        }
+        return try open(directory, configuration: configuration, logger: logger)
+    }
+
+    /// Reads a collection's settings from its directory.
+    ///
+    /// - Parameter directory: The collection's directory.
+    /// - Returns: Its descriptor.
+    package static func readDescriptor(in directory: URL) throws -> CollectionDescriptor {
+        let data = try Data(contentsOf: directory.appendingPathComponent(descriptorFile))
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(CollectionDescriptor.self, from: data)
+    }
+
+    /// Opens a collection: loads its snapshot, replays its WAL (cutting a torn tail) and opens the WAL for writes.
+    ///
+    /// - Parameters:
+    ///   - directory: The collection's directory.
+    ///   - configuration: Service settings.
+    ///   - logger: The logger.
+    /// - Returns: The collection, ready to serve.
+    package static func open(
+        _ directory: URL,
+        configuration: VectorConfiguration,
+        logger: Logger
+    ) throws -> VectorCollection {
+        let descriptor = try readDescriptor(in: directory)
+        let snapshotURL = directory.appendingPathComponent(snapshotFile)
+        var contents: CollectionSnapshot.Contents?
+        var snapshotBytes = 0
+        var snapshotTime: Date?
+        if FileManager.default.fileExists(atPath: snapshotURL.path) {
+            contents = try CollectionSnapshot.read(from: snapshotURL, descriptor: descriptor)
+            let attributes = try FileManager.default.attributesOfItem(atPath: snapshotURL.path)
+            snapshotBytes = (attributes[.size] as? Int) ?? 0
+            snapshotTime = attributes[.modificationDate] as? Date
+        }
+        let collection = VectorCollection(
+            descriptor: descriptor,
+            directory: directory,
+            configuration: configuration,
+            logger: logger,
+            contents: contents
+        )
+        let snapshotSequence = contents?.sequence ?? 0
+        var lastSequence = snapshotSequence
+        let (log, report) = try WriteAheadLog.open(url: directory.appendingPathComponent(walFile)) { sequence, record in
+            guard sequence > snapshotSequence else { return }
+            guard sequence == lastSequence + 1 else {
+                throw VectorError(.internal, "WAL of \(descriptor.name) skips from \(lastSequence) to \(sequence)")
+            }
+            collection.apply(record)
+            lastSequence = sequence
+        }
+        if report.truncatedBytes > 0 {
+            logger.warning(
+                "vector WAL had a torn tail; cut it",
+                metadata: [
+                    "collection": "\(descriptor.name)", "offset": "\(report.truncatedAt ?? 0)",
+                    "bytes_cut": "\(report.truncatedBytes)", "records_kept": "\(report.records)",
+                ]
+            )
+        }
+        collection.wal = log
+        collection.persistence = PersistenceInfo(
+            durableSequence: lastSequence,
+            snapshotSequence: snapshotSequence,
+            snapshotTime: snapshotTime,
+            snapshotBytes: snapshotBytes,
+            walEntries: log.entries,
+            walBytes: log.bytes
+        )
+        collection.lastOpenReport = report
+        return collection
+    }
+
+    /// What opening the WAL found (a torn tail, if any); set once by ``open(_:configuration:logger:)``.
+    package private(set) var lastOpenReport = WriteAheadLog.OpenReport()
+
+    private static func writeDescriptor(_ descriptor: CollectionDescriptor, to directory: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(descriptor)
+        try FileIO.replaceAtomically(directory.appendingPathComponent(descriptorFile)) { fd in
+            try data.withUnsafeBytes { try FileIO.writeAll(fd, $0, path: directory.path) }
+        }
+    }
+
+    // MARK: - Writes
+
+    /// Inserts or replaces points; returns once the write is in the WAL on disk and applied.
+    ///
+    /// - Parameter points: Validated points with distinct ids.
+    /// - Returns: The points written and the write's sequence number.
+    package func upsert(_ points: [VectorPoint]) async throws -> WriteResult {
+        try await onWriteQueue {
+            let sequence = try self.log(.upsert(points))
+            self.apply(.upsert(points))
+            self.afterWrite()
+            return WriteResult(count: points.count, sequence: sequence)
+        }
+    }
+
+    /// Deletes points by id or filter; returns once the write is in the WAL on disk and applied.
+    ///
+    /// - Parameter selector: Which points.
+    /// - Returns: The points deleted and the write's sequence number.
+    package func delete(_ selector: DeleteSelector) async throws -> WriteResult {
+        try await onWriteQueue {
+            // On the write queue nobody else mutates, so reading without the lock is safe.
+            var targets: [String]
+            switch selector {
+            case .ids(let requested):
+                var seen = Set<String>()
+                targets = requested.filter { self.slotByID[$0] != nil && seen.insert($0).inserted }
+            case .filter(let filter):
+                targets = []
+                for (id, slot) in self.slotByID where filter.matches(self.payloads[Int(slot)]) { targets.append(id) }
+            }
+            guard !targets.isEmpty else {
+                return WriteResult(count: 0, sequence: self.persistence.durableSequence)
+            }
+            let sequence = try self.log(.delete(targets))
+            self.apply(.delete(targets))
+            self.afterWrite()
+            return WriteResult(count: targets.count, sequence: sequence)
+        }
+    }
+
+    /// Writes a snapshot now and empties the WAL (write queue).
+    package func snapshot() async throws {
+        try await onWriteQueue { try self.takeSnapshot() }
+    }
+
+    /// Stops accepting writes: takes a final snapshot when the WAL holds records, and closes the WAL.
+    ///
+    /// - Parameter snapshot: Whether to snapshot first (not when the collection is being deleted).
+    package func close(snapshot: Bool) async {
+        try? await onWriteQueue {
+            guard let wal = self.wal else { return }
+            if snapshot, wal.entries > 0 {
+                do {
+                    try self.takeSnapshot()
+                } catch {
+                    self.logger.error(
+                        "vector snapshot at shutdown failed; the WAL still holds every write",
+                        metadata: ["collection": "\(self.descriptor.name)", "error": "\(error)"]
+                    )
+                }
+            }
+            wal.close()
+            self.wal = nil
+        }
+    }
+
+    /// Appends one record to the WAL and fsyncs it (write queue).
+    private func log(_ record: WALRecord) throws -> UInt64 {
+        guard let wal else { throw VectorError(.unavailable, "collection '\(descriptor.name)' is closed") }
+        let sequence = persistence.durableSequence + 1
+        do {
+            try wal.append([(sequence, record)])
+        } catch {
+            logger.error(
+                "vector WAL append failed; write not acknowledged",
+                metadata: ["collection": "\(descriptor.name)", "error": "\(error)"]
+            )
+            throw VectorError(.internal, "the write could not be made durable")
+        }
+        lock.withWriteLock {
+            persistence.durableSequence = sequence
+            persistence.walEntries = wal.entries
+            persistence.walBytes = wal.bytes
+        }
+        return sequence
+    }
+
+    /// Applies a logged record to memory (write queue, or while opening).
+    private func apply(_ record: WALRecord) {
+        switch record {
+        case .upsert(let points):
+            for point in points {
+                let plan = graph.planInsert(point.vector, scratch: writerScratch)
+                let bytes = Self.bytes(of: point.payload)
+                lock.withWriteLock {
+                    if let previous = slotByID[point.id] { removeLocked(previous) }
+                    graph.apply(plan)
+                    slotByID[point.id] = plan.node
+                    ids.append(point.id)
+                    payloads.append(point.payload)
+                    payloadBytes += bytes
+                }
+            }
+        case .delete(let targets):
+            lock.withWriteLock {
+                for id in targets {
+                    if let slot = slotByID.removeValue(forKey: id) { removeLocked(slot) }
+                }
+            }
+        }
+    }
+
+    private func removeLocked(_ slot: UInt32) {
+        graph.markDeleted(slot)
+        payloadBytes -= Self.bytes(of: payloads[Int(slot)])
+        payloads[Int(slot)] = [:]
+    }
+
+    /// Snapshots when the WAL is large; repairs and compacts when tombstones pile up (write queue).
+    private func afterWrite() {
+        let deleted = graph.deletedCount
+        if deleted >= 32, Double(deleted) / Double(graph.count) >= configuration.compactionDeletedRatio {
+            compact()
+        }
+        if let wal, wal.bytes >= configuration.snapshotWALBytes {
+            do {
+                try takeSnapshot()
+            } catch {
+                logger.error(
+                    "vector snapshot failed; the WAL keeps growing and still holds every write",
+                    metadata: ["collection": "\(descriptor.name)", "error": "\(error)"]
+                )
+            }
+        }
+    }
+
+    /// Builds a tombstone-free copy of the graph off the lock, then swaps it in under the write lock.
+    private func compact() {
+        let start = ContinuousClock.now
+        let before = graph.count
+        let (compacted, newSlots) = graph.compacted()
+        var newIDs: [String] = []
+        var newPayloads: [Payload] = []
+        var newSlotByID: [String: UInt32] = [:]
+        newIDs.reserveCapacity(compacted.count)
+        newPayloads.reserveCapacity(compacted.count)
+        newSlotByID.reserveCapacity(compacted.count)
+        for (slot, newSlot) in newSlots.enumerated() {
+            guard let newSlot else { continue }
+            newIDs.append(ids[slot])
+            newPayloads.append(payloads[slot])
+            newSlotByID[ids[slot]] = newSlot
+        }
+        lock.withWriteLock {
+            graph = compacted
+            ids = newIDs
+            payloads = newPayloads
+            slotByID = newSlotByID
+        }
+        logger.info(
+            "vector collection compacted",
+            metadata: [
+                "collection": "\(descriptor.name)", "nodes_before": "\(before)", "nodes_after": "\(compacted.count)",
+                "duration": "\(ContinuousClock.now - start)",
+            ]
+        )
+    }
+
+    private func takeSnapshot() throws {
+        guard let wal else { throw VectorError(.unavailable, "collection '\(descriptor.name)' is closed") }
+        let sequence = persistence.durableSequence
+        let bytes = try CollectionSnapshot.write(
+            to: directory.appendingPathComponent(Self.snapshotFile),
+            .init(sequence: sequence, graph: graph, ids: ids, payloads: payloads)
+        )
+        try wal.reset()
+        lock.withWriteLock {
+            persistence.snapshotSequence = sequence
+            persistence.snapshotTime = Date()
+            persistence.snapshotBytes = bytes
+            persistence.walEntries = wal.entries
+            persistence.walBytes = wal.bytes
+        }
+    }
+
+    private func onWriteQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            writeQueue.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    private static func bytes(of payload: Payload) -> Int {
+        payload.reduce(0) { $0 + 16 + $1.key.utf8.count + $1.value.approximateBytes }
+    }
+}
+
+extension VectorCollection {
+    // MARK: - Reads
+
+    /// Finds the nearest live points, optionally filtered.
+    ///
+    /// A filter estimated (from a sample of the graph) to match at most `exact_search_max_matches` points is answered
+    /// by scoring the matching points exactly, which keeps recall at 1 for very selective filters; a broader filter
+    /// walks the graph with the filter applied to results and the candidate list widened by 1/selectivity.
+    ///
+    /// - Parameter query: A validated query.
+    /// - Returns: Results, best first.
+    package func query(_ query: VectorQuery) -> QueryResult {
+        let start = ContinuousClock.now
+        let ef = max(query.efSearch ?? descriptor.hnsw.efSearch, query.topK)
+        let points = scratchPool.withScratch { scratch in
+            lock.withReadLock { () -> [ScoredPoint] in
+                let graph = self.graph
+                let padded = scratch.loadQuery(
+                    query.vector,
+                    paddedLength: graph.stride,
+                    normalize: descriptor.metric == .cosine
+                )
+                let found: [Neighbor]
+                if let filter = query.filter, !filter.isEmpty {
+                    let payloads = self.payloads
+                    let acceptor = graph.matchingLiveNodes { filter.matches(payloads[Int($0)]) }
+                    let (matches, selectivity) = estimateMatches(acceptor, in: graph)
+                    if matches <= Double(configuration.exactSearchMaxMatches) {
+                        found = graph.exactSearch(padded, k: query.topK, acceptor: acceptor, scratch: scratch)
+                    } else {
+                        let widened = ef * Int(min(20, (1 / max(selectivity, 0.05)).rounded(.up)))
+                        found = graph.search(padded, k: query.topK, ef: widened, acceptor: acceptor, scratch: scratch)
+                    }
+                } else {
+                    found = graph.search(padded, k: query.topK, ef: ef, acceptor: graph.liveNodes, scratch: scratch)
+                }
+                return found.compactMap { neighbor in
+                    let score = descriptor.metric.score(fromDistance: neighbor.distance)
+                    if let threshold = query.scoreThreshold {
+                        if descriptor.metric.higherIsCloser ? score < threshold : score > threshold { return nil }
+                    }
+                    let slot = Int(neighbor.node)
+                    return ScoredPoint(
+                        id: ids[slot],
+                        score: score,
+                        payload: query.withPayload ? payloads[slot] : [:],
+                        vector: query.withVectors ? storedVector(slot, in: graph) : []
+                    )
+                }
+            }
+        }
+        let elapsed = ContinuousClock.now - start
+        let microseconds = Int(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)
+        statistics.record(milliseconds: Double(microseconds) / 1000)
+        return QueryResult(points: points, tookMicroseconds: microseconds)
+    }
+
+    /// Fetches points by id, in the order asked; missing ids are left out.
+    ///
+    /// - Parameters:
+    ///   - ids: The ids.
+    ///   - withPayload: Return payloads.
+    ///   - withVectors: Return vectors.
+    /// - Returns: The points found.
+    package func get(_ ids: [String], withPayload: Bool, withVectors: Bool) -> [VectorPoint] {
+        lock.withReadLock {
+            ids.compactMap { id in
+                guard let slot = slotByID[id].map(Int.init) else { return nil }
+                return VectorPoint(
+                    id: id,
+                    vector: withVectors ? storedVector(slot, in: graph) : [],
+                    payload: withPayload ? payloads[slot] : [:]
+                )
+            }
+        }
+    }
+
+    /// The collection's settings and statistics.
+    package var info: CollectionInfo {
+        let stats = statistics.snapshot
+        return lock.withReadLock {
+            let idBytes = ids.reduce(0) { $0 + 16 + ($1.utf8.count > 15 ? $1.utf8.count : 0) }
+            let mapBytes = slotByID.capacity * (MemoryLayout<String>.stride + MemoryLayout<UInt32>.stride + 1)
+            return CollectionInfo(
+                descriptor: descriptor,
+                isReady: true,
+                count: graph.count - graph.deletedCount,
+                deletedCount: graph.deletedCount,
+                memoryBytes: graph.memoryBytes + idBytes + mapBytes + payloadBytes
+                    + payloads.capacity * MemoryLayout<Payload>.stride,
+                persistence: persistence,
+                queries: stats.queries,
+                latencyP50Milliseconds: stats.p50,
+                latencyP99Milliseconds: stats.p99
+            )
+        }
+    }
+
+    /// Live points (read lock).
+    package var count: Int { lock.withReadLock { graph.count - graph.deletedCount } }
+
+    private func storedVector(_ slot: Int, in graph: HNSWGraph) -> [Float] {
+        Array(UnsafeBufferPointer(start: graph.vector(UInt32(slot)), count: descriptor.dimension))
+    }
+
+    /// Estimates how many live points an acceptor takes, from up to 1,024 evenly spaced slots (all of them when the
+    /// graph is small).
+    private func estimateMatches(_ acceptor: MatchingLiveNodes, in graph: HNSWGraph) -> (Double, Double) {
+        let total = graph.count
+        guard total > 0 else { return (0, 0) }
+        let step = max(1, total / 1024)
+        var sampled = 0
+        var matched = 0
+        var slot = 0
+        while slot < total {
+            sampled += 1
+            if acceptor.accepts(UInt32(slot)) { matched += 1 }
+            slot += step
+        }
+        let selectivity = Double(matched) / Double(sampled)
+        return (selectivity * Double(total), selectivity)
+    }
+}
