@@ -135,6 +135,40 @@ package struct CollectionInfo: Sendable, Hashable {
     /// 99th percentile query latency, in milliseconds, over the last 1,024 queries.
     package var latencyP99Milliseconds: Double
 
+    /// Creates an info (the gRPC client rebuilds one from the wire).
+    ///
+    /// - Parameters:
+    ///   - descriptor: The fixed settings.
+    ///   - isReady: Whether it serves requests yet.
+    ///   - count: Live points.
+    ///   - deletedCount: Tombstones still in the graph.
+    ///   - memoryBytes: Approximate bytes held.
+    ///   - persistence: Snapshot and WAL state.
+    ///   - queries: Queries served since the instance started.
+    ///   - latencyP50Milliseconds: Median query latency.
+    ///   - latencyP99Milliseconds: 99th percentile query latency.
+    package init(
+        descriptor: CollectionDescriptor,
+        isReady: Bool,
+        count: Int,
+        deletedCount: Int,
+        memoryBytes: Int,
+        persistence: PersistenceInfo,
+        queries: Int,
+        latencyP50Milliseconds: Double,
+        latencyP99Milliseconds: Double
+    ) {
+        self.descriptor = descriptor
+        self.isReady = isReady
+        self.count = count
+        self.deletedCount = deletedCount
+        self.memoryBytes = memoryBytes
+        self.persistence = persistence
+        self.queries = queries
+        self.latencyP50Milliseconds = latencyP50Milliseconds
+        self.latencyP99Milliseconds = latencyP99Milliseconds
+    }
+
     /// deleted / (live + deleted).
     package var deletedRatio: Double {
         count + deletedCount == 0 ? 0 : Double(deletedCount) / Double(count + deletedCount)
@@ -155,6 +189,31 @@ package struct PersistenceInfo: Sendable, Hashable {
     package var walEntries = 0
     /// The WAL's size.
     package var walBytes = 0
+
+    /// Creates a persistence state; everything defaults to zero and no snapshot.
+    ///
+    /// - Parameters:
+    ///   - durableSequence: Sequence number of the last durable write.
+    ///   - snapshotSequence: Sequence number included in the latest snapshot.
+    ///   - snapshotTime: When the latest snapshot was written.
+    ///   - snapshotBytes: The latest snapshot's size.
+    ///   - walEntries: WAL records after the snapshot.
+    ///   - walBytes: The WAL's size.
+    package init(
+        durableSequence: UInt64 = 0,
+        snapshotSequence: UInt64 = 0,
+        snapshotTime: Date? = nil,
+        snapshotBytes: Int = 0,
+        walEntries: Int = 0,
+        walBytes: Int = 0
+    ) {
+        self.durableSequence = durableSequence
+        self.snapshotSequence = snapshotSequence
+        self.snapshotTime = snapshotTime
+        self.snapshotBytes = snapshotBytes
+        self.walEntries = walEntries
+        self.walBytes = walBytes
+    }
 }
 
 /// The outcome of a durable write.
@@ -163,6 +222,16 @@ package struct WriteResult: Sendable, Hashable {
     package var count: Int
     /// The write's WAL sequence number (the current one when nothing was written).
     package var sequence: UInt64
+
+    /// Creates a write result.
+    ///
+    /// - Parameters:
+    ///   - count: Points written or deleted.
+    ///   - sequence: The write's WAL sequence number.
+    package init(count: Int, sequence: UInt64) {
+        self.count = count
+        self.sequence = sequence
+    }
 }
 
 /// A nearest-neighbor query.
@@ -227,6 +296,16 @@ package struct QueryResult: Sendable {
     package var points: [ScoredPoint]
     /// Search time inside the service, in microseconds.
     package var tookMicroseconds: Int
+
+    /// Creates query results.
+    ///
+    /// - Parameters:
+    ///   - points: Results, best first.
+    ///   - tookMicroseconds: Search time inside the service.
+    package init(points: [ScoredPoint], tookMicroseconds: Int) {
+        self.points = points
+        self.tookMicroseconds = tookMicroseconds
+    }
 }
 
 /// One query result.
@@ -239,6 +318,20 @@ package struct ScoredPoint: Sendable, Hashable {
     package var payload: Payload
     /// The stored vector, when asked for (normalized for cosine collections).
     package var vector: [Float]
+
+    /// Creates a result.
+    ///
+    /// - Parameters:
+    ///   - id: The point's id.
+    ///   - score: The score under the collection's metric.
+    ///   - payload: The payload, or empty.
+    ///   - vector: The stored vector, or empty.
+    package init(id: String, score: Float, payload: Payload = [:], vector: [Float] = []) {
+        self.id = id
+        self.score = score
+        self.payload = payload
+        self.vector = vector
+    }
 }
 
 /// Which points a delete removes.
