@@ -242,10 +242,14 @@ let package = Package(
             dependencies: [
                 "SluiceInferenceGRPC",
                 "SluiceGovernanceGRPC",
+                "SluiceVectorGRPC",
                 "SluiceInference",
                 "SluiceGovernance",
+                "SluiceVector",
+                "SluiceProtos",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: defaultSwiftSettings
         ),
