@@ -9,6 +9,14 @@ let defaultSwiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// The CPU the vector index's kernels are compiled for: `SLUICE_TARGET_CPU` (an LLVM CPU name such as `native`,
+/// `skylake-avx512` or `x86-64`), `native` by default. Set `SLUICE_TARGET_CPU=generic` for a binary that runs on any
+/// CPU of the architecture (Docs/DEVELOPMENT.md).
+let vectorTargetCPU: [SwiftSetting] = {
+    let cpu = Context.environment["SLUICE_TARGET_CPU"] ?? "native"
+    return cpu == "generic" || cpu.isEmpty ? [] : [.unsafeFlags(["-target-cpu", cpu])]
+}()
+
 let package = Package(
     name: "sluice",
     platforms: [.macOS(.v15)],
@@ -58,13 +66,17 @@ let package = Package(
             swiftSettings: defaultSwiftSettings
         ),
 
+        .target(name: "CSluiceVectorSupport"),
         .target(
             name: "SluiceVector",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSluiceVectorSupport", .product(name: "Logging", package: "swift-log")],
             // The index is optimized in debug builds too: unoptimized distance kernels are ~50× slower, which would
-            // make every test and local run that builds an index crawl.
+            // make every test and local run that builds an index crawl. Its SIMD kernels are compiled for the build
+            // machine's CPU (AVX-512 or AVX2 where present), as hnswlib's pip build is; see `vectorTargetCPU`.
             swiftSettings: defaultSwiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+                + vectorTargetCPU
         ),
+
 
         // MARK: - Provider adapters (HTTP)
         .target(

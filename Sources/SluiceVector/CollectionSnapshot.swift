@@ -168,7 +168,7 @@ extension HNSWGraph {
         precondition(Int(node) == count)
         reserveCapacity(count + 1)
         UnsafeMutableRawPointer(vector(node)).copyMemory(from: source.baseAddress!, byteCount: source.count)
-        UnsafeMutableRawPointer(level0 + Int(node) * (maxLinks0 + 1)).copyMemory(
+        UnsafeMutableRawPointer(self.links(node, level: 0)).copyMemory(
             from: links0.baseAddress!,
             byteCount: links0.count
         )

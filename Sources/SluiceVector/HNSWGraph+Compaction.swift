@@ -22,7 +22,7 @@ extension HNSWGraph {
         }
         let result = HNSWGraph(dimension: dimension, metric: metric, parameters: parameters, seed: random.next())
         result.reserveCapacity(Int(liveCount))
-        let sources = VectorSource(graph: self, pendingNode: .max, pendingVector: UnsafePointer(vectors))
+        let sources = VectorSource(graph: self, pendingNode: .max, pendingVector: nil)
         var entry: (node: UInt32, level: Int)?
         for slot in 0..<count where !deleted[slot] {
             let node = UInt32(slot)

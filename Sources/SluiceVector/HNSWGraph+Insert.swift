@@ -173,20 +173,21 @@ extension HNSWGraph {
 
 /// Resolves node slots to vectors, including one node that is planned but not yet stored.
 struct VectorSource {
-    let vectors: UnsafeMutablePointer<Float>
-    let stride: Int
+    let nodes: UnsafeMutableRawPointer
+    let nodeBytes: Int
     let pendingNode: UInt32
-    let pendingVector: UnsafePointer<Float>
+    let pendingVector: UnsafePointer<Float>?
 
-    init(graph: HNSWGraph, pendingNode: UInt32, pendingVector: UnsafePointer<Float>) {
-        self.vectors = graph.vectors
-        self.stride = graph.stride
+    init(graph: HNSWGraph, pendingNode: UInt32, pendingVector: UnsafePointer<Float>?) {
+        self.nodes = graph.nodes
+        self.nodeBytes = graph.nodeBytes
         self.pendingNode = pendingNode
         self.pendingVector = pendingVector
     }
 
     @inline(__always)
     func pointer(_ node: UInt32) -> UnsafePointer<Float> {
-        node == pendingNode ? pendingVector : UnsafePointer(vectors + Int(node) &* stride)
+        if node == pendingNode, let pendingVector { return pendingVector }
+        return UnsafePointer((nodes + Int(node) &* nodeBytes).assumingMemoryBound(to: Float.self))
     }
 }

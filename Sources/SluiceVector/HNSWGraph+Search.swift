@@ -1,3 +1,5 @@
+import CSluiceVectorSupport
+
 extension HNSWGraph {
     /// Finds up to `k` accepted nodes nearest to a query.
     ///
@@ -88,9 +90,11 @@ extension HNSWGraph {
         guard k > 0 else { return [] }
         scratch.begin(nodeCount: 0)
         let stride = self.stride
-        let vectors = self.vectors
+        let nodes = self.nodes
+        let nodeBytes = self.nodeBytes
         for node in 0..<UInt32(count) where acceptor.accepts(node) {
-            let distance = Kernel.distance(query, vectors + Int(node) &* stride, count: stride)
+            let vector = (nodes + Int(node) &* nodeBytes).assumingMemoryBound(to: Float.self)
+            let distance = Kernel.distance(query, vector, count: stride)
             if scratch.results.count < k {
                 scratch.results.push(Neighbor(distance: distance, node: node))
             } else if distance < scratch.results.top.distance {
@@ -146,37 +150,60 @@ extension HNSWGraph {
         scratch: SearchScratch
     ) {
         let stride = self.stride
-        let vectors = self.vectors
-        let linkStride = maxLinks0 &+ 1
-        let level0 = self.level0
+        let nodes = UnsafeRawPointer(self.nodes)
+        let nodeBytes = self.nodeBytes
+        let linksOffset = self.linksOffset
         let selective = acceptor.isSelective
+        // The heaps and visited set live in locals for the loop: touching them through the scratch object would pay
+        // an exclusivity check on every access.
+        let visited = scratch.visited
+        var candidates = scratch.candidates
+        var results = scratch.results
+        defer {
+            scratch.candidates = candidates
+            scratch.results = results
+        }
         var lowerBound = Float.infinity
-        for entry in entries where scratch.visit(entry.node) {
-            scratch.candidates.push(entry)
+        for entry in entries where visited.visit(entry.node) {
+            candidates.push(entry)
             if acceptor.accepts(entry.node) {
-                scratch.results.push(entry)
-                if scratch.results.count > ef { scratch.results.pop() }
-                lowerBound = scratch.results.top.distance
+                results.push(entry)
+                if results.count > ef { results.pop() }
+                lowerBound = results.top.distance
             }
         }
-        while !scratch.candidates.isEmpty {
-            let closest = scratch.candidates.top
-            if closest.distance > lowerBound && (scratch.results.count >= ef || !selective) { break }
-            scratch.candidates.pop()
-            let list = level == 0 ? level0 + Int(closest.node) &* linkStride : links(closest.node, level: level)
+        while !candidates.isEmpty {
+            let closest = candidates.top
+            if closest.distance > lowerBound && (results.count >= ef || !selective) { break }
+            candidates.pop()
+            let list: UnsafePointer<UInt32>
+            if level == 0 {
+                let offset = Int(closest.node) &* nodeBytes &+ linksOffset
+                list = (nodes + offset).assumingMemoryBound(to: UInt32.self)
+            } else {
+                list = UnsafePointer(links(closest.node, level: level))
+            }
             let linkCount = Int(list[0])
+            // Start loading every neighbor's first cache line before scoring any: the loads overlap instead of
+            // stalling one after another (the hardware prefetcher streams the rest of each vector).
             var index = 1
+            while index <= linkCount {
+                sluice_prefetch(nodes + Int(list[index]) &* nodeBytes)
+                index &+= 1
+            }
+            index = 1
             while index <= linkCount {
                 let node = list[index]
                 index &+= 1
-                guard scratch.visit(node) else { continue }
-                let distance = Kernel.distance(query, vectors + Int(node) &* stride, count: stride)
-                guard scratch.results.count < ef || distance < lowerBound else { continue }
-                scratch.candidates.push(Neighbor(distance: distance, node: node))
+                guard visited.visit(node) else { continue }
+                let vector = (nodes + Int(node) &* nodeBytes).assumingMemoryBound(to: Float.self)
+                let distance = Kernel.distance(query, vector, count: stride)
+                guard results.count < ef || distance < lowerBound else { continue }
+                candidates.push(Neighbor(distance: distance, node: node))
                 if acceptor.accepts(node) {
-                    scratch.results.push(Neighbor(distance: distance, node: node))
-                    if scratch.results.count > ef { scratch.results.pop() }
-                    lowerBound = scratch.results.top.distance
+                    results.push(Neighbor(distance: distance, node: node))
+                    if results.count > ef { results.pop() }
+                    lowerBound = results.top.distance
                 }
             }
         }

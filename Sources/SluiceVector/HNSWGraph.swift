@@ -3,8 +3,9 @@ import Foundation
 /// The storage of a hierarchical navigable small world graph: padded vectors, links per layer and tombstones.
 ///
 /// Memory layout, one slot per node:
-/// - `vectors`: `stride` floats per node (the dimension padded to 16 lanes), 64-byte aligned;
-/// - `level0`: `maxLinks0 + 1` UInt32 per node: a count, then up to `2m` neighbor slots;
+/// - `nodes`: one 64-byte-aligned record of ``nodeBytes`` per node: its vector (`stride` floats, the dimension
+///   padded to 16 lanes), then its layer-0 link list (`maxLinks0 + 1` UInt32: a count, then up to `2m` neighbor
+///   slots). Keeping a node's vector and links together means one expansion touches one region of memory.
 /// - `upper`: for nodes above layer 0, one block of `level × (m + 1)` UInt32 (layers 1…level);
 /// - `levels` and `deleted`: one byte each.
 ///
@@ -36,6 +37,10 @@ package final class HNSWGraph: @unchecked Sendable {
     package let maxLinks0: Int
     /// Maximum links per node on the upper layers.
     package let maxLinks: Int
+    /// Bytes per node record: vector, then layer-0 links, rounded up to 64.
+    package let nodeBytes: Int
+    /// Offset of the layer-0 link list in a node record.
+    let linksOffset: Int
     let levelMultiplier: Double
 
     /// Node slots in use, tombstones included.
@@ -49,8 +54,7 @@ package final class HNSWGraph: @unchecked Sendable {
     /// The highest layer of the graph.
     package internal(set) var maxLevel = 0
 
-    var vectors: UnsafeMutablePointer<Float>
-    var level0: UnsafeMutablePointer<UInt32>
+    var nodes: UnsafeMutableRawPointer
     var levels: UnsafeMutablePointer<UInt8>
     var deleted: UnsafeMutablePointer<Bool>
     var upper: UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>
@@ -73,8 +77,9 @@ package final class HNSWGraph: @unchecked Sendable {
         self.maxLinks0 = parameters.m * 2
         self.levelMultiplier = 1 / Foundation.log(Double(max(parameters.m, 2)))
         self.random = SplitMix64(seed: seed)
-        vectors = Self.allocate(Float.self, 0)
-        level0 = Self.allocate(UInt32.self, 0)
+        self.linksOffset = stride * 4
+        self.nodeBytes = (stride * 4 + (parameters.m * 2 + 1) * 4 + 63) / 64 * 64
+        nodes = UnsafeMutableRawPointer(Self.allocate(UInt8.self, 0))
         levels = Self.allocate(UInt8.self, 0)
         deleted = Self.allocate(Bool.self, 0)
         upper = Self.allocate(UnsafeMutablePointer<UInt32>?.self, 0)
@@ -90,7 +95,7 @@ package final class HNSWGraph: @unchecked Sendable {
     /// - Returns: A pointer to `stride` floats.
     @inline(__always)
     package func vector(_ node: UInt32) -> UnsafeMutablePointer<Float> {
-        vectors + Int(node) &* stride
+        (nodes + Int(node) &* nodeBytes).assumingMemoryBound(to: Float.self)
     }
 
     /// The link list of a node on a layer: element 0 is the count, then the neighbor slots.
@@ -101,7 +106,7 @@ package final class HNSWGraph: @unchecked Sendable {
     /// - Returns: A pointer to the list.
     @inline(__always)
     package func links(_ node: UInt32, level: Int) -> UnsafeMutablePointer<UInt32> {
-        if level == 0 { return level0 + Int(node) &* (maxLinks0 &+ 1) }
+        if level == 0 { return (nodes + (Int(node) &* nodeBytes &+ linksOffset)).assumingMemoryBound(to: UInt32.self) }
         return upper[Int(node)]! + (level &- 1) &* (maxLinks &+ 1)
     }
 
@@ -132,7 +137,7 @@ package final class HNSWGraph: @unchecked Sendable {
 
     /// Bytes held by vectors, links and per-node bookkeeping.
     package var memoryBytes: Int {
-        let perSlot = stride * 4 + (maxLinks0 + 1) * 4 + 2 + MemoryLayout<UnsafeMutablePointer<UInt32>?>.size
+        let perSlot = nodeBytes + 2 + MemoryLayout<UnsafeMutablePointer<UInt32>?>.size
         return capacity * perSlot + upperLinkWords * 4
     }
 
@@ -153,8 +158,9 @@ package final class HNSWGraph: @unchecked Sendable {
     package func reserveCapacity(_ minimum: Int) {
         guard minimum > capacity else { return }
         let newCapacity = max(minimum, capacity + capacity / 2, 64)
-        vectors = Self.grow(vectors, used: count * stride, to: newCapacity * stride)
-        level0 = Self.grow(level0, used: count * (maxLinks0 + 1), to: newCapacity * (maxLinks0 + 1))
+        nodes = UnsafeMutableRawPointer(
+            Self.grow(nodes.assumingMemoryBound(to: UInt8.self), used: count * nodeBytes, to: newCapacity * nodeBytes)
+        )
         levels = Self.grow(levels, used: count, to: newCapacity)
         deleted = Self.grow(deleted, used: count, to: newCapacity)
         upper = Self.grow(upper, used: count, to: newCapacity)
@@ -187,8 +193,7 @@ package final class HNSWGraph: @unchecked Sendable {
 
     func freeStorage() {
         for node in 0..<count { upper[node]?.deallocate() }
-        UnsafeMutableRawPointer(vectors).deallocate()
-        UnsafeMutableRawPointer(level0).deallocate()
+        nodes.deallocate()
         UnsafeMutableRawPointer(levels).deallocate()
         UnsafeMutableRawPointer(deleted).deallocate()
         UnsafeMutableRawPointer(upper).deallocate()

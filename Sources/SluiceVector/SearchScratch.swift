@@ -61,12 +61,10 @@ package final class SearchScratch: @unchecked Sendable {
     /// - Parameter node: The node's slot.
     /// - Returns: Whether the node was newly visited.
     @inline(__always)
-    package func visit(_ node: UInt32) -> Bool {
-        let slot = tags + Int(node)
-        if slot.pointee == generation { return false }
-        slot.pointee = generation
-        return true
-    }
+    package func visit(_ node: UInt32) -> Bool { visited.visit(node) }
+
+    /// The visited set of the current search, as a value a hot loop can keep in registers.
+    package var visited: VisitedSet { VisitedSet(tags: tags, generation: generation) }
 
     /// Copies a query into the padded buffer.
     ///
@@ -92,6 +90,24 @@ package final class SearchScratch: @unchecked Sendable {
         }
         if normalize { VectorKernels.normalize(query, count: paddedLength) }
         return UnsafePointer(query)
+    }
+}
+
+/// The visited set of one search: a node is visited when its tag equals the search's generation.
+package struct VisitedSet {
+    let tags: UnsafeMutablePointer<UInt16>
+    let generation: UInt16
+
+    /// Marks a node visited; returns `false` if it already was.
+    ///
+    /// - Parameter node: The node's slot.
+    /// - Returns: Whether the node was newly visited.
+    @inline(__always)
+    package func visit(_ node: UInt32) -> Bool {
+        let slot = tags + Int(node)
+        if slot.pointee == generation { return false }
+        slot.pointee = generation
+        return true
     }
 }
 
