@@ -175,6 +175,8 @@ let package = Package(
                 "SluiceGovernance",
                 "SluiceInferenceGRPC",
                 "SluiceGovernanceGRPC",
+                "SluiceVector",
+                "SluiceVectorGRPC",
                 "SluiceGRPCSupport",
                 "SluiceEdge",
                 "SluiceTokenizer",

@@ -1,6 +1,7 @@
 import Foundation
 import SluiceEdge
 import SluiceInference
+import SluiceVector
 
 extension SluiceConfiguration {
     /// A configuration that cannot be used, with every problem found.
@@ -54,6 +55,9 @@ extension SluiceConfiguration {
         if let value = environment["SLUICE_GOVERNANCE_ADDRESS"], !value.isEmpty {
             configuration.services.governance.address = value
         }
+        if let value = environment["SLUICE_VECTOR_ADDRESS"], !value.isEmpty {
+            configuration.services.vector.address = value
+        }
         if let value = environment["SLUICE_LOG_LEVEL"], !value.isEmpty { configuration.logLevel = value }
         problems += configuration.problems(environment: environment)
         guard problems.isEmpty else { throw Invalid(problems: problems) }
@@ -74,6 +78,10 @@ extension SluiceConfiguration {
         if services.governance.hostAndPort == nil {
             problems.append("services.governance.address '\(services.governance.address)' is not host:port")
         }
+        if services.vector.hostAndPort == nil {
+            problems.append("services.vector.address '\(services.vector.address)' is not host:port")
+        }
+        problems += vector.problems
         if grpc.defaultTimeoutMs <= 0 || grpc.streamTimeoutMs <= 0 { problems.append("grpc timeouts must be positive") }
         if let name = grpc.internalTokenEnv, (environment[name] ?? "").isEmpty {
             problems.append("grpc.internal_token_env names '\(name)', which is not set")

@@ -1,5 +1,6 @@
 package import SluiceEdge
 package import SluiceInference
+package import SluiceVector
 
 /// The whole configuration of a Sluice process: one JSON file plus environment overrides.
 ///
@@ -11,13 +12,15 @@ package import SluiceInference
 /// - `http.host` / `SLUICE_HTTP_HOST` (`127.0.0.1`), `http.port` / `SLUICE_HTTP_PORT` (`8080`),
 ///   `http.max_body_bytes` (4 MiB).
 /// - `services.inference.address` / `SLUICE_INFERENCE_ADDRESS` (`127.0.0.1:50061`),
-///   `services.governance.address` / `SLUICE_GOVERNANCE_ADDRESS` (`127.0.0.1:50062`): where a service served
-///   alone listens, and where the others dial it.
+///   `services.governance.address` / `SLUICE_GOVERNANCE_ADDRESS` (`127.0.0.1:50062`),
+///   `services.vector.address` / `SLUICE_VECTOR_ADDRESS` (`127.0.0.1:50063`): where a service served alone listens,
+///   and where the others dial it. The vector service also listens there in `sluice serve`, for gRPC clients.
 /// - `grpc.default_timeout_ms` (10000): deadline of every unary call between services;
 ///   `grpc.stream_timeout_ms` (600000): deadline of a whole stream;
 ///   `grpc.internal_token_env`: the variable holding a shared token that services demand as
 ///   `authorization: Bearer …`; `grpc.tls`: `cert_path`, `key_path` (server), `ca_path` (client trust).
 /// - `providers`, `models`: see ``InferenceConfiguration``.
+/// - `vector`: limits, snapshots and compaction of the vector service; see ``VectorConfiguration``.
 /// - `log_level` / `SLUICE_LOG_LEVEL` (`info`).
 package struct SluiceConfiguration: Sendable, Hashable, Codable {
     /// The data directory.
@@ -32,6 +35,8 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
     package var providers: [ProviderConfiguration] = []
     /// Public models.
     package var models: [ModelConfiguration] = []
+    /// The vector service.
+    package var vector = VectorConfiguration()
     /// The log level: trace, debug, info, notice, warning, error, critical.
     package var logLevel: String = "info"
 
@@ -44,7 +49,7 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case http, services, grpc, providers, models
+        case http, services, grpc, providers, models, vector
         case dataDirectory = "data_dir"
         case logLevel = "log_level"
     }
@@ -58,6 +63,7 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
         grpc = try container.decodeIfPresent(GRPC.self, forKey: .grpc) ?? grpc
         providers = try container.decodeIfPresent([ProviderConfiguration].self, forKey: .providers) ?? []
         models = try container.decodeIfPresent([ModelConfiguration].self, forKey: .models) ?? []
+        vector = try container.decodeIfPresent(VectorConfiguration.self, forKey: .vector) ?? vector
         logLevel = try container.decodeIfPresent(String.self, forKey: .logLevel) ?? logLevel
     }
 
@@ -67,6 +73,8 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
         package var inference = Endpoint(address: "127.0.0.1:50061")
         /// The governance service.
         package var governance = Endpoint(address: "127.0.0.1:50062")
+        /// The vector service.
+        package var vector = Endpoint(address: "127.0.0.1:50063")
 
         /// Creates the default addresses.
         package init() {}
@@ -76,9 +84,10 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             inference = try container.decodeIfPresent(Endpoint.self, forKey: .inference) ?? inference
             governance = try container.decodeIfPresent(Endpoint.self, forKey: .governance) ?? governance
+            vector = try container.decodeIfPresent(Endpoint.self, forKey: .vector) ?? vector
         }
 
-        enum CodingKeys: String, CodingKey { case inference, governance }
+        enum CodingKeys: String, CodingKey { case inference, governance, vector }
     }
 
     /// One service's address.

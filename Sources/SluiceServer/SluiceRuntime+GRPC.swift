@@ -8,6 +8,8 @@ import SluiceGovernance
 import SluiceGovernanceGRPC
 import SluiceInference
 import SluiceInferenceGRPC
+import SluiceVector
+import SluiceVectorGRPC
 
 /// The split-mode pieces: gRPC servers for a service served alone, gRPC clients for the edge.
 ///
@@ -16,15 +18,26 @@ import SluiceInferenceGRPC
 extension SluiceRuntime {
     /// The inference service over gRPC, plus its health and metrics listener.
     func makeInferenceServer(_ inference: LocalInferenceService) throws -> [any Service] {
-        try makeGRPCServer(at: configuration.services.inference, name: "inference") { drain in
+        let server = try makeGRPCServer(at: configuration.services.inference, name: "inference") { drain in
             InferenceGRPCService(service: inference, drain: drain)
         }
+        return [server] + operationsListener()
     }
 
     /// The governance service over gRPC, plus its health and metrics listener.
     func makeGovernanceServer(_ governance: LocalGovernanceService) throws -> [any Service] {
-        try makeGRPCServer(at: configuration.services.governance, name: "governance") { drain in
+        let server = try makeGRPCServer(at: configuration.services.governance, name: "governance") { drain in
             GovernanceGRPCService(service: governance, drain: drain)
+        }
+        return [server] + operationsListener()
+    }
+
+    /// The vector service over gRPC at `services.vector.address`, without a health listener (mode `vector` adds
+    /// one; mode `all` has the edge's).
+    func makeVectorServer(_ vectors: LocalVectorService) throws -> any Service {
+        let logger = self.logger
+        return try makeGRPCServer(at: configuration.services.vector, name: "vector") { drain in
+            VectorGRPCService(service: vectors, drain: drain, logger: logger)
         }
     }
 
@@ -32,7 +45,7 @@ extension SluiceRuntime {
         at endpoint: SluiceConfiguration.Endpoint,
         name: String,
         service: (ServerDrain) -> any RegistrableRPCService
-    ) throws -> [any Service] {
+    ) throws -> any Service {
         let drain = ServerDrain()
         let server = GRPCServer(
             transport: .http2NIOPosix(
@@ -43,7 +56,7 @@ extension SluiceRuntime {
             interceptors: interceptors()
         )
         logger.info("\(name) gRPC listening", metadata: ["address": "\(endpoint.address)"])
-        return [GRPCServerService(server: server, drain: drain)] + operationsListener()
+        return GRPCServerService(server: server, drain: drain)
     }
 
     /// gRPC clients of inference and governance for an edge served alone; the clients are services to run.
@@ -117,7 +130,8 @@ extension SluiceRuntime {
         return try .http2NIOPosix(target: target, transportSecurity: security)
     }
 
-    private func operationsListener() -> [any Service] {
+    /// `/health/*` and `/metrics` on the `http` address, for a process without the edge.
+    func operationsListener() -> [any Service] {
         let readiness = Readiness()
         let app = Edge.buildOperationsApplication(
             configuration: configuration.http,

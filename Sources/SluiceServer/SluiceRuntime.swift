@@ -6,6 +6,7 @@ import SluiceGovernance
 import SluiceInference
 import SluiceProviders
 import SluiceTokenizer
+import SluiceVector
 import UnixSignals
 
 /// Builds and runs the services of one `sluice serve` process.
@@ -76,7 +77,10 @@ package struct SluiceRuntime: Sendable {
             var services: [any Service] = []
             let governance = try await makeGovernance()
             let (inference, clients) = makeInference()
+            let (vectors, vectorStore) = try makeVector()
             services.append(ShutdownHook { for client in clients { try? await client.shutdown() } })
+            // The store is listed before its gRPC server, so it closes (final snapshots) after the server drained.
+            services += [vectorStore, try makeVectorServer(vectors)]
             services += makeEdge(inference: inference, governance: governance, onHTTPServerRunning: onHTTPServerRunning)
             return services
         case .inference:
@@ -85,6 +89,9 @@ package struct SluiceRuntime: Sendable {
                 + (try makeInferenceServer(inference))
         case .governance:
             return try makeGovernanceServer(try await makeGovernance())
+        case .vector:
+            let (vectors, vectorStore) = try makeVector()
+            return [vectorStore, try makeVectorServer(vectors)] + operationsListener()
         case .edge:
             let (inferenceClient, governanceClient, clientServices) = try makeRemoteClients()
             return clientServices
@@ -110,6 +117,16 @@ package struct SluiceRuntime: Sendable {
             FileHandle.standardOutput.write(Data("Admin API key (shown once): \(created.plaintext)\n".utf8))
         }
         return governance
+    }
+
+    /// Opens the vector store under the data directory, and the service that loads and closes it.
+    func makeVector() throws -> (LocalVectorService, VectorStoreService) {
+        let vectors = try LocalVectorService.open(
+            dataDirectory: dataDirectory,
+            configuration: configuration.vector,
+            logger: logger
+        )
+        return (vectors, VectorStoreService(store: vectors.store))
     }
 
     /// Builds the in-process inference service and the HTTP clients it owns.

@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import SluiceServer
 
-/// `sluice serve [all|inference|governance|edge]`.
+/// `sluice serve [all|inference|governance|vector|edge]`.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -12,7 +12,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
 
-    @Argument(help: "Which services to run: all, inference, governance or edge.")
+    @Argument(
+        help: """
+            Which services to run: all (every service in one process; the vector service also listens on \
+            services.vector.address), inference, governance, vector or edge (one service alone).
+            """
+    )
     var mode: String = "all"
 
     func run() async throws {

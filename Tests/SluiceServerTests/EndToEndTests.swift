@@ -32,6 +32,7 @@ struct EndToEndTests {
         defer { try? FileManager.default.removeItem(at: dataDirectory) }
         var configuration = SluiceConfiguration()
         configuration.http.port = 0
+        configuration.services.vector.address = "127.0.0.1:0"
         configuration.dataDirectory = dataDirectory.path
         let runtime = SluiceRuntime(configuration: configuration, environment: [:], logger: .silent)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)

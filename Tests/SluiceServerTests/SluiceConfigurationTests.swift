@@ -2,6 +2,7 @@ import Foundation
 import SluiceEdge
 import SluiceInference
 import SluiceServer
+import SluiceVector
 import Testing
 
 @Suite("Sluice configuration")
@@ -32,7 +33,9 @@ struct SluiceConfigurationTests {
         {
           "data_dir": "/var/lib/sluice",
           "http": { "host": "0.0.0.0", "port": 9000, "max_body_bytes": 65536 },
-          "services": { "inference": { "address": "10.0.0.1:7001" }, "governance": { "address": "10.0.0.2:7002" } },
+          "services": { "inference": { "address": "10.0.0.1:7001" }, "governance": { "address": "10.0.0.2:7002" },
+                        "vector": { "address": "10.0.0.3:7003" } },
+          "vector": { "max_points_per_request": 500, "snapshot_wal_bytes": 65536 },
           "grpc": { "default_timeout_ms": 5000 },
           "providers": [
             { "name": "mock-openai", "kind": "openai", "base_url": "http://127.0.0.1:9001/v1",
@@ -60,6 +63,8 @@ struct SluiceConfigurationTests {
         #expect(configuration.http.maxBodyBytes == 4 * 1024 * 1024)
         #expect(configuration.services.inference.address == "127.0.0.1:50061")
         #expect(configuration.services.governance.address == "127.0.0.1:50062")
+        #expect(configuration.services.vector.address == "127.0.0.1:50063")
+        #expect(configuration.vector == VectorConfiguration())
         #expect(configuration.logLevel == "info")
         #expect(configuration.inference.effectiveModels.map(\.name) == ["echo"])
     }
@@ -77,6 +82,10 @@ struct SluiceConfigurationTests {
         #expect(configuration.http == EdgeConfiguration(host: "0.0.0.0", port: 9000, maxBodyBytes: 65536))
         #expect(configuration.services.inference.hostAndPort?.host == "10.0.0.1")
         #expect(configuration.services.governance.hostAndPort?.port == 7002)
+        #expect(configuration.services.vector.hostAndPort?.host == "10.0.0.3")
+        #expect(configuration.vector.maxPointsPerRequest == 500)
+        #expect(configuration.vector.snapshotWALBytes == 65536)
+        #expect(configuration.vector.maxTopK == 1000)
         #expect(configuration.grpc.defaultTimeoutMs == 5000)
         #expect(configuration.grpc.streamTimeoutMs == 600_000)
         #expect(configuration.providers.map(\.name) == ["mock-openai", "echo"])
@@ -101,6 +110,7 @@ struct SluiceConfigurationTests {
                     "SLUICE_HTTP_PORT": "9100",
                     "SLUICE_INFERENCE_ADDRESS": "127.0.0.1:6001",
                     "SLUICE_GOVERNANCE_ADDRESS": "127.0.0.1:6002",
+                    "SLUICE_VECTOR_ADDRESS": "127.0.0.1:6003",
                     "SLUICE_LOG_LEVEL": "warning",
                 ]
             )
@@ -113,6 +123,7 @@ struct SluiceConfigurationTests {
         #expect(configuration.http.maxBodyBytes == 65536)
         #expect(configuration.services.inference.address == "127.0.0.1:6001")
         #expect(configuration.services.governance.address == "127.0.0.1:6002")
+        #expect(configuration.services.vector.address == "127.0.0.1:6003")
         #expect(configuration.logLevel == "warning")
         #expect(configuration.providers.count == 2)
     }
@@ -123,7 +134,8 @@ struct SluiceConfigurationTests {
         let file = """
             {
               "http": { "port": 70000, "max_body_bytes": 10 },
-              "services": { "inference": { "address": "nowhere" } },
+              "services": { "inference": { "address": "nowhere" }, "vector": { "address": "vector:port" } },
+              "vector": { "snapshot_wal_bytes": 1, "compaction_deleted_ratio": 0 },
               "grpc": { "internal_token_env": "SLUICE_INTERNAL_TOKEN", "default_timeout_ms": 0,
                         "tls": { "cert_path": "/c.pem" } },
               "providers": [ { "name": "p", "kind": "openai" }, { "name": "p", "kind": "anthropic" } ],
@@ -145,6 +157,9 @@ struct SluiceConfigurationTests {
             "http.port 70000 is out of range",
             "http.max_body_bytes must be at least 1024",
             "services.inference.address 'nowhere' is not host:port",
+            "services.vector.address 'vector:port' is not host:port",
+            "vector.snapshot_wal_bytes must be at least 4096",
+            "vector.compaction_deleted_ratio must be in (0, 1]",
             "grpc timeouts must be positive",
             "grpc.internal_token_env names 'SLUICE_INTERNAL_TOKEN', which is not set",
             "grpc.tls needs both cert_path and key_path, or neither",
