@@ -40,7 +40,7 @@ sys.path.insert(0, str(HERE))
 
 from helpers import (  # noqa: E402  (helpers.py sits next to this file)
     BREAKER_OFF, BREAKER_THRESHOLD, FAULTY_RETRY, FAULTY_TIMEOUTS, MAIN_RETRY, MAIN_TIMEOUTS, MAX_BODY_BYTES,
-    MOCK_ANTHROPIC_KEY, MOCK_OPENAI_KEY, MODELS, free_port,
+    MOCK_ANTHROPIC_KEY, MOCK_OPENAI_KEY, MODELS, free_port, generate_grpc_stubs,
 )
 
 MODES = [m.strip() for m in os.environ.get("SLUICE_CONFORMANCE_MODES", "all-in-one,split").split(",") if m.strip()]
@@ -79,6 +79,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         for name, text in inst.log_since(_CURRENT["offsets"]).items():
             report.sections.append((f"sluice {name} output during this test", text))
     return report
+
+
+@pytest.fixture(scope="session")
+def grpc_stubs(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """grpcio stubs for every proto in `Protos/`, generated once per session (see `helpers.generate_grpc_stubs`)."""
+    return generate_grpc_stubs(tmp_path_factory.mktemp("python-stubs"))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -305,6 +311,7 @@ def sluice(request: pytest.FixtureRequest, mock: MockUpstreams,
     http_port = free_port()
     inference_addr = f"127.0.0.1:{free_port()}"
     governance_addr = f"127.0.0.1:{free_port()}"
+    vector_addr = f"127.0.0.1:{free_port()}"  # `sluice serve` (all in one) also serves vector gRPC there
     dead_port = free_port()  # nothing listens there
     config = build_config(mock, data_dir=data_dir, http_port=http_port, inference=inference_addr,
                           governance=governance_addr, dead_port=dead_port)
@@ -318,6 +325,7 @@ def sluice(request: pytest.FixtureRequest, mock: MockUpstreams,
         "SLUICE_HTTP_PORT": str(http_port),
         "SLUICE_INFERENCE_ADDRESS": inference_addr,
         "SLUICE_GOVERNANCE_ADDRESS": governance_addr,
+        "SLUICE_VECTOR_ADDRESS": vector_addr,
         "SLUICE_LOG_LEVEL": os.environ.get("SLUICE_LOG_LEVEL", "debug"),
         "MOCK_OPENAI_KEY": MOCK_OPENAI_KEY,
         "MOCK_ANTHROPIC_KEY": MOCK_ANTHROPIC_KEY,

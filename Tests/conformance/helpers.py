@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import socket
+import sys
 import time
 import uuid
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -175,3 +179,26 @@ def wait_http(url: str, procs: list, timeout: float = 30) -> None:
             pass
         assert time.monotonic() < deadline, f"{url} never answered"
         time.sleep(0.05)
+
+
+def generate_grpc_stubs(out: Path) -> SimpleNamespace:
+    """Generates grpcio stubs for every proto in `Protos/` into `out` and imports the ones the tests use.
+
+    Stubs are generated at test time with `grpc_tools.protoc`; nothing generated for Python is committed.
+    """
+    from grpc_tools import protoc
+
+    protos_root = Path(__file__).resolve().parents[2] / "Protos"
+    protos = sorted(str(p.relative_to(protos_root)) for p in protos_root.rglob("*.proto"))
+    include = str(Path(protoc.__file__).parent / "_proto")
+    code = protoc.main(["protoc", f"-I{protos_root}", f"-I{include}", f"--python_out={out}",
+                        f"--grpc_python_out={out}", *protos])
+    assert code == 0, "grpc_tools.protoc failed on Protos/"
+    sys.path.insert(0, str(out))
+    load = importlib.import_module
+    return SimpleNamespace(
+        inference=load("sluice.inference.v1.inference_pb2"), inference_grpc=load("sluice.inference.v1.inference_pb2_grpc"),
+        governance=load("sluice.governance.v1.governance_pb2"),
+        governance_grpc=load("sluice.governance.v1.governance_pb2_grpc"),
+        vector=load("sluice.vector.v1.vector_pb2"), vector_grpc=load("sluice.vector.v1.vector_pb2_grpc"),
+    )

@@ -42,6 +42,8 @@ def run(args: list[str], env: dict[str, str], timeout: float = 30) -> subprocess
 def env(tmp_path: Path) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
     environment["SLUICE_DATA_DIR"] = str(tmp_path / "data")
+    # `sluice serve` also serves vector gRPC; keep it off the default port, which another test's server may hold.
+    environment["SLUICE_VECTOR_ADDRESS"] = f"127.0.0.1:{free_port()}"
     return environment
 
 
@@ -68,6 +70,9 @@ def test_config_check_redacts_secrets_and_applies_environment(env, tmp_path):
     effective = json.loads(result.stdout)
     assert effective["http"]["port"] == 9191
     assert effective["secrets"]["MY_OPENAI_KEY"] == "(set, redacted)"
+    assert effective["services"]["vector"]["address"] == env["SLUICE_VECTOR_ADDRESS"]
+    assert effective["vector"]["max_points_per_request"] == 1000
+    assert effective["vector"]["snapshot_wal_bytes"] == 64 << 20
 
 
 @pytest.mark.parametrize("document,expected", [
@@ -77,8 +82,13 @@ def test_config_check_redacts_secrets_and_applies_environment(env, tmp_path):
     ('{"models": [{"name": "m", "deployments": [{"provider": "nope", "model": "m"}]}]}', "unknown provider 'nope'"),
     ('{"http": {"port": 70000}}', "out of range"),
     ('{"grpc": {"internal_token_env": "UNSET_TOKEN_VARIABLE"}}', "UNSET_TOKEN_VARIABLE"),
+    ('{"services": {"vector": {"address": "nowhere"}}}', "services.vector.address 'nowhere' is not host:port"),
+    ('{"vector": {"snapshot_wal_bytes": 10}}', "vector.snapshot_wal_bytes must be at least 4096"),
+    ('{"vector": {"max_dimension": 0, "compaction_deleted_ratio": 1.5}}', "vector.compaction_deleted_ratio"),
+    ('{"vector": {"max_top_k": "many"}}', "vector.max_top_k"),
 ])
 def test_config_check_rejects_bad_configuration_with_a_clear_message(env, tmp_path, document, expected):
+    env = {k: v for k, v in env.items() if k != "SLUICE_VECTOR_ADDRESS"}  # the file's address is under test
     config = tmp_path / "bad.json"
     config.write_text(document)
     result = run(["config", "check", "--config", str(config)], env)

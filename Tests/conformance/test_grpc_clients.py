@@ -6,43 +6,26 @@ nothing generated for Python is committed.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import signal
 import statistics
 import subprocess
-import sys
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import grpc
 import pytest
-from grpc_tools import protoc
 
 from conftest import sluice_binary
 from helpers import free_port
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "internal-test-token"
 
 
 @pytest.fixture(scope="module")
-def stubs(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
-    out = tmp_path_factory.mktemp("python-stubs")
-    protos = sorted(str(p.relative_to(REPO_ROOT / "Protos")) for p in (REPO_ROOT / "Protos").rglob("*.proto"))
-    include = str(Path(protoc.__file__).parent / "_proto")
-    code = protoc.main(["protoc", f"-I{REPO_ROOT / 'Protos'}", f"-I{include}", f"--python_out={out}",
-                        f"--grpc_python_out={out}", *protos])
-    assert code == 0, "grpc_tools.protoc failed on Protos/"
-    sys.path.insert(0, str(out))
-    load = importlib.import_module
-    return SimpleNamespace(
-        inference=load("sluice.inference.v1.inference_pb2"), inference_grpc=load("sluice.inference.v1.inference_pb2_grpc"),
-        governance=load("sluice.governance.v1.governance_pb2"),
-        governance_grpc=load("sluice.governance.v1.governance_pb2_grpc"),
-    )
+def stubs(grpc_stubs) -> SimpleNamespace:
+    return grpc_stubs
 
 
 @pytest.fixture(scope="module")

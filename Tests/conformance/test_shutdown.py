@@ -38,6 +38,7 @@ def setup(tmp_path: Path):
     env["SLUICE_CONFIG"] = str(tmp_path / "sluice.json")
     env["SLUICE_INFERENCE_ADDRESS"] = f"127.0.0.1:{free_port()}"
     env["SLUICE_GOVERNANCE_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    env["SLUICE_VECTOR_ADDRESS"] = f"127.0.0.1:{free_port()}"
     created = subprocess.run([str(sluice_binary()), "keys", "create", "--tenant", "t", "--json"], env=env,
                              capture_output=True, text=True, timeout=30)
     assert created.returncode == 0, created.stderr
