@@ -76,7 +76,10 @@ package enum CollectionSnapshot {
                 )
                 if level > 0 {
                     writer.write(
-                        raw: UnsafeRawBufferPointer(start: graph.links(node, level: 1), count: level * (graph.maxLinks + 1) * 4)
+                        raw: UnsafeRawBufferPointer(
+                            start: graph.links(node, level: 1),
+                            count: level * (graph.maxLinks + 1) * 4
+                        )
                     )
                 }
                 if writer.bytes.count >= flushBytes { try flush() }
@@ -103,7 +106,9 @@ package enum CollectionSnapshot {
             }
             guard raw.count >= 20, Array(raw[0..<8]) == magic else { throw corrupt("not a Sluice snapshot") }
             let version = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-            guard version == Self.version else { throw corrupt("format version \(version), this build reads \(Self.version)") }
+            guard version == Self.version else {
+                throw corrupt("format version \(version), this build reads \(Self.version)")
+            }
             let body = UnsafeRawBufferPointer(rebasing: raw[16..<raw.count - 4])
             let stored = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: raw.count - 4, as: UInt32.self))
             guard CRC32C.update(body) == stored else { throw corrupt("checksum mismatch") }
@@ -138,12 +143,19 @@ package enum CollectionSnapshot {
                     let upperWords = level * (graph.maxLinks + 1)
                     let upper = level > 0 ? try reader.readRaw(upperWords * 4) : nil
                     try graph.restoreNode(
-                        UInt32(slot), level: level, deleted: isDeleted, vector: vector, level0: level0, upper: upper
+                        UInt32(slot),
+                        level: level,
+                        deleted: isDeleted,
+                        vector: vector,
+                        level0: level0,
+                        upper: upper
                     )
                 }
                 guard reader.remaining == 0 else { throw corrupt("trailing bytes") }
                 try graph.restoreHeader(
-                    entryPoint: entry < 0 ? nil : UInt32(entry), maxLevel: maxLevel, deletedCount: deletedCount
+                    entryPoint: entry < 0 ? nil : UInt32(entry),
+                    maxLevel: maxLevel,
+                    deletedCount: deletedCount
                 )
                 return Contents(sequence: sequence, graph: graph, ids: ids, payloads: payloads)
             } catch let error as VectorError {

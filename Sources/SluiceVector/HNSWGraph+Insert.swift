@@ -91,8 +91,15 @@ extension HNSWGraph {
         let sources = VectorSource(graph: self, pendingNode: node, pendingVector: padded)
         for layer in Swift.stride(from: min(level, maxLevel), through: 0, by: -1) {
             scratch.begin(nodeCount: count)
-            searchLayer(Kernel.self, padded, entries: entries, ef: parameters.efConstruction, level: layer,
-                acceptor: acceptor, scratch: scratch)
+            searchLayer(
+                Kernel.self,
+                padded,
+                entries: entries,
+                ef: parameters.efConstruction,
+                level: layer,
+                acceptor: acceptor,
+                scratch: scratch
+            )
             var found = drainClosestFirst(&scratch.results)
             if found.isEmpty { found = entries }  // only tombstones nearby: link to them to stay connected
             let selected = selectNeighbors(Kernel.self, found, maximum: maxLinks, sources: sources)
@@ -103,7 +110,14 @@ extension HNSWGraph {
                     .init(
                         node: neighbor.node,
                         level: layer,
-                        links: linksAdding(Kernel.self, node, at: neighbor, level: layer, limit: layerLimit, sources: sources)
+                        links: linksAdding(
+                            Kernel.self,
+                            node,
+                            at: neighbor,
+                            level: layer,
+                            limit: layerLimit,
+                            sources: sources
+                        )
                     )
                 )
             }

@@ -74,8 +74,15 @@ extension HNSWGraph {
         var current = Neighbor(distance: Kernel.distance(query, vector(entry), count: stride), node: entry)
         if maxLevel > 0 { current = greedyDescent(Kernel.self, query, from: current, downTo: 1) }
         scratch.begin(nodeCount: count)
-        searchLayer(Kernel.self, query, entries: CollectionOfOne(current), ef: max(ef, k), level: 0,
-            acceptor: acceptor, scratch: scratch)
+        searchLayer(
+            Kernel.self,
+            query,
+            entries: CollectionOfOne(current),
+            ef: max(ef, k),
+            level: 0,
+            acceptor: acceptor,
+            scratch: scratch
+        )
         while scratch.results.count > k { scratch.results.pop() }
         return drainClosestFirst(&scratch.results)
     }

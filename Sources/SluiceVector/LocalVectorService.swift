@@ -29,16 +29,22 @@ package struct LocalVectorService: VectorService {
         configuration: VectorConfiguration = VectorConfiguration(),
         logger: Logger
     ) throws -> LocalVectorService {
-        LocalVectorService(store: try VectorStore.open(dataDirectory: dataDirectory, configuration: configuration, logger: logger))
+        LocalVectorService(
+            store: try VectorStore.open(dataDirectory: dataDirectory, configuration: configuration, logger: logger)
+        )
     }
 
     // MARK: - Collections
 
     /// Creates a collection, or returns the existing one when `ifNotExists` and the settings agree.
-    package func createCollection(_ request: CreateCollectionRequest) async throws -> (info: CollectionInfo, created: Bool) {
+    package func createCollection(
+        _ request: CreateCollectionRequest
+    ) async throws -> (info: CollectionInfo, created: Bool) {
         try validateName(request.name)
         guard (1...configuration.maxDimension).contains(request.dimension) else {
-            throw VectorError.invalid("dimension must be in 1...\(configuration.maxDimension), got \(request.dimension)")
+            throw VectorError.invalid(
+                "dimension must be in 1...\(configuration.maxDimension), got \(request.dimension)"
+            )
         }
         var hnsw = request.hnsw
         if hnsw.m == 0 { hnsw.m = HNSWParameters.defaults.m }
@@ -76,7 +82,11 @@ package struct LocalVectorService: VectorService {
     // MARK: - Points
 
     /// Inserts or replaces points, durably.
-    package func upsert(collection name: String, points: [VectorPoint], embeddingVersionTag: String) async throws
+    package func upsert(
+        collection name: String,
+        points: [VectorPoint],
+        embeddingVersionTag: String
+    ) async throws
         -> WriteResult
     {
         let collection = try readyCollection(name, tag: embeddingVersionTag)
@@ -112,13 +122,20 @@ package struct LocalVectorService: VectorService {
             throw VectorError.invalid("ef_search must be in \(HNSWParameters.efRange), got \(ef)")
         }
         try validateVector(query.vector, dimension: collection.descriptor.dimension, at: "vector")
-        if let threshold = query.scoreThreshold, !threshold.isFinite { throw VectorError.invalid("score_threshold must be finite") }
+        if let threshold = query.scoreThreshold, !threshold.isFinite {
+            throw VectorError.invalid("score_threshold must be finite")
+        }
         if let filter = query.filter { try FilterValidator.validate(filter) }
         return collection.query(query)
     }
 
     /// Fetches points by id.
-    package func get(collection name: String, ids: [String], withPayload: Bool, withVectors: Bool) async throws
+    package func get(
+        collection name: String,
+        ids: [String],
+        withPayload: Bool,
+        withVectors: Bool
+    ) async throws
         -> [VectorPoint]
     {
         let collection = try readyCollection(name, tag: "")
@@ -136,7 +153,9 @@ package struct LocalVectorService: VectorService {
             for (index, id) in ids.enumerated() { try validateID(id, at: "ids[\(index)]") }
         case .filter(let filter):
             guard !filter.isEmpty else {
-                throw VectorError.invalid("an empty filter would delete every point; use DeleteCollection, or name a condition")
+                throw VectorError.invalid(
+                    "an empty filter would delete every point; use DeleteCollection, or name a condition"
+                )
             }
             try FilterValidator.validate(filter)
         }
@@ -160,29 +179,39 @@ package struct LocalVectorService: VectorService {
     private func validateName(_ name: String) throws {
         let scalars = name.unicodeScalars
         let allowed = { (scalar: Unicode.Scalar) -> Bool in
-            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "_.-".unicodeScalars.contains(scalar))
+            scalar.isASCII
+                && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                    || "_.-".unicodeScalars.contains(scalar))
         }
         guard (1...128).contains(scalars.count), let first = scalars.first,
             first.isASCII, first.properties.isAlphabetic || ("0"..."9").contains(first),
             scalars.allSatisfy(allowed)
         else {
-            throw VectorError.invalid("collection name must be 1-128 characters of [A-Za-z0-9_.-] starting with a letter or digit")
+            throw VectorError.invalid(
+                "collection name must be 1-128 characters of [A-Za-z0-9_.-] starting with a letter or digit"
+            )
         }
     }
 
     private func validateCount(_ count: Int, _ what: String) throws {
         guard (1...configuration.maxPointsPerRequest).contains(count) else {
-            throw VectorError.invalid("\(what) must hold 1 to \(configuration.maxPointsPerRequest) entries, got \(count)")
+            throw VectorError.invalid(
+                "\(what) must hold 1 to \(configuration.maxPointsPerRequest) entries, got \(count)"
+            )
         }
     }
 
     private func validateID(_ id: String, at path: String) throws {
-        guard (1...256).contains(id.utf8.count) else { throw VectorError.invalid("\(path) must be 1 to 256 bytes of UTF-8") }
+        guard (1...256).contains(id.utf8.count) else {
+            throw VectorError.invalid("\(path) must be 1 to 256 bytes of UTF-8")
+        }
     }
 
     private func validateVector(_ vector: [Float], dimension: Int, at path: String) throws {
         guard vector.count == dimension else {
-            throw VectorError.invalid("\(path) has \(vector.count) components; the collection's dimension is \(dimension)")
+            throw VectorError.invalid(
+                "\(path) has \(vector.count) components; the collection's dimension is \(dimension)"
+            )
         }
         if let index = vector.firstIndex(where: { !$0.isFinite }) {
             throw VectorError.invalid("\(path)[\(index)] is \(vector[index]); components must be finite")
@@ -190,7 +219,9 @@ package struct LocalVectorService: VectorService {
     }
 
     private func validatePayload(_ payload: Payload, at path: String) throws {
-        guard payload.count <= 64 else { throw VectorError.invalid("\(path) has \(payload.count) keys; at most 64 are allowed") }
+        guard payload.count <= 64 else {
+            throw VectorError.invalid("\(path) has \(payload.count) keys; at most 64 are allowed")
+        }
         for key in payload.keys where !(1...128).contains(key.count) {
             throw VectorError.invalid("\(path) key '\(key.prefix(40))' must be 1 to 128 characters")
         }
@@ -202,7 +233,9 @@ package struct LocalVectorService: VectorService {
         var writer = BinaryWriter()
         writer.write(payload)
         guard writer.bytes.count <= configuration.maxPayloadBytes else {
-            throw VectorError.invalid("\(path) encodes to \(writer.bytes.count) bytes; at most \(configuration.maxPayloadBytes) are allowed")
+            throw VectorError.invalid(
+                "\(path) encodes to \(writer.bytes.count) bytes; at most \(configuration.maxPayloadBytes) are allowed"
+            )
         }
     }
 }
@@ -236,7 +269,9 @@ package enum FilterValidator {
                 for value in values { try validateProbe(value, key: key) }
             case .range(let key, let range):
                 try validateKey(key)
-                guard !range.isUnbounded else { throw VectorError.invalid("range on '\(key)' needs at least one bound") }
+                guard !range.isUnbounded else {
+                    throw VectorError.invalid("range on '\(key)' needs at least one bound")
+                }
                 let bounds = [range.greaterThan, range.greaterThanOrEqual, range.lessThan, range.lessThanOrEqual]
                 guard bounds.allSatisfy({ $0?.isFinite ?? true }) else {
                     throw VectorError.invalid("range bounds on '\(key)' must be finite")
@@ -248,7 +283,9 @@ package enum FilterValidator {
     }
 
     private static func validateKey(_ key: String) throws {
-        guard (1...128).contains(key.count) else { throw VectorError.invalid("filter keys must be 1 to 128 characters") }
+        guard (1...128).contains(key.count) else {
+            throw VectorError.invalid("filter keys must be 1 to 128 characters")
+        }
     }
 
     private static func validateProbe(_ value: PayloadValue, key: String) throws {

@@ -73,7 +73,8 @@ package final class SearchScratch: @unchecked Sendable {
     ///   - paddedLength: The padded length of the collection's vectors.
     ///   - normalize: Whether to scale it to unit length (cosine).
     /// - Returns: The padded query.
-    package func loadQuery(_ vector: some Collection<Float>, paddedLength: Int, normalize: Bool) -> UnsafePointer<Float> {
+    package func loadQuery(_ vector: some Collection<Float>, paddedLength: Int, normalize: Bool) -> UnsafePointer<Float>
+    {
         if paddedLength > queryCapacity {
             query.deallocate()
             queryCapacity = paddedLength

@@ -235,6 +235,21 @@ package final class VectorCollection: @unchecked Sendable {
         try await onWriteQueue { try self.takeSnapshot() }
     }
 
+    /// Takes a snapshot when the WAL holds records and the last snapshot is older than `interval` (write queue).
+    ///
+    /// - Parameter interval: The longest a write may live only in the WAL.
+    /// - Returns: Whether a snapshot was taken.
+    @discardableResult
+    package func snapshotIfDue(interval: Duration) async throws -> Bool {
+        try await onWriteQueue {
+            guard let wal = self.wal, wal.entries > 0 else { return false }
+            let last = self.persistence.snapshotTime ?? self.descriptor.createdAt
+            guard Date().timeIntervalSince(last) >= Double(interval.components.seconds) else { return false }
+            try self.takeSnapshot()
+            return true
+        }
+    }
+
     /// Stops accepting writes: takes a final snapshot when the WAL holds records, and closes the WAL.
     ///
     /// - Parameter snapshot: Whether to snapshot first (not when the collection is being deleted).
@@ -438,7 +453,9 @@ extension VectorCollection {
             }
         }
         let elapsed = ContinuousClock.now - start
-        let microseconds = Int(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)
+        let microseconds = Int(
+            elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        )
         statistics.record(milliseconds: Double(microseconds) / 1000)
         return QueryResult(points: points, tookMicroseconds: microseconds)
     }

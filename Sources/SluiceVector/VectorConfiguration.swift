@@ -5,6 +5,8 @@
 /// - `max_dimension` (4096), `max_top_k` (1000).
 /// - `max_payload_bytes` (65536): encoded payload per point.
 /// - `snapshot_wal_bytes` (67108864): take a snapshot, and empty the WAL, once the WAL is this large.
+/// - `snapshot_interval_seconds` (300): also snapshot a collection whose WAL holds records once its last snapshot
+///   (or its creation) is this old; checked by the serving process every few seconds.
 /// - `compaction_deleted_ratio` (0.2): repair and compact a collection once this share of its nodes are tombstones.
 /// - `exact_search_max_matches` (4096): a filtered query whose filter is estimated to match at most this many points
 ///   scores those points exactly instead of walking the graph.
@@ -20,6 +22,8 @@ package struct VectorConfiguration: Sendable, Hashable, Codable {
     package var maxPayloadBytes = 65_536
     /// WAL size that triggers a snapshot.
     package var snapshotWALBytes = 64 << 20
+    /// Age of the last snapshot after which a non-empty WAL is snapshotted, in seconds.
+    package var snapshotIntervalSeconds = 300
     /// Share of tombstones that triggers repair and compaction.
     package var compactionDeletedRatio = 0.2
     /// Estimated matches under which a filtered query scans exactly.
@@ -36,6 +40,7 @@ package struct VectorConfiguration: Sendable, Hashable, Codable {
         case maxTopK = "max_top_k"
         case maxPayloadBytes = "max_payload_bytes"
         case snapshotWALBytes = "snapshot_wal_bytes"
+        case snapshotIntervalSeconds = "snapshot_interval_seconds"
         case compactionDeletedRatio = "compaction_deleted_ratio"
         case exactSearchMaxMatches = "exact_search_max_matches"
         case maxVectorBytes = "max_vector_bytes"
@@ -52,6 +57,7 @@ package struct VectorConfiguration: Sendable, Hashable, Codable {
         maxTopK = try value(.maxTopK, maxTopK)
         maxPayloadBytes = try value(.maxPayloadBytes, maxPayloadBytes)
         snapshotWALBytes = try value(.snapshotWALBytes, snapshotWALBytes)
+        snapshotIntervalSeconds = try value(.snapshotIntervalSeconds, snapshotIntervalSeconds)
         compactionDeletedRatio = try value(.compactionDeletedRatio, compactionDeletedRatio)
         exactSearchMaxMatches = try value(.exactSearchMaxMatches, exactSearchMaxMatches)
         maxVectorBytes = try value(.maxVectorBytes, maxVectorBytes)
@@ -65,6 +71,7 @@ package struct VectorConfiguration: Sendable, Hashable, Codable {
         if maxTopK < 1 { problems.append("vector.max_top_k must be at least 1") }
         if maxPayloadBytes < 64 { problems.append("vector.max_payload_bytes must be at least 64") }
         if snapshotWALBytes < 4096 { problems.append("vector.snapshot_wal_bytes must be at least 4096") }
+        if snapshotIntervalSeconds < 1 { problems.append("vector.snapshot_interval_seconds must be at least 1") }
         if !(compactionDeletedRatio > 0 && compactionDeletedRatio <= 1) {
             problems.append("vector.compaction_deleted_ratio must be in (0, 1]")
         }

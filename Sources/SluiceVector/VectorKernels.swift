@@ -37,14 +37,17 @@ package enum VectorKernels {
         var offset = 0
         let bytes = count &* 4
         while offset &+ 128 <= bytes {
-            sum0 += ra.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
+            sum0 +=
+                ra.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
                 * rb.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
-            sum1 += ra.loadUnaligned(fromByteOffset: offset &+ 64, as: SIMD16<Float>.self)
+            sum1 +=
+                ra.loadUnaligned(fromByteOffset: offset &+ 64, as: SIMD16<Float>.self)
                 * rb.loadUnaligned(fromByteOffset: offset &+ 64, as: SIMD16<Float>.self)
             offset &+= 128
         }
         if offset < bytes {
-            sum0 += ra.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
+            sum0 +=
+                ra.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
                 * rb.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
         }
         return (sum0 + sum1).sum()

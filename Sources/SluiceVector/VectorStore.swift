@@ -18,6 +18,7 @@ package final class VectorStore: Sendable {
 
     enum Entry: Sendable {
         case loading(CollectionDescriptor)
+        case creating(CollectionDescriptor)
         case ready(VectorCollection)
         case failed(CollectionDescriptor, String)
     }
@@ -99,7 +100,36 @@ package final class VectorStore: Sendable {
                     ]
                 )
             case .failure(let error):
-                logger.error("vector collection failed to load", metadata: ["collection": "\(name)", "error": "\(error)"])
+                logger.error(
+                    "vector collection failed to load",
+                    metadata: ["collection": "\(name)", "error": "\(error)"]
+                )
+            }
+        }
+    }
+
+    /// Snapshots every ready collection whose WAL holds records older than `interval`; failures are logged and
+    /// the WAL keeps the writes.
+    ///
+    /// - Parameter interval: The longest a write may live only in the WAL.
+    package func snapshotDue(interval: Duration) async {
+        for collection in readyCollections {
+            do {
+                try await collection.snapshotIfDue(interval: interval)
+            } catch {
+                logger.error(
+                    "vector snapshot failed; the WAL still holds every write",
+                    metadata: ["collection": "\(collection.descriptor.name)", "error": "\(error)"]
+                )
+            }
+        }
+    }
+
+    private var readyCollections: [VectorCollection] {
+        entries.withLock { entries in
+            entries.values.compactMap { entry -> VectorCollection? in
+                if case .ready(let collection) = entry { return collection }
+                return nil
             }
         }
     }
@@ -127,6 +157,7 @@ package final class VectorStore: Sendable {
         switch entry {
         case .ready(let collection): return collection
         case .loading: throw VectorError(.unavailable, "collection '\(name)' is still loading; retry shortly")
+        case .creating: throw VectorError(.unavailable, "collection '\(name)' is being created; retry shortly")
         case .failed(_, let reason): throw VectorError(.unavailable, "collection '\(name)' failed to load: \(reason)")
         case nil: throw VectorError(.notFound, "collection '\(name)' does not exist")
         }
@@ -139,12 +170,14 @@ package final class VectorStore: Sendable {
     ///   - ifNotExists: Return a compatible existing collection instead of failing.
     /// - Returns: The collection and whether it was created.
     package func create(_ descriptor: CollectionDescriptor, ifNotExists: Bool) throws -> (VectorCollection, Bool) {
-        try entries.withLock { entries in
-            if let existing = entries[descriptor.name] {
-                guard case .ready(let collection) = existing else {
+        // Claim the name under the lock, but write the files outside it: lookups for other collections (every
+        // query takes one) must not wait for this collection's fsyncs.
+        let existing = try entries.withLock { entries -> VectorCollection? in
+            if let entry = entries[descriptor.name] {
+                guard case .ready(let collection) = entry else {
                     throw VectorError(.unavailable, "collection '\(descriptor.name)' is still loading; retry shortly")
                 }
-                if ifNotExists, collection.descriptor.isCompatible(with: descriptor) { return (collection, false) }
+                if ifNotExists, collection.descriptor.isCompatible(with: descriptor) { return collection }
                 throw VectorError(
                     .alreadyExists,
                     ifNotExists
@@ -152,14 +185,26 @@ package final class VectorStore: Sendable {
                         : "collection '\(descriptor.name)' already exists"
                 )
             }
+            entries[descriptor.name] = .creating(descriptor)
+            return nil
+        }
+        if let existing { return (existing, false) }
+        do {
             let collection = try VectorCollection.create(
                 descriptor,
                 in: root.appendingPathComponent(descriptor.name, isDirectory: true),
                 configuration: configuration,
                 logger: logger
             )
-            entries[descriptor.name] = .ready(collection)
+            entries.withLock { $0[descriptor.name] = .ready(collection) }
             return (collection, true)
+        } catch {
+            entries.withLock { _ = $0.removeValue(forKey: descriptor.name) }
+            logger.error(
+                "vector collection could not be created",
+                metadata: ["collection": "\(descriptor.name)", "error": "\(error)"]
+            )
+            throw VectorError(.internal, "collection '\(descriptor.name)' could not be created")
         }
     }
 
@@ -183,7 +228,10 @@ package final class VectorStore: Sendable {
             try FileIO.syncDirectory(root.path)
             try FileManager.default.removeItem(at: doomed)
         } catch {
-            logger.error("vector collection files not fully removed", metadata: ["collection": "\(name)", "error": "\(error)"])
+            logger.error(
+                "vector collection files not fully removed",
+                metadata: ["collection": "\(name)", "error": "\(error)"]
+            )
         }
         return true
     }
@@ -197,7 +245,8 @@ package final class VectorStore: Sendable {
         return snapshot.keys.sorted().filter { $0.hasPrefix(prefix) }.map { name in
             switch snapshot[name]! {
             case .ready(let collection): collection.info
-            case .loading(let descriptor), .failed(let descriptor, _): Self.placeholderInfo(descriptor)
+            case .loading(let descriptor), .creating(let descriptor), .failed(let descriptor, _):
+                Self.placeholderInfo(descriptor)
             }
         }
     }
@@ -209,7 +258,8 @@ package final class VectorStore: Sendable {
     package func info(_ name: String) throws -> CollectionInfo {
         switch entries.withLock({ $0[name] }) {
         case .ready(let collection): return collection.info
-        case .loading(let descriptor), .failed(let descriptor, _): return Self.placeholderInfo(descriptor)
+        case .loading(let descriptor), .creating(let descriptor), .failed(let descriptor, _):
+            return Self.placeholderInfo(descriptor)
         case nil: throw VectorError(.notFound, "collection '\(name)' does not exist")
         }
     }

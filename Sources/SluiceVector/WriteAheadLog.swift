@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 package import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A logical write to a collection, as logged.
 package enum WALRecord: Sendable, Hashable {
@@ -79,7 +80,10 @@ package final class WriteAheadLog {
             }
             let version = existing.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self) }
             guard UInt32(littleEndian: version) == Self.version else {
-                throw VectorError(.internal, "\(url.path) has WAL format version \(version); this build reads \(Self.version)")
+                throw VectorError(
+                    .internal,
+                    "\(url.path) has WAL format version \(version); this build reads \(Self.version)"
+                )
             }
             try existing.withUnsafeBytes { raw in
                 var offset = headerSize
@@ -99,7 +103,9 @@ package final class WriteAheadLog {
         do {
             if existing.count < headerSize {
                 // New, or torn while being created: write a fresh header.
-                guard ftruncate(fd, 0) == 0 else { throw FileIO.Failure(operation: "ftruncate", path: url.path, code: errno) }
+                guard ftruncate(fd, 0) == 0 else {
+                    throw FileIO.Failure(operation: "ftruncate", path: url.path, code: errno)
+                }
                 var header = BinaryWriter(capacity: headerSize)
                 header.bytes.append(contentsOf: magic)
                 header.write(Self.version)
@@ -113,7 +119,9 @@ package final class WriteAheadLog {
                 }
                 try FileIO.sync(fd, path: url.path)
             }
-            guard lseek(fd, 0, SEEK_END) >= 0 else { throw FileIO.Failure(operation: "lseek", path: url.path, code: errno) }
+            guard lseek(fd, 0, SEEK_END) >= 0 else {
+                throw FileIO.Failure(operation: "lseek", path: url.path, code: errno)
+            }
         } catch {
             Glibc.close(fd)
             throw error

@@ -15,7 +15,9 @@ struct VectorCollectionTests {
 
             // When
             let write = try await service.upsert(collection: "docs", points: points, embeddingVersionTag: "")
-            let hits = try await service.query(.init(collection: "docs", vector: points[5].vector, topK: 3, withPayload: true))
+            let hits = try await service.query(
+                .init(collection: "docs", vector: points[5].vector, topK: 3, withPayload: true)
+            )
 
             // Then
             #expect(write == WriteResult(count: 200, sequence: 1))
@@ -29,8 +31,15 @@ struct VectorCollectionTests {
             moved.payload = ["new": .bool(true)]
             _ = try await service.upsert(collection: "docs", points: [moved], embeddingVersionTag: "")
             let deleted = try await service.delete(collection: "docs", selector: .ids(["p5", "missing", "p5"]))
-            let after = try await service.query(.init(collection: "docs", vector: points[5].vector, topK: 1, withPayload: true))
-            let fetched = try await service.get(collection: "docs", ids: ["p7", "p5", "p8"], withPayload: true, withVectors: true)
+            let after = try await service.query(
+                .init(collection: "docs", vector: points[5].vector, topK: 1, withPayload: true)
+            )
+            let fetched = try await service.get(
+                collection: "docs",
+                ids: ["p7", "p5", "p8"],
+                withPayload: true,
+                withVectors: true
+            )
 
             // Then
             #expect(deleted == WriteResult(count: 1, sequence: 3))
@@ -52,10 +61,15 @@ struct VectorCollectionTests {
             let points = makePoints(300, dimension: 16)
             do {
                 let service = try await openService(directory)
-                _ = try await service.createCollection(.init(name: "c", dimension: 16, metric: .cosine, embeddingVersionTag: "v1"))
+                _ = try await service.createCollection(
+                    .init(name: "c", dimension: 16, metric: .cosine, embeddingVersionTag: "v1")
+                )
                 _ = try await service.upsert(collection: "c", points: Array(points[0..<150]), embeddingVersionTag: "v1")
                 _ = try await service.upsert(collection: "c", points: Array(points[150...]), embeddingVersionTag: "")
-                _ = try await service.delete(collection: "c", selector: .filter(.init(must: [.match(key: "bucket", value: .int(3))])))
+                _ = try await service.delete(
+                    collection: "c",
+                    selector: .filter(.init(must: [.match(key: "bucket", value: .int(3))]))
+                )
             }
 
             // When reopened from the WAL alone (no snapshot was taken)
@@ -74,7 +88,12 @@ struct VectorCollectionTests {
             #expect(reloadedInfo.persistence.snapshotSequence == 3)
             #expect(reloadedInfo.persistence.walEntries == 0)
             #expect(reloadedInfo.count == 297)
-            let gone = try await reloaded.get(collection: "c", ids: ["p3", "p103", "p4"], withPayload: false, withVectors: false)
+            let gone = try await reloaded.get(
+                collection: "c",
+                ids: ["p3", "p103", "p4"],
+                withPayload: false,
+                withVectors: false
+            )
             #expect(gone.map(\.id) == ["p4"])
             let next = try await reloaded.upsert(collection: "c", points: [points[3]], embeddingVersionTag: "")
             #expect(next.sequence == 4)
@@ -88,7 +107,9 @@ struct VectorCollectionTests {
             do {
                 let service = try await openService(directory)
                 _ = try await service.createCollection(.init(name: "t", dimension: 4, metric: .dot))
-                for point in points { _ = try await service.upsert(collection: "t", points: [point], embeddingVersionTag: "") }
+                for point in points {
+                    _ = try await service.upsert(collection: "t", points: [point], embeddingVersionTag: "")
+                }
             }
             let wal = directory.appendingPathComponent("vector/collections/t/wal.log")
             let whole = try Data(contentsOf: wal)
@@ -115,7 +136,9 @@ struct VectorCollectionTests {
             do {
                 let service = try await openService(directory)
                 _ = try await service.createCollection(.init(name: "t", dimension: 4, metric: .l2))
-                for point in points { _ = try await service.upsert(collection: "t", points: [point], embeddingVersionTag: "") }
+                for point in points {
+                    _ = try await service.upsert(collection: "t", points: [point], embeddingVersionTag: "")
+                }
             }
             let wal = directory.appendingPathComponent("vector/collections/t/wal.log")
             var bytes = try Data(contentsOf: wal)
@@ -161,6 +184,26 @@ struct VectorCollectionTests {
             let reopened = try await openService(directory)
             let again = try await reopened.query(.init(collection: "c", vector: live[10].vector, topK: 1))
             #expect(again.points.map(\.id) == [live[10].id])
+        }
+    }
+
+    @Test("a due snapshot empties the WAL, and an empty WAL is not snapshotted")
+    func periodicSnapshot() async throws {
+        try await withTemporaryDirectory { directory in
+            let service = try await openService(directory)
+            _ = try await service.createCollection(.init(name: "s", dimension: 4, metric: .l2))
+            let collection = try service.store.collection("s")
+            #expect(try await collection.snapshotIfDue(interval: .zero) == false)
+
+            _ = try await service.upsert(collection: "s", points: makePoints(10, dimension: 4), embeddingVersionTag: "")
+            #expect(try await collection.snapshotIfDue(interval: .seconds(3600)) == false)
+            await service.store.snapshotDue(interval: .zero)
+
+            let info = collection.info
+            #expect(info.persistence.snapshotSequence == 1)
+            #expect(info.persistence.walEntries == 0)
+            #expect(info.persistence.snapshotBytes > 0)
+            #expect(try await collection.snapshotIfDue(interval: .zero) == false)
         }
     }
 }

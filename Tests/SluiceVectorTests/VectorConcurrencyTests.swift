@@ -5,7 +5,10 @@ import Testing
 
 @Suite("Vector concurrency")
 struct VectorConcurrencyTests {
-    @Test("queries are answered while a large batch is being written, and see it land point by point", .timeLimit(.minutes(1)))
+    @Test(
+        "queries are answered while a large batch is being written, and see it land point by point",
+        .timeLimit(.minutes(1))
+    )
     func queriesInterleaveWithWrites() async throws {
         try await withTemporaryDirectory { directory in
             // Given a collection and a 1,000-point batch (one write-queue job of 1,000 inserts)

@@ -17,11 +17,16 @@ struct VectorFilterTests {
         #expect(VectorFilter(must: [.match(key: "year", value: .double(2021))]).matches(payload))
         #expect(!VectorFilter(must: [.match(key: "missing", value: .bool(true))]).matches(payload))
         #expect(VectorFilter(must: [.anyOf(key: "lang", values: [.string("de"), .string("en")])]).matches(payload))
-        #expect(VectorFilter(must: [.range(key: "year", .init(greaterThanOrEqual: 2021, lessThan: 2022))]).matches(payload))
+        #expect(
+            VectorFilter(must: [.range(key: "year", .init(greaterThanOrEqual: 2021, lessThan: 2022))]).matches(payload)
+        )
         #expect(!VectorFilter(must: [.range(key: "score", .init(greaterThan: 0.5))]).matches(payload))
         #expect(!VectorFilter(must: [.range(key: "lang", .init(greaterThan: 0))]).matches(payload))
         #expect(!VectorFilter(mustNot: [.match(key: "ok", value: .bool(true))]).matches(payload))
-        #expect(VectorFilter(should: [.match(key: "lang", value: .string("x")), .match(key: "ok", value: .bool(true))]).matches(payload))
+        #expect(
+            VectorFilter(should: [.match(key: "lang", value: .string("x")), .match(key: "ok", value: .bool(true))])
+                .matches(payload)
+        )
         #expect(!VectorFilter(should: [.match(key: "lang", value: .string("x"))]).matches(payload))
         let nested = VectorFilter(must: [.filter(.init(mustNot: [.match(key: "lang", value: .string("en"))]))])
         #expect(!nested.matches(payload))
@@ -35,7 +40,11 @@ struct VectorFilterTests {
             _ = try await service.createCollection(.init(name: "f", dimension: 32, metric: .cosine))
             let points = makePoints(5000, dimension: 32)
             for batch in stride(from: 0, to: points.count, by: 1000) {
-                _ = try await service.upsert(collection: "f", points: Array(points[batch..<batch + 1000]), embeddingVersionTag: "")
+                _ = try await service.upsert(
+                    collection: "f",
+                    points: Array(points[batch..<batch + 1000]),
+                    embeddingVersionTag: ""
+                )
             }
             let filter = VectorFilter(must: [.range(key: "bucket", .init(lessThan: Double(percent)))])
 
@@ -43,7 +52,9 @@ struct VectorFilterTests {
             var hits = 0
             let queries = makePoints(50, dimension: 32, seed: 11, prefix: "q").map(\.vector)
             for query in queries {
-                let found = try await service.query(.init(collection: "f", vector: query, topK: 10, filter: filter, withPayload: true))
+                let found = try await service.query(
+                    .init(collection: "f", vector: query, topK: 10, filter: filter, withPayload: true)
+                )
                 #expect(found.points.allSatisfy { ($0.payload["bucket"]?.number ?? 100) < Double(percent) })
                 let exact = exactNeighbors(of: query, in: points, metric: .cosine, k: 10) {
                     ($0.payload["bucket"]?.number ?? 100) < Double(percent)
