@@ -77,7 +77,6 @@ let package = Package(
                 + vectorTargetCPU
         ),
 
-
         // MARK: - Provider adapters (HTTP)
         .target(
             name: "SluiceProviders",
