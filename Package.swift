@@ -274,6 +274,7 @@ let package = Package(
                 "SluiceGovernance",
                 "SluiceInference",
                 "SluiceTesting",
+                "SluiceVector",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

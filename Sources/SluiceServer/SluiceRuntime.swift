@@ -119,14 +119,18 @@ package struct SluiceRuntime: Sendable {
         return governance
     }
 
-    /// Opens the vector store under the data directory, and the service that loads and closes it.
-    func makeVector() throws -> (LocalVectorService, VectorStoreService) {
+    /// Opens the vector store under the data directory, and the service that loads, snapshots and closes it.
+    func makeVector() throws -> (LocalVectorService, any Service) {
         let vectors = try LocalVectorService.open(
             dataDirectory: dataDirectory,
             configuration: configuration.vector,
             logger: logger
         )
-        return (vectors, VectorStoreService(store: vectors.store))
+        let store = VectorStoreService(
+            store: vectors.store,
+            snapshotInterval: .seconds(configuration.vector.snapshotIntervalSeconds)
+        )
+        return (vectors, store)
     }
 
     /// Builds the in-process inference service and the HTTP clients it owns.

@@ -261,3 +261,17 @@ def test_a_graceful_stop_snapshots_and_the_next_start_loads_it(grpc_stubs, tmp_p
             "a graceful stop leaves a final snapshot and an empty WAL"
         assert info.persistence.snapshot_sequence == 1 and info.persistence.durable_sequence == 1
         assert {p.id: list(p.vector) for p in second.get("keep", list(vectors))} == vectors
+
+
+def test_an_old_wal_is_snapshotted_while_serving(grpc_stubs, tmp_path: Path):
+    """`vector.snapshot_interval_seconds`: writes do not live in the WAL alone for long, even when it stays small."""
+    rng = random.Random(5)
+    pb = grpc_stubs.vector
+    with VectorProcess(tmp_path, grpc_stubs, vector={"snapshot_interval_seconds": 1}) as proc:
+        proc.create("aging", DIMENSION)
+        proc.upsert("aging", [pb.Point(id=f"a{i}", vector=exact_vector(rng)) for i in range(10)])
+        deadline = time.monotonic() + 15
+        while (info := proc.info("aging")).persistence.snapshot_sequence < 1:
+            assert time.monotonic() < deadline, f"no snapshot within 15 s: {info.persistence}"
+            time.sleep(0.05)
+        assert info.persistence.wal_entries == 0 and info.persistence.HasField("snapshot_time")
