@@ -31,6 +31,7 @@ package final class VectorCollection: @unchecked Sendable {
     private var ids: [String]
     private var payloads: [Payload]
     private var payloadBytes = 0
+    private var idBytes = 0
     private var persistence = PersistenceInfo()
 
     // `writeQueue` only.
@@ -62,6 +63,7 @@ package final class VectorCollection: @unchecked Sendable {
                 slotByID[id] = UInt32(slot)
             }
             payloadBytes = contents.payloads.reduce(0) { $0 + Self.bytes(of: $1) }
+            idBytes = contents.ids.reduce(0) { $0 + Self.bytes(of: $1) }
         } else {
             graph = HNSWGraph(dimension: descriptor.dimension, metric: descriptor.metric, parameters: descriptor.hnsw)
             ids = []
@@ -304,6 +306,7 @@ package final class VectorCollection: @unchecked Sendable {
                     graph.apply(plan)
                     slotByID[point.id] = plan.node
                     ids.append(point.id)
+                    idBytes += Self.bytes(of: point.id)
                     payloads.append(point.payload)
                     payloadBytes += bytes
                 }
@@ -352,15 +355,18 @@ package final class VectorCollection: @unchecked Sendable {
         newIDs.reserveCapacity(compacted.count)
         newPayloads.reserveCapacity(compacted.count)
         newSlotByID.reserveCapacity(compacted.count)
+        var newIDBytes = 0
         for (slot, newSlot) in newSlots.enumerated() {
             guard let newSlot else { continue }
             newIDs.append(ids[slot])
+            newIDBytes += Self.bytes(of: ids[slot])
             newPayloads.append(payloads[slot])
             newSlotByID[ids[slot]] = newSlot
         }
         lock.withWriteLock {
             graph = compacted
             ids = newIDs
+            idBytes = newIDBytes
             payloads = newPayloads
             slotByID = newSlotByID
         }
@@ -395,6 +401,8 @@ package final class VectorCollection: @unchecked Sendable {
             writeQueue.async { continuation.resume(with: Result { try body() }) }
         }
     }
+
+    private static func bytes(of id: String) -> Int { 16 + (id.utf8.count > 15 ? id.utf8.count : 0) }
 
     private static func bytes(of payload: Payload) -> Int {
         payload.reduce(0) { $0 + 16 + $1.key.utf8.count + $1.value.approximateBytes }
@@ -484,7 +492,6 @@ extension VectorCollection {
     package var info: CollectionInfo {
         let stats = statistics.snapshot
         return lock.withReadLock {
-            let idBytes = ids.reduce(0) { $0 + 16 + ($1.utf8.count > 15 ? $1.utf8.count : 0) }
             let mapBytes = slotByID.capacity * (MemoryLayout<String>.stride + MemoryLayout<UInt32>.stride + 1)
             return CollectionInfo(
                 descriptor: descriptor,

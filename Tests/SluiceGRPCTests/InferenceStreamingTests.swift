@@ -107,11 +107,11 @@ struct InferenceStreamingTests {
 
     @Test("a stream's deadline ends it with upstream_timeout and cancels the server's domain stream")
     func streamDeadline() async throws {
-        // Given an implementation that blocks after one delta, and a client whose streams may last 300 ms
+        // Given an implementation that blocks after one delta, and a client whose streams may last 2 s (long enough
+        // for the first delta to arrive even when the whole suite loads both cores)
         let fake = FakeInferenceService(streamScript: .eventsThenBlock([.delta(ChatDelta(content: "first"))]))
 
-        let (received, error) = try await InProcessMesh.withInference(serving: fake, streamTimeout: .milliseconds(300))
-        {
+        let (received, error) = try await InProcessMesh.withInference(serving: fake, streamTimeout: .seconds(2)) {
             client in
             // When the consumer keeps reading past the deadline
             let stream = try await client.openChatStream(Self.request)
