@@ -48,14 +48,24 @@ package struct EdgeServices: Sendable {
 }
 
 /// A flag that turns on when the process is serving and off when it starts shutting down.
+///
+/// A component still warming up (the vector store loading its collections) can ``hold()`` readiness off until it
+/// calls ``release()``, whatever the flag says.
 package final class Readiness: Sendable {
     private let ready = Atomic<Bool>(false)
+    private let holds = Atomic<Int>(0)
 
     /// Creates a flag that is off.
     package init() {}
 
-    /// Whether the process is ready.
-    package var isReady: Bool { ready.load(ordering: .acquiring) }
+    /// Whether the process is ready: the flag is on and nothing holds it off.
+    package var isReady: Bool { ready.load(ordering: .acquiring) && holds.load(ordering: .acquiring) == 0 }
+
+    /// Keeps readiness off until a matching ``release()``.
+    package func hold() { holds.add(1, ordering: .acquiringAndReleasing) }
+
+    /// Ends one ``hold()``.
+    package func release() { holds.subtract(1, ordering: .acquiringAndReleasing) }
 
     /// Sets the flag.
     ///

@@ -131,8 +131,7 @@ extension SluiceRuntime {
     }
 
     /// `/health/*` and `/metrics` on the `http` address, for a process without the edge.
-    func operationsListener() -> [any Service] {
-        let readiness = Readiness()
+    func operationsListener(readiness: Readiness = Readiness()) -> [any Service] {
         let app = Edge.buildOperationsApplication(
             configuration: configuration.http,
             readiness: readiness,

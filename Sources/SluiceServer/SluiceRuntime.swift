@@ -90,8 +90,11 @@ package struct SluiceRuntime: Sendable {
         case .governance:
             return try makeGovernanceServer(try await makeGovernance())
         case .vector:
-            let (vectors, vectorStore) = try makeVector()
-            return [vectorStore, try makeVectorServer(vectors)] + operationsListener()
+            // Not ready until the collections have loaded: until then most calls would answer UNAVAILABLE.
+            let readiness = Readiness()
+            readiness.hold()
+            let (vectors, vectorStore) = try makeVector(onLoaded: { readiness.release() })
+            return [vectorStore, try makeVectorServer(vectors)] + operationsListener(readiness: readiness)
         case .edge:
             let (inferenceClient, governanceClient, clientServices) = try makeRemoteClients()
             return clientServices
@@ -120,7 +123,9 @@ package struct SluiceRuntime: Sendable {
     }
 
     /// Opens the vector store under the data directory, and the service that loads, snapshots and closes it.
-    func makeVector() throws -> (LocalVectorService, any Service) {
+    ///
+    /// - Parameter onLoaded: Called once the collections have loaded.
+    func makeVector(onLoaded: @escaping @Sendable () -> Void = {}) throws -> (LocalVectorService, any Service) {
         let vectors = try LocalVectorService.open(
             dataDirectory: dataDirectory,
             configuration: configuration.vector,
@@ -128,7 +133,8 @@ package struct SluiceRuntime: Sendable {
         )
         let store = VectorStoreService(
             store: vectors.store,
-            snapshotInterval: .seconds(configuration.vector.snapshotIntervalSeconds)
+            snapshotInterval: .seconds(configuration.vector.snapshotIntervalSeconds),
+            onLoaded: onLoaded
         )
         return (vectors, store)
     }

@@ -21,6 +21,7 @@ package struct VectorStoreService<ServiceClock: Clock>: Service where ServiceClo
     private let snapshotInterval: Duration
     private let checkInterval: Duration
     private let clock: ServiceClock
+    private let onLoaded: @Sendable () -> Void
 
     /// Creates the service.
     ///
@@ -30,12 +31,16 @@ package struct VectorStoreService<ServiceClock: Clock>: Service where ServiceClo
     ///     (`vector.snapshot_interval_seconds`).
     ///   - checkInterval: How often collections are checked; at most 5 s, and never longer than `snapshotInterval`.
     ///   - clock: The clock the checks wait on.
+    ///   - onLoaded: Called once every collection has loaded (or failed to): mode `vector` releases its readiness
+    ///     hold here, so load balancers wait for the collections.
     package init(
         store: VectorStore,
         snapshotInterval: Duration,
         checkInterval: Duration = .seconds(5),
-        clock: ServiceClock = ContinuousClock()
+        clock: ServiceClock = ContinuousClock(),
+        onLoaded: @escaping @Sendable () -> Void = {}
     ) {
+        self.onLoaded = onLoaded
         self.store = store
         self.snapshotInterval = snapshotInterval
         self.checkInterval = min(checkInterval, snapshotInterval)
@@ -45,6 +50,7 @@ package struct VectorStoreService<ServiceClock: Clock>: Service where ServiceClo
     /// Loads the collections, snapshots old WALs until graceful shutdown, then closes the collections.
     package func run() async throws {
         await store.loadAll()
+        onLoaded()
         // Cancellation (rather than a graceful shutdown) closes the store too: snapshots are only an optimisation,
         // every acknowledged write is already in a WAL.
         try? await cancelWhenGracefulShutdown {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import SluiceEdge
 import SluiceServer
 import SluiceTesting
 import SluiceVector
@@ -85,5 +86,33 @@ struct VectorStoreServiceTests {
         #expect(info.persistence.snapshotSequence == 3 && info.persistence.walEntries == 0)
         #expect(info.count == 1)
         await reopened.store.close()
+    }
+
+    @Test("holds readiness off until the collections have loaded")
+    func readinessWaitsForLoad() async throws {
+        // Given a data directory with a collection, and a readiness flag that is on but held for the store
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-vss-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = try LocalVectorService.open(dataDirectory: directory, logger: .silent)
+        await first.store.loadAll()
+        _ = try await first.createCollection(CreateCollectionRequest(name: "v", dimension: 2, metric: .l2))
+        let readiness = Readiness()
+        readiness.set(true)
+        readiness.hold()
+        let vectors = try LocalVectorService.open(dataDirectory: directory, logger: .silent)
+        let service = VectorStoreService(store: vectors.store, snapshotInterval: .seconds(60)) { readiness.release() }
+        #expect(!readiness.isReady)
+
+        // When the service runs
+        let group = ServiceGroup(services: [service], logger: .silent)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+
+            // Then readiness turns on, and by then the collection is ready
+            try await Self.eventually("readiness is released") { readiness.isReady }
+            #expect(try await vectors.collectionInfo(name: "v").isReady)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
     }
 }
