@@ -71,7 +71,9 @@ extension BenchCommand {
                 print(String(decoding: data, as: UTF8.self))
             } else {
                 print("vectors \(baseVectors.count) × \(dimension), build \(String(format: "%.2f", buildSeconds)) s")
-                for run in runs { print(run.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")) }
+                for run in runs {
+                    print(run.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+                }
             }
         }
 
@@ -97,7 +99,9 @@ extension BenchCommand {
             }
             let seconds = (ContinuousClock.now - total).seconds
             latencies.sort()
-            func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+            func percentile(_ p: Double) -> Double {
+                latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
+            }
             return [
                 "ef_search": ef,
                 "recall_at_10": Double(hits) / Double(queries.count * k),
@@ -113,7 +117,13 @@ extension BenchCommand {
 enum VectorFile {
     static func readFloats(_ path: String) throws -> [[Float]] {
         try read(path) { raw, offset, count in
-            (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + $0 * 4, as: UInt32.self))) }
+            (0..<count).map {
+                Float(
+                    bitPattern: UInt32(
+                        littleEndian: raw.loadUnaligned(fromByteOffset: offset + $0 * 4, as: UInt32.self)
+                    )
+                )
+            }
         }
     }
 
