@@ -191,11 +191,16 @@ extension HNSWGraph {
                 list = UnsafePointer(links(closest.node, level: level))
             }
             let linkCount = Int(list[0])
-            // Start loading every neighbor's first cache line before scoring any: the loads overlap instead of
-            // stalling one after another (the hardware prefetcher streams the rest of each vector).
+            // Start loading the first two cache lines of every unvisited neighbor before scoring any: the loads overlap
+            // instead of stalling one after another, and the hardware prefetcher streams the rest of each vector.
             var index = 1
             while index <= linkCount {
-                sluice_prefetch(nodes + Int(list[index]) &* nodeBytes)
+                let neighbor = list[index]
+                if !visited.contains(neighbor) {
+                    let record = nodes + Int(neighbor) &* nodeBytes
+                    sluice_prefetch(record)
+                    sluice_prefetch(record + 64)
+                }
                 index &+= 1
             }
             index = 1

@@ -23,6 +23,7 @@ package struct Neighbor: Sendable, Hashable {
 package struct NeighborHeap {
     /// Whether the top is the farthest (a bounded result set) or the closest (a candidate queue).
     package let farthestOnTop: Bool
+    private let sign: Float
     private var storage: UnsafeMutablePointer<Neighbor>
     private var capacity: Int
     /// The number of neighbors held.
@@ -35,6 +36,7 @@ package struct NeighborHeap {
     ///   - capacity: The initial storage, grown as needed.
     package init(farthestOnTop: Bool, capacity: Int = 256) {
         self.farthestOnTop = farthestOnTop
+        self.sign = farthestOnTop ? -1 : 1
         self.capacity = max(capacity, 16)
         self.storage = .allocate(capacity: self.capacity)
     }
@@ -54,9 +56,11 @@ package struct NeighborHeap {
     /// Removes every neighbor, keeping the storage.
     @inline(__always) package mutating func removeAll() { count = 0 }
 
+    /// Whether `a` belongs above `b`: comparing signed distances (negated for a max-heap) keeps the comparison
+    /// branch-free.
     @inline(__always)
     private func above(_ a: Neighbor, _ b: Neighbor) -> Bool {
-        farthestOnTop ? a.distance > b.distance : a.distance < b.distance
+        a.distance * sign < b.distance * sign
     }
 
     /// Adds a neighbor.

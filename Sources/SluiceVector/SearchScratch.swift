@@ -99,6 +99,13 @@ package struct VisitedSet {
     let tags: UnsafeMutablePointer<UInt16>
     let generation: UInt16
 
+    /// Whether a node was visited, without marking it.
+    ///
+    /// - Parameter node: The node's slot.
+    /// - Returns: `true` if it was visited.
+    @inline(__always)
+    package func contains(_ node: UInt32) -> Bool { tags[Int(node)] == generation }
+
     /// Marks a node visited; returns `false` if it already was.
     ///
     /// - Parameter node: The node's slot.
