@@ -22,8 +22,10 @@ import Foundation
 /// ```
 package final class HNSWGraph: @unchecked Sendable {
     // @unchecked: the raw storage is guarded by the owner's read-write lock as described above; this class never
-    // mutates outside `apply`, `markDeleted`, `reserveCapacity` and `replaceStorage`, which the owner calls only
-    // under its write lock.
+    // mutates outside `apply`, `markDeleted` and `reserveCapacity` (and restoring or compacting a graph nobody else
+    // sees yet), which the owner calls only under its write lock. For the same reason the stored properties opt out
+    // of dynamic exclusivity checks (`@exclusivity(unchecked)`): the lock, not the runtime, orders their accesses,
+    // and a check on every property read in the search loops costs a few percent of query time.
 
     /// The vector length.
     package let dimension: Int
@@ -44,22 +46,22 @@ package final class HNSWGraph: @unchecked Sendable {
     let levelMultiplier: Double
 
     /// Node slots in use, tombstones included.
-    package internal(set) var count = 0
+    @exclusivity(unchecked) package internal(set) var count = 0
     /// Node slots allocated.
-    package internal(set) var capacity = 0
+    @exclusivity(unchecked) package internal(set) var capacity = 0
     /// Tombstones among the used slots.
-    package internal(set) var deletedCount = 0
+    @exclusivity(unchecked) package internal(set) var deletedCount = 0
     /// The entry node, `nil` while the graph is empty.
-    package internal(set) var entryPoint: UInt32?
+    @exclusivity(unchecked) package internal(set) var entryPoint: UInt32?
     /// The highest layer of the graph.
-    package internal(set) var maxLevel = 0
+    @exclusivity(unchecked) package internal(set) var maxLevel = 0
 
-    var nodes: UnsafeMutableRawPointer
-    var levels: UnsafeMutablePointer<UInt8>
-    var deleted: UnsafeMutablePointer<Bool>
-    var upper: UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>
-    var upperLinkWords = 0
-    var random: SplitMix64
+    @exclusivity(unchecked) var nodes: UnsafeMutableRawPointer
+    @exclusivity(unchecked) var levels: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) var deleted: UnsafeMutablePointer<Bool>
+    @exclusivity(unchecked) var upper: UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>
+    @exclusivity(unchecked) var upperLinkWords = 0
+    @exclusivity(unchecked) var random: SplitMix64
 
     /// Creates an empty graph.
     ///

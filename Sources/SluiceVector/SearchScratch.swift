@@ -7,18 +7,19 @@ import Synchronization
 /// generation, so clearing it between searches is one increment (and a full reset every 65,535 searches).
 package final class SearchScratch: @unchecked Sendable {
     // @unchecked: a scratch is used by one search at a time. The pool hands it out under a mutex and the search
-    // gives it back when done, so no two threads touch its memory concurrently.
+    // gives it back when done, so no two threads touch its memory concurrently; that is also why its properties
+    // skip dynamic exclusivity checks.
 
     /// Candidates to expand, closest first.
-    package var candidates = NeighborHeap(farthestOnTop: false)
+    @exclusivity(unchecked) package var candidates = NeighborHeap(farthestOnTop: false)
     /// The best results so far, farthest first.
-    package var results = NeighborHeap(farthestOnTop: true)
+    @exclusivity(unchecked) package var results = NeighborHeap(farthestOnTop: true)
     /// The query, copied and padded with zeros (and normalized for cosine).
-    package private(set) var query: UnsafeMutablePointer<Float>
-    private var queryCapacity: Int
-    private var tags: UnsafeMutablePointer<UInt16>
-    private var tagCapacity: Int
-    private var generation: UInt16 = 0
+    @exclusivity(unchecked) package private(set) var query: UnsafeMutablePointer<Float>
+    @exclusivity(unchecked) private var queryCapacity: Int
+    @exclusivity(unchecked) private var tags: UnsafeMutablePointer<UInt16>
+    @exclusivity(unchecked) private var tagCapacity: Int
+    @exclusivity(unchecked) private var generation: UInt16 = 0
 
     /// Creates scratch space.
     package init() {
