@@ -416,7 +416,8 @@ extension VectorCollection {
     ///
     /// A filter estimated (from a sample of the graph) to match at most `exact_search_max_matches` points is answered
     /// by scoring the matching points exactly, which keeps recall at 1 for very selective filters; a broader filter
-    /// walks the graph with the filter applied to results and the candidate list widened by 1/selectivity.
+    /// walks the graph with the filter applied to results and the candidate list widened by √(1/selectivity), at
+    /// most 4×.
     ///
     /// - Parameter query: A validated query.
     /// - Returns: Results, best first.
@@ -439,7 +440,10 @@ extension VectorCollection {
                     if matches <= Double(configuration.exactSearchMaxMatches) {
                         found = graph.exactSearch(padded, k: query.topK, acceptor: acceptor, scratch: scratch)
                     } else {
-                        let widened = ef * Int(min(20, (1 / max(selectivity, 0.05)).rounded(.up)))
+                        // Results only take matching nodes, so the walk already goes ~1/selectivity times wider
+                        // than `ef`; a further √(1/selectivity), at most 4×, restores recall without scoring
+                        // most of the graph.
+                        let widened = ef * Int(min(4, (1 / max(selectivity, 0.01)).squareRoot().rounded(.up)))
                         found = graph.search(padded, k: query.topK, ef: widened, acceptor: acceptor, scratch: scratch)
                     }
                 } else {

@@ -67,6 +67,47 @@ struct VectorFilterTests {
         }
     }
 
+    @Test(
+        "the filtered graph walk alone keeps recall@10 at or above 0.9 from 50% down to 10%",
+        arguments: [50, 20, 10]
+    )
+    func graphWalkRecall(percent: Int) async throws {
+        try await withTemporaryDirectory { directory in
+            // Given a service that never answers a filter by exact search, so every query walks the graph
+            var configuration = VectorConfiguration()
+            configuration.exactSearchMaxMatches = 0
+            let service = try await openService(directory, configuration: configuration)
+            _ = try await service.createCollection(.init(name: "g", dimension: 32, metric: .l2))
+            let points = makePoints(5000, dimension: 32)
+            for batch in stride(from: 0, to: points.count, by: 1000) {
+                _ = try await service.upsert(
+                    collection: "g",
+                    points: Array(points[batch..<batch + 1000]),
+                    embeddingVersionTag: ""
+                )
+            }
+            let filter = VectorFilter(must: [.range(key: "bucket", .init(lessThan: Double(percent)))])
+
+            // When
+            var hits = 0
+            let queries = makePoints(50, dimension: 32, seed: 11, prefix: "q").map(\.vector)
+            for query in queries {
+                let found = try await service.query(
+                    .init(collection: "g", vector: query, topK: 10, filter: filter, withPayload: true)
+                )
+                #expect(found.points.count == 10)
+                #expect(found.points.allSatisfy { ($0.payload["bucket"]?.number ?? 100) < Double(percent) })
+                let exact = exactNeighbors(of: query, in: points, metric: .l2, k: 10) {
+                    ($0.payload["bucket"]?.number ?? 100) < Double(percent)
+                }
+                hits += Set(found.points.map(\.id)).intersection(exact).count
+            }
+
+            // Then
+            #expect(Double(hits) / 500 >= 0.9)
+        }
+    }
+
     @Test("deletes by filter")
     func deleteByFilter() async throws {
         try await withTemporaryDirectory { directory in
