@@ -38,12 +38,18 @@ extension BenchCommand {
             let buildStart = ContinuousClock.now
             for start in stride(from: 0, to: baseVectors.count, by: 1000) {
                 let points = (start..<min(start + 1000, baseVectors.count)).map { index in
-                    VectorPoint(id: String(index), vector: baseVectors[index], payload: ["bucket": .int(Int64(index % 100))])
+                    VectorPoint(
+                        id: String(index),
+                        vector: baseVectors[index],
+                        payload: ["bucket": .int(Int64(index % 100))]
+                    )
                 }
                 _ = try await service.upsert(collection: "bench", points: points, embeddingVersionTag: "")
             }
             let buildSeconds = (ContinuousClock.now - buildStart).seconds
-            print("collection of \(baseVectors.count) × \(dimension) built through the service (WAL fsynced per 1,000-point batch) in \(String(format: "%.1f", buildSeconds)) s")
+            print(
+                "collection of \(baseVectors.count) × \(dimension) built through the service (WAL fsynced per 1,000-point batch) in \(String(format: "%.1f", buildSeconds)) s"
+            )
             print("| selectivity | matching points | recall@\(k) | p50 µs | p99 µs | QPS |")
             print("|---|---|---|---|---|---|")
             let exact = BruteForce(vectors: baseVectors, metric: metric)
@@ -55,7 +61,9 @@ extension BenchCommand {
                 var results: [[String]] = []
                 for query in queryVectors {
                     let start = ContinuousClock.now
-                    let found = try await service.query(.init(collection: "bench", vector: query, topK: k, filter: filter))
+                    let found = try await service.query(
+                        .init(collection: "bench", vector: query, topK: k, filter: filter)
+                    )
                     latencies.append((ContinuousClock.now - start).seconds * 1_000_000)
                     results.append(found.points.map(\.id))
                 }
