@@ -24,6 +24,14 @@ package struct VectorError: Error, Sendable, Hashable, CustomStringConvertible {
         package let rawValue: String
         private init(_ rawValue: String) { self.rawValue = rawValue }
 
+        /// Reads a code from its text form, as sent between services.
+        ///
+        /// - Parameter rawValue: The text form.
+        package init?(rawValue: String) {
+            guard let known = Self.all.first(where: { $0.rawValue == rawValue }) else { return nil }
+            self = known
+        }
+
         /// A readable form.
         package var description: String { rawValue }
 
@@ -41,6 +49,11 @@ package struct VectorError: Error, Sendable, Hashable, CustomStringConvertible {
         package static let unavailable = Code("unavailable")
         /// Storage failed; the write was not acknowledged.
         package static let `internal` = Code("internal")
+
+        private static let all: [Code] = [
+            .invalidArgument, .notFound, .alreadyExists, .failedPrecondition, .resourceExhausted, .unavailable,
+            .internal,
+        ]
     }
 
     static func invalid(_ message: String) -> VectorError { VectorError(.invalidArgument, message) }

@@ -5,11 +5,6 @@ package import SluiceVector
 enum VectorErrorMetadata {
     /// The stable text form of ``VectorError/Code``, as the other services send it.
     static let code = "sluice-error-code"
-
-    /// Every code this build knows, to read one back from its text form.
-    static let knownCodes: [VectorError.Code] = [
-        .invalidArgument, .notFound, .alreadyExists, .failedPrecondition, .resourceExhausted, .unavailable, .internal,
-    ]
 }
 
 extension VectorError: RPCErrorConvertible {
@@ -49,7 +44,7 @@ extension VectorError: RPCErrorConvertible {
             self = error
         case let error as RPCError:
             if let raw = error.metadata[stringValues: VectorErrorMetadata.code].first(where: { _ in true }),
-                let code = VectorErrorMetadata.knownCodes.first(where: { $0.rawValue == raw })
+                let code = VectorError.Code(rawValue: raw)
             {
                 self.init(code, error.message)
                 return
