@@ -77,6 +77,13 @@ let package = Package(
                 + vectorTargetCPU
         ),
 
+        // MARK: - NIO helpers shared by the HTTP and gRPC layers
+        .target(
+            name: "SluiceNIOSupport",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: defaultSwiftSettings
+        ),
+
         // MARK: - Provider adapters (HTTP)
         .target(
             name: "SluiceProviders",
@@ -152,6 +159,7 @@ let package = Package(
         .target(
             name: "SluiceEdge",
             dependencies: [
+                "SluiceNIOSupport",
                 "SluiceInference",
                 "SluiceGovernance",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -45,6 +45,7 @@ package enum Edge {
         let readiness = services.readiness
         return Application(
             router: buildRouter(configuration: configuration, services: services),
+            server: .pinnedHTTP1,
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: "sluice"

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import SluiceInference
 
 /// Gives every request an id, shapes every error as an OpenAI error object, and records request metrics.
 ///
@@ -45,7 +46,7 @@ struct EdgeMiddleware: RouterMiddleware {
         if let header, (1...128).contains(header.utf8.count), header.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) {
             return header
         }
-        return UUID().uuidString.lowercased()
+        return RandomIdentifier.uuid()
     }
 
     private static func errorResponse(for error: any Error, requestID: String) -> Response {

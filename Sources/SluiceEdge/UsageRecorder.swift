@@ -5,7 +5,9 @@ import Synchronization
 
 /// Takes usage records off the request path and writes them to governance in the background.
 ///
-/// Recording never delays a response. Records are written in batches; a batch that fails is retried (writes are
+/// Recording never delays a response. Records are written in batches: the first record after a quiet spell starts a
+/// short ``batchWindow`` in which later records join it, so a steady stream of requests costs one ledger transaction
+/// per window rather than one per request (and one wake-up of the writer, not one per record). A batch that fails is retried (writes are
 /// idempotent per request id), and records that still cannot be written are logged with their request ids. On
 /// graceful shutdown the recorder writes everything still queued, for at most ``shutdownDrainLimit``: a governance
 /// service that is gone must not keep the process from exiting. List it before the HTTP server in the service
@@ -16,9 +18,13 @@ package final class UsageRecorder: Service {
     private let pending = Mutex<[UsageRecord]>([])
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
+    private let batchWindow: Duration
 
     /// The most records written in one batch.
     static let maximumBatch = 500
+
+    /// How long records gather before a batch is written, unless a full batch is already waiting.
+    package static let defaultBatchWindow: Duration = .milliseconds(20)
 
     /// The longest the recorder keeps writing after graceful shutdown began.
     package static let shutdownDrainLimit: Duration = .seconds(15)
@@ -28,9 +34,11 @@ package final class UsageRecorder: Service {
     /// - Parameters:
     ///   - governance: Where records are written.
     ///   - logger: The logger.
-    package init(governance: any GovernanceService, logger: Logger) {
+    ///   - batchWindow: How long records gather before a batch is written.
+    package init(governance: any GovernanceService, logger: Logger, batchWindow: Duration = defaultBatchWindow) {
         self.governance = governance
         self.logger = logger
+        self.batchWindow = batchWindow
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -49,6 +57,10 @@ package final class UsageRecorder: Service {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await _ in self.wakeups {
+                    if self.pending.withLock({ $0.count }) < Self.maximumBatch {
+                        // Cancelled only when the drain limit passed; the write below then ends at once.
+                        try? await Task.sleep(for: self.batchWindow)
+                    }
                     await self.writeQueued()
                 }
                 await self.writeQueued()

@@ -254,7 +254,7 @@ package final class LocalInferenceService: InferenceService {
     }
 
     private static func makeCompletionID() -> String {
-        "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        "chatcmpl-" + RandomIdentifier.hex()
     }
 }
 

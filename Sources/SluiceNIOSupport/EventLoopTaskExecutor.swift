@@ -1,0 +1,39 @@
+package import NIOCore
+
+/// A Swift concurrency task executor that runs jobs on one NIO event loop.
+///
+/// A request handled by a task that prefers its connection's event loop never leaves that thread: the channel's
+/// reads resume it there, its writes are issued from there, and an HTTP client or gRPC call it makes on the same
+/// loop completes there. Without a preference every such resumption is a hand-off between the event loop and the
+/// cooperative pool, a thread wake-up each, which dominates a proxy's added latency (Docs/BENCHMARKS.md).
+///
+/// ```swift
+/// let executor = EventLoopTaskExecutor(channel.eventLoop)
+/// await withTaskExecutorPreference(executor) {
+///     await handle(channel)
+/// }
+/// ```
+///
+/// Jobs that block must not run here: they would stall every connection on the loop. Blocking work (SQLite, file
+/// I/O) is handed to its own queue and awaited, as GRDB's async API and `NIOThreadPool` do.
+package final class EventLoopTaskExecutor: TaskExecutor {
+    /// The loop jobs run on.
+    package let eventLoop: any EventLoop
+
+    /// Creates an executor for one event loop.
+    ///
+    /// - Parameter eventLoop: The loop jobs run on.
+    package init(_ eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    /// Schedules a job on the event loop.
+    ///
+    /// - Parameter job: The job.
+    package func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        eventLoop.execute {
+            job.runSynchronously(on: self.asUnownedTaskExecutor())
+        }
+    }
+}
