@@ -77,6 +77,8 @@ let package = Package(
                 + vectorTargetCPU
         ),
 
+        .target(name: "SluiceJSON", swiftSettings: defaultSwiftSettings),
+
         // MARK: - NIO helpers shared by the HTTP and gRPC layers
         .target(
             name: "SluiceNIOSupport",
@@ -88,6 +90,7 @@ let package = Package(
         .target(
             name: "SluiceProviders",
             dependencies: [
+                "SluiceJSON",
                 "SluiceInference",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -159,6 +162,7 @@ let package = Package(
         .target(
             name: "SluiceEdge",
             dependencies: [
+                "SluiceJSON",
                 "SluiceNIOSupport",
                 "SluiceInference",
                 "SluiceGovernance",

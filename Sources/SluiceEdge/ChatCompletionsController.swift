@@ -205,9 +205,7 @@ struct ChatCompletionsController: Sendable {
     }
 
     static func bearerToken(_ request: Request) throws -> String {
-        guard let header = request.headers[.authorization], header.count > 7,
-            header.prefix(7).lowercased() == "bearer "
-        else {
+        guard let header = request.headers[.authorization], let token = parseBearer(header) else {
             throw OpenAIError(
                 .unauthorized,
                 type: "invalid_request_error",
@@ -215,7 +213,23 @@ struct ChatCompletionsController: Sendable {
                 message: "Missing API key: send 'Authorization: Bearer <key>'"
             )
         }
-        return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        return token
+    }
+
+    /// The token of an `Authorization: Bearer <token>` value (scheme case-insensitive, spaces and tabs around the
+    /// token ignored), or `nil` when the value is not a non-empty bearer credential.
+    static func parseBearer(_ header: String) -> String? {
+        let utf8 = header.utf8
+        let scheme = Array("bearer ".utf8)
+        guard utf8.count > scheme.count else { return nil }
+        for (byte, expected) in zip(utf8, scheme) where byte | 0x20 != expected | 0x20 {
+            return nil
+        }
+        let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        var token = utf8.dropFirst(scheme.count)
+        while let first = token.first, isBlank(first) { token = token.dropFirst() }
+        while let last = token.last, isBlank(last) { token = token.dropLast() }
+        return token.isEmpty ? nil : String(Substring(token))
     }
 
     private static func route(from request: Request, authorization: Authorization) throws -> ChatRequest.Route? {
@@ -242,9 +256,12 @@ struct ChatCompletionsController: Sendable {
         return headers
     }
 
-    private static func milliseconds(_ duration: Duration) -> String {
-        let millis = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-        return String(format: "%.3f", millis)
+    /// A duration in milliseconds with three decimals ("0.123"), for `X-Sluice-Overhead-Ms`.
+    static func milliseconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let micros = max(0, seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
+        let fraction = String(micros % 1000)
+        return "\(micros / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 
     private static func event(_ json: [UInt8]) -> ByteBuffer {

@@ -1,5 +1,6 @@
 import Foundation
 import SluiceInference
+import SluiceJSON
 
 /// The JSON that `/v1/chat/completions` answers with: completions, stream chunks and model lists.
 enum OpenAIChatEncoding {
@@ -9,7 +10,7 @@ enum OpenAIChatEncoding {
         return encoder
     }()
 
-    struct WireUsage: Encodable {
+    struct WireUsage {
         var promptTokens: Int
         var completionTokens: Int
         var totalTokens: Int
@@ -21,22 +22,15 @@ enum OpenAIChatEncoding {
             totalTokens = usage.totalTokens
             estimated = usage.isEstimated
         }
-
-        enum CodingKeys: String, CodingKey {
-            case estimated
-            case promptTokens = "prompt_tokens"
-            case completionTokens = "completion_tokens"
-            case totalTokens = "total_tokens"
-        }
     }
 
-    struct WireToolCall: Encodable {
+    struct WireToolCall {
         var index: Int?
         var id: String?
         var type: String?
         var function: Function
 
-        struct Function: Encodable {
+        struct Function {
             var name: String?
             var arguments: String?
         }
@@ -44,80 +38,56 @@ enum OpenAIChatEncoding {
 
     // MARK: - Completion
 
+    /// A `chat.completion` object, written directly (this runs on every non-streamed request).
     static func completion(_ response: ChatResponse, model: String) -> [UInt8] {
-        struct Completion: Encodable {
-            var id: String
-            var object = "chat.completion"
-            var created: Int64
-            var model: String
-            var choices: [Choice]
-            var usage: WireUsage
-
-            struct Choice: Encodable {
-                var index = 0
-                var message: Message
-                var finishReason: String
-                var logprobs: String? = nil
-
-                func encode(to encoder: any Encoder) throws {
-                    var container = encoder.container(keyedBy: CodingKeys.self)
-                    try container.encode(index, forKey: .index)
-                    try container.encode(message, forKey: .message)
-                    try container.encode(finishReason, forKey: .finishReason)
-                    try container.encodeNil(forKey: .logprobs)
-                }
-
-                enum CodingKeys: String, CodingKey {
-                    case index, message, logprobs
-                    case finishReason = "finish_reason"
-                }
-            }
-
-            struct Message: Encodable {
-                var role = "assistant"
-                var content: String?
-                var toolCalls: [WireToolCall]?
-
-                func encode(to encoder: any Encoder) throws {
-                    var container = encoder.container(keyedBy: CodingKeys.self)
-                    try container.encode(role, forKey: .role)
-                    try container.encode(content, forKey: .content)
-                    try container.encodeIfPresent(toolCalls, forKey: .toolCalls)
-                }
-
-                enum CodingKeys: String, CodingKey {
-                    case role, content
-                    case toolCalls = "tool_calls"
-                }
-            }
-        }
         let message = response.message
-        let calls = message.toolCalls.map {
-            WireToolCall(id: $0.id, type: "function", function: .init(name: $0.name, arguments: $0.arguments))
-        }
         let text = message.text
-        let completion = Completion(
-            id: response.id,
-            created: response.created,
-            model: model,
-            choices: [
-                .init(
-                    message: .init(
-                        content: text.isEmpty && !calls.isEmpty ? nil : text,
-                        toolCalls: calls.isEmpty ? nil : calls
-                    ),
-                    finishReason: response.finishReason.rawValue
-                )
-            ],
-            usage: WireUsage(response.usage)
-        )
-        return encode(completion)
+        var json = JSONWriter(capacity: 256 + text.utf8.count)
+        json.beginObject()
+        json.key("id")
+        json.string(response.id)
+        json.key("object")
+        json.string("chat.completion")
+        json.key("created")
+        json.int(response.created)
+        json.key("model")
+        json.string(model)
+        json.key("choices")
+        json.beginArray()
+        json.beginObject()
+        json.key("index")
+        json.int(0)
+        json.key("message")
+        json.beginObject()
+        json.key("role")
+        json.string("assistant")
+        json.key("content")
+        json.string(text.isEmpty && !message.toolCalls.isEmpty ? nil : text)
+        if !message.toolCalls.isEmpty {
+            json.key("tool_calls")
+            json.beginArray()
+            for call in message.toolCalls {
+                write(WireToolCall(id: call.id, type: "function", function: .init(name: call.name, arguments: call.arguments)), to: &json)
+            }
+            json.endArray()
+        }
+        json.endObject()
+        json.key("finish_reason")
+        json.string(response.finishReason.rawValue)
+        json.key("logprobs")
+        json.null()
+        json.endObject()
+        json.endArray()
+        json.key("usage")
+        write(WireUsage(response.usage), to: &json)
+        json.endObject()
+        return json.bytes
     }
 
     // MARK: - Stream chunks
 
     /// One `chat.completion.chunk`, as it goes after `data: `.
-    struct Chunk: Encodable {
+    struct Chunk {
         var id: String
         var created: Int64
         var model: String
@@ -126,46 +96,102 @@ enum OpenAIChatEncoding {
         var usage: WireUsage?
         var includeUsageField: Bool
 
-        struct Delta: Encodable {
+        struct Delta {
             var role: String?
             var content: String?
             var toolCalls: [WireToolCall]?
-
-            enum CodingKeys: String, CodingKey {
-                case role, content
-                case toolCalls = "tool_calls"
-            }
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case id, object, created, model, choices, usage
-        }
-
-        enum ChoiceKeys: String, CodingKey {
-            case index, delta, logprobs
-            case finishReason = "finish_reason"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(id, forKey: .id)
-            try container.encode("chat.completion.chunk", forKey: .object)
-            try container.encode(created, forKey: .created)
-            try container.encode(model, forKey: .model)
-            var choices = container.nestedUnkeyedContainer(forKey: .choices)
-            if let delta {
-                var choice = choices.nestedContainer(keyedBy: ChoiceKeys.self)
-                try choice.encode(0, forKey: .index)
-                try choice.encode(delta, forKey: .delta)
-                try choice.encode(finishReason, forKey: .finishReason)
-                try choice.encodeNil(forKey: .logprobs)
-            }
-            if includeUsageField { try container.encode(usage, forKey: .usage) }
         }
     }
 
+    /// A chunk's JSON, written directly (this runs for every streamed token).
     static func chunk(_ chunk: Chunk) -> [UInt8] {
-        encode(chunk)
+        var json = JSONWriter(capacity: 192 + (chunk.delta?.content?.utf8.count ?? 0))
+        json.beginObject()
+        json.key("id")
+        json.string(chunk.id)
+        json.key("object")
+        json.string("chat.completion.chunk")
+        json.key("created")
+        json.int(chunk.created)
+        json.key("model")
+        json.string(chunk.model)
+        json.key("choices")
+        json.beginArray()
+        if let delta = chunk.delta {
+            json.beginObject()
+            json.key("index")
+            json.int(0)
+            json.key("delta")
+            json.beginObject()
+            if let role = delta.role {
+                json.key("role")
+                json.string(role)
+            }
+            if let content = delta.content {
+                json.key("content")
+                json.string(content)
+            }
+            if let calls = delta.toolCalls {
+                json.key("tool_calls")
+                json.beginArray()
+                for call in calls { write(call, to: &json) }
+                json.endArray()
+            }
+            json.endObject()
+            json.key("finish_reason")
+            json.string(chunk.finishReason)
+            json.key("logprobs")
+            json.null()
+            json.endObject()
+        }
+        json.endArray()
+        if chunk.includeUsageField {
+            json.key("usage")
+            if let usage = chunk.usage { write(usage, to: &json) } else { json.null() }
+        }
+        json.endObject()
+        return json.bytes
+    }
+
+    private static func write(_ usage: WireUsage, to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("prompt_tokens")
+        json.int(usage.promptTokens)
+        json.key("completion_tokens")
+        json.int(usage.completionTokens)
+        json.key("total_tokens")
+        json.int(usage.totalTokens)
+        json.key("estimated")
+        json.bool(usage.estimated)
+        json.endObject()
+    }
+
+    private static func write(_ call: WireToolCall, to json: inout JSONWriter) {
+        json.beginObject()
+        if let index = call.index {
+            json.key("index")
+            json.int(index)
+        }
+        if let id = call.id {
+            json.key("id")
+            json.string(id)
+        }
+        if let type = call.type {
+            json.key("type")
+            json.string(type)
+        }
+        json.key("function")
+        json.beginObject()
+        if let name = call.function.name {
+            json.key("name")
+            json.string(name)
+        }
+        if let arguments = call.function.arguments {
+            json.key("arguments")
+            json.string(arguments)
+        }
+        json.endObject()
+        json.endObject()
     }
 
     static func deltaChunk(_ delta: ChatDelta) -> Chunk.Delta {

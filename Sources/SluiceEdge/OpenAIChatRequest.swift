@@ -174,6 +174,7 @@ struct OpenAIChatRequest: Decodable {
     /// - Returns: The decoded request.
     /// - Throws: ``OpenAIError`` 400 with `invalid_json` or `invalid_parameter`.
     static func decode(_ body: [UInt8]) throws -> OpenAIChatRequest {
+        if let request = fastDecode(body) { return request }
         do {
             return try JSONDecoder().decode(OpenAIChatRequest.self, from: Data(body))
         } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {

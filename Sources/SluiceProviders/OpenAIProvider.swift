@@ -43,10 +43,7 @@ package struct OpenAIProvider: ChatProvider {
         let body = try await http.collect(response)
         let completion: OpenAIWire.Completion
         do {
-            completion = try UpstreamHTTP.jsonDecoder.decode(
-                OpenAIWire.Completion.self,
-                from: Data(body.readableBytesView)
-            )
+            completion = try OpenAIWire.readCompletion(Array(body.readableBytesView))
         } catch {
             throw InferenceError(.upstreamUnavailable, "The upstream answered with malformed JSON", provider: name)
         }
@@ -121,7 +118,7 @@ package struct OpenAIProvider: ChatProvider {
                 }
                 let chunk: OpenAIWire.Chunk
                 do {
-                    chunk = try UpstreamHTTP.jsonDecoder.decode(OpenAIWire.Chunk.self, from: Data(event.data.utf8))
+                    chunk = try OpenAIWire.readChunk(Array(event.data.utf8))
                 } catch {
                     if let message = UpstreamHTTP.upstreamMessage(in: event.data) {
                         throw InferenceError(

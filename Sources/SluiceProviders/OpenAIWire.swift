@@ -1,99 +1,221 @@
 import Foundation
 import SluiceInference
+import SluiceJSON
 
 /// The OpenAI chat completions wire format, as the provider sends and reads it.
 enum OpenAIWire {
     // MARK: - Encoding
 
     static func encodeRequest(_ request: ChatRequest, upstreamModel: String, stream: Bool) throws -> [UInt8] {
-        var body: [String: JSONValue] = [
-            "model": .string(upstreamModel),
-            "messages": .array(request.messages.map(message)),
-        ]
+        var json = JSONWriter(capacity: 256 + request.messages.reduce(0) { $0 + $1.text.utf8.count })
+        json.beginObject()
+        json.key("model")
+        json.string(upstreamModel)
+        json.key("messages")
+        json.beginArray()
+        for message in request.messages { write(message, to: &json) }
+        json.endArray()
         if !request.tools.isEmpty {
-            body["tools"] = .array(request.tools.map(tool))
+            json.key("tools")
+            json.beginArray()
+            for tool in request.tools { write(tool, to: &json) }
+            json.endArray()
         }
         if let choice = request.toolChoice {
+            json.key("tool_choice")
             switch choice {
-            case .none: body["tool_choice"] = .string("none")
-            case .auto: body["tool_choice"] = .string("auto")
-            case .required: body["tool_choice"] = .string("required")
+            case .none: json.string("none")
+            case .auto: json.string("auto")
+            case .required: json.string("required")
             case .function(let name):
-                body["tool_choice"] = .object([
-                    "type": .string("function"), "function": .object(["name": .string(name)]),
-                ])
+                json.beginObject()
+                json.key("type")
+                json.string("function")
+                json.key("function")
+                json.beginObject()
+                json.key("name")
+                json.string(name)
+                json.endObject()
+                json.endObject()
             }
         }
-        if let value = request.parallelToolCalls { body["parallel_tool_calls"] = .bool(value) }
-        if let value = request.temperature { body["temperature"] = .number(value) }
-        if let value = request.topP { body["top_p"] = .number(value) }
-        if let value = request.maxTokens { body["max_tokens"] = .number(Double(value)) }
-        if !request.stop.isEmpty { body["stop"] = .array(request.stop.map(JSONValue.string)) }
-        if let value = request.seed { body["seed"] = .number(Double(value)) }
-        if let value = request.presencePenalty { body["presence_penalty"] = .number(value) }
-        if let value = request.frequencyPenalty { body["frequency_penalty"] = .number(value) }
-        if let value = request.user { body["user"] = .string(value) }
+        if let value = request.parallelToolCalls {
+            json.key("parallel_tool_calls")
+            json.bool(value)
+        }
+        if let value = request.temperature {
+            json.key("temperature")
+            json.double(value)
+        }
+        if let value = request.topP {
+            json.key("top_p")
+            json.double(value)
+        }
+        if let value = request.maxTokens {
+            json.key("max_tokens")
+            json.int(value)
+        }
+        if !request.stop.isEmpty {
+            json.key("stop")
+            json.beginArray()
+            for value in request.stop { json.string(value) }
+            json.endArray()
+        }
+        if let value = request.seed {
+            json.key("seed")
+            json.int(value)
+        }
+        if let value = request.presencePenalty {
+            json.key("presence_penalty")
+            json.double(value)
+        }
+        if let value = request.frequencyPenalty {
+            json.key("frequency_penalty")
+            json.double(value)
+        }
+        if let value = request.user {
+            json.key("user")
+            json.string(value)
+        }
         switch request.responseFormat {
         case .none: break
-        case .text: body["response_format"] = .object(["type": .string("text")])
-        case .jsonObject: body["response_format"] = .object(["type": .string("json_object")])
+        case .text, .jsonObject:
+            json.key("response_format")
+            json.beginObject()
+            json.key("type")
+            json.string(request.responseFormat == .text ? "text" : "json_object")
+            json.endObject()
         case .jsonSchema(let name, let schemaJSON, let strict):
-            var schema: [String: JSONValue] = [
-                "name": .string(name), "schema": JSONValue.parse(schemaJSON) ?? .object([:]),
-            ]
-            if let strict { schema["strict"] = .bool(strict) }
-            body["response_format"] = .object(["type": .string("json_schema"), "json_schema": .object(schema)])
+            json.key("response_format")
+            json.beginObject()
+            json.key("type")
+            json.string("json_schema")
+            json.key("json_schema")
+            json.beginObject()
+            json.key("name")
+            json.string(name)
+            json.key("schema")
+            writeEmbedded(schemaJSON, to: &json)
+            if let strict {
+                json.key("strict")
+                json.bool(strict)
+            }
+            json.endObject()
+            json.endObject()
         }
         if stream {
-            body["stream"] = .bool(true)
-            body["stream_options"] = .object(["include_usage": .bool(true)])
+            json.key("stream")
+            json.bool(true)
+            json.key("stream_options")
+            json.beginObject()
+            json.key("include_usage")
+            json.bool(true)
+            json.endObject()
         }
-        return Array(try JSONEncoder().encode(JSONValue.object(body)))
+        json.endObject()
+        return json.bytes
     }
 
-    private static func message(_ message: ChatMessage) -> JSONValue {
-        var object: [String: JSONValue] = ["role": .string(message.role.rawValue)]
+    private static func write(_ message: ChatMessage, to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("role")
+        json.string(message.role.rawValue)
+        json.key("content")
         let onlyText = message.content.allSatisfy { if case .text = $0 { true } else { false } }
         if message.content.isEmpty {
-            object["content"] = message.toolCalls.isEmpty ? .string("") : .null
+            if message.toolCalls.isEmpty { json.string("") } else { json.null() }
         } else if onlyText {
-            object["content"] = .string(message.text)
+            json.string(message.text)
         } else {
-            object["content"] = .array(
-                message.content.map { part in
-                    switch part {
-                    case .text(let text):
-                        return .object(["type": .string("text"), "text": .string(text)])
-                    case .imageURL(let url, let detail):
-                        var image: [String: JSONValue] = ["url": .string(url)]
-                        if let detail { image["detail"] = .string(detail) }
-                        return .object(["type": .string("image_url"), "image_url": .object(image)])
+            json.beginArray()
+            for part in message.content {
+                json.beginObject()
+                switch part {
+                case .text(let text):
+                    json.key("type")
+                    json.string("text")
+                    json.key("text")
+                    json.string(text)
+                case .imageURL(let url, let detail):
+                    json.key("type")
+                    json.string("image_url")
+                    json.key("image_url")
+                    json.beginObject()
+                    json.key("url")
+                    json.string(url)
+                    if let detail {
+                        json.key("detail")
+                        json.string(detail)
                     }
+                    json.endObject()
                 }
-            )
+                json.endObject()
+            }
+            json.endArray()
         }
-        if let name = message.name { object["name"] = .string(name) }
+        if let name = message.name {
+            json.key("name")
+            json.string(name)
+        }
         if !message.toolCalls.isEmpty {
-            object["tool_calls"] = .array(
-                message.toolCalls.map { call in
-                    .object([
-                        "id": .string(call.id),
-                        "type": .string("function"),
-                        "function": .object(["name": .string(call.name), "arguments": .string(call.arguments)]),
-                    ])
-                }
-            )
+            json.key("tool_calls")
+            json.beginArray()
+            for call in message.toolCalls {
+                json.beginObject()
+                json.key("id")
+                json.string(call.id)
+                json.key("type")
+                json.string("function")
+                json.key("function")
+                json.beginObject()
+                json.key("name")
+                json.string(call.name)
+                json.key("arguments")
+                json.string(call.arguments)
+                json.endObject()
+                json.endObject()
+            }
+            json.endArray()
         }
-        if let id = message.toolCallID { object["tool_call_id"] = .string(id) }
-        return .object(object)
+        if let id = message.toolCallID {
+            json.key("tool_call_id")
+            json.string(id)
+        }
+        json.endObject()
     }
 
-    private static func tool(_ tool: ToolDefinition) -> JSONValue {
-        var function: [String: JSONValue] = ["name": .string(tool.name)]
-        if let description = tool.description { function["description"] = .string(description) }
-        if let parameters = tool.parametersJSON { function["parameters"] = JSONValue.parse(parameters) ?? .object([:]) }
-        if let strict = tool.strict { function["strict"] = .bool(strict) }
-        return .object(["type": .string("function"), "function": .object(function)])
+    private static func write(_ tool: ToolDefinition, to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("type")
+        json.string("function")
+        json.key("function")
+        json.beginObject()
+        json.key("name")
+        json.string(tool.name)
+        if let description = tool.description {
+            json.key("description")
+            json.string(description)
+        }
+        if let parameters = tool.parametersJSON {
+            json.key("parameters")
+            writeEmbedded(parameters, to: &json)
+        }
+        if let strict = tool.strict {
+            json.key("strict")
+            json.bool(strict)
+        }
+        json.endObject()
+        json.endObject()
+    }
+
+    /// Writes a schema held as JSON text; text that is not one JSON value (possible from a gRPC caller) becomes `{}`.
+    private static func writeEmbedded(_ text: String, to json: inout JSONWriter) {
+        var reader = JSONReader(Array(text.utf8))
+        if (try? reader.skipValue()) != nil, (try? reader.finish()) != nil {
+            json.raw(text)
+        } else {
+            json.raw("{}")
+        }
     }
 
     // MARK: - Decoding

@@ -20,6 +20,7 @@ package final class UpstreamHTTP: Sendable {
     let providerName: String
     let totalTimeout: TimeAmount
     let logger: Logger
+    private let clientLogger: Logger?
 
     /// Creates a client for one provider.
     ///
@@ -33,10 +34,16 @@ package final class UpstreamHTTP: Sendable {
             connect: .milliseconds(timeouts.connectMs),
             read: .milliseconds(timeouts.firstTokenMs)
         )
+        // Sluice bootstraps no distributed tracer yet, so the client's default is a no-op tracer that still costs a
+        // span per call on the request path. Pass the process's tracer here once one is bootstrapped.
+        configuration.tracing.tracer = nil
         self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         self.providerName = providerName
         self.totalTimeout = .milliseconds(timeouts.totalMs)
         self.logger = logger
+        // The client's own logging is all debug and trace; handing it a logger below that level only costs metadata
+        // copies per call.
+        self.clientLogger = logger.logLevel <= .debug ? logger : nil
     }
 
     /// Shuts the client down; pending calls fail.
@@ -61,7 +68,7 @@ package final class UpstreamHTTP: Sendable {
         request.body = .bytes(ByteBuffer(bytes: body))
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(request, deadline: .now() + totalTimeout, logger: logger)
+            response = try await client.execute(request, deadline: .now() + totalTimeout, logger: clientLogger)
         } catch {
             throw mapTransportError(error)
         }
