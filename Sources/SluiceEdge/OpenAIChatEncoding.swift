@@ -67,7 +67,14 @@ enum OpenAIChatEncoding {
             json.key("tool_calls")
             json.beginArray()
             for call in message.toolCalls {
-                write(WireToolCall(id: call.id, type: "function", function: .init(name: call.name, arguments: call.arguments)), to: &json)
+                write(
+                    WireToolCall(
+                        id: call.id,
+                        type: "function",
+                        function: .init(name: call.name, arguments: call.arguments)
+                    ),
+                    to: &json
+                )
             }
             json.endArray()
         }
