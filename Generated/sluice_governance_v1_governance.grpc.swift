@@ -82,6 +82,19 @@ package enum Sluice_Governance_V1_GovernanceService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "RecordUsageBatch" metadata.
+        package enum RecordUsageBatch: Sendable {
+            /// Request type for "RecordUsageBatch".
+            package typealias Input = Sluice_Governance_V1_RecordUsageBatchRequest
+            /// Response type for "RecordUsageBatch".
+            package typealias Output = Sluice_Governance_V1_RecordUsageBatchResponse
+            /// Descriptor for "RecordUsageBatch".
+            package static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sluice.governance.v1.GovernanceService"),
+                method: "RecordUsageBatch",
+                type: .unary
+            )
+        }
         /// Namespace for "ScreenContent" metadata.
         package enum ScreenContent: Sendable {
             /// Request type for "ScreenContent".
@@ -268,6 +281,7 @@ package enum Sluice_Governance_V1_GovernanceService: Sendable {
         package static let descriptors: [GRPCCore.MethodDescriptor] = [
             Authorize.descriptor,
             RecordUsage.descriptor,
+            RecordUsageBatch.descriptor,
             ScreenContent.descriptor,
             RecordAuditEvent.descriptor,
             CreateKey.descriptor,
@@ -352,6 +366,26 @@ extension Sluice_Governance_V1_GovernanceService {
             request: GRPCCore.StreamingServerRequest<Sluice_Governance_V1_UsageRecord>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Sluice_Governance_V1_RecordUsageResponse>
+
+        /// Handle the "RecordUsageBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Records several requests' usage in one call and one ledger transaction, each record exactly as
+        /// > RecordUsage would (idempotent per `request_id`). At most 1,000 records; the edge sends what finished
+        /// > within a few milliseconds of each other, so the ledger costs one call per batch, not one per request.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sluice_Governance_V1_RecordUsageBatchRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sluice_Governance_V1_RecordUsageBatchResponse` messages.
+        func recordUsageBatch(
+            request: GRPCCore.StreamingServerRequest<Sluice_Governance_V1_RecordUsageBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sluice_Governance_V1_RecordUsageBatchResponse>
 
         /// Handle the "ScreenContent" method.
         ///
@@ -662,6 +696,26 @@ extension Sluice_Governance_V1_GovernanceService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Sluice_Governance_V1_RecordUsageResponse>
 
+        /// Handle the "RecordUsageBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Records several requests' usage in one call and one ledger transaction, each record exactly as
+        /// > RecordUsage would (idempotent per `request_id`). At most 1,000 records; the edge sends what finished
+        /// > within a few milliseconds of each other, so the ledger costs one call per batch, not one per request.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sluice_Governance_V1_RecordUsageBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Sluice_Governance_V1_RecordUsageBatchResponse` message.
+        func recordUsageBatch(
+            request: GRPCCore.ServerRequest<Sluice_Governance_V1_RecordUsageBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Sluice_Governance_V1_RecordUsageBatchResponse>
+
         /// Handle the "ScreenContent" method.
         ///
         /// > Source IDL Documentation:
@@ -969,6 +1023,26 @@ extension Sluice_Governance_V1_GovernanceService {
             context: GRPCCore.ServerContext
         ) async throws -> Sluice_Governance_V1_RecordUsageResponse
 
+        /// Handle the "RecordUsageBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Records several requests' usage in one call and one ledger transaction, each record exactly as
+        /// > RecordUsage would (idempotent per `request_id`). At most 1,000 records; the edge sends what finished
+        /// > within a few milliseconds of each other, so the ledger costs one call per batch, not one per request.
+        ///
+        /// - Parameters:
+        ///   - request: A `Sluice_Governance_V1_RecordUsageBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Sluice_Governance_V1_RecordUsageBatchResponse` to respond with.
+        func recordUsageBatch(
+            request: Sluice_Governance_V1_RecordUsageBatchRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Sluice_Governance_V1_RecordUsageBatchResponse
+
         /// Handle the "ScreenContent" method.
         ///
         /// > Source IDL Documentation:
@@ -1253,6 +1327,17 @@ extension Sluice_Governance_V1_GovernanceService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Sluice_Governance_V1_GovernanceService.Method.RecordUsageBatch.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sluice_Governance_V1_RecordUsageBatchRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sluice_Governance_V1_RecordUsageBatchResponse>(),
+            handler: { request, context in
+                try await self.recordUsageBatch(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Sluice_Governance_V1_GovernanceService.Method.ScreenContent.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Sluice_Governance_V1_ScreenContentRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Sluice_Governance_V1_ScreenContentResponse>(),
@@ -1428,6 +1513,17 @@ extension Sluice_Governance_V1_GovernanceService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Sluice_Governance_V1_RecordUsageResponse> {
         let response = try await self.recordUsage(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    package func recordUsageBatch(
+        request: GRPCCore.StreamingServerRequest<Sluice_Governance_V1_RecordUsageBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sluice_Governance_V1_RecordUsageBatchResponse> {
+        let response = try await self.recordUsageBatch(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1611,6 +1707,19 @@ extension Sluice_Governance_V1_GovernanceService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Sluice_Governance_V1_RecordUsageResponse> {
         return GRPCCore.ServerResponse<Sluice_Governance_V1_RecordUsageResponse>(
             message: try await self.recordUsage(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    package func recordUsageBatch(
+        request: GRPCCore.ServerRequest<Sluice_Governance_V1_RecordUsageBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Sluice_Governance_V1_RecordUsageBatchResponse> {
+        return GRPCCore.ServerResponse<Sluice_Governance_V1_RecordUsageBatchResponse>(
+            message: try await self.recordUsageBatch(
                 request: request.message,
                 context: context
             ),
@@ -1863,6 +1972,31 @@ extension Sluice_Governance_V1_GovernanceService {
             deserializer: some GRPCCore.MessageDeserializer<Sluice_Governance_V1_RecordUsageResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sluice_Governance_V1_RecordUsageResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RecordUsageBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Records several requests' usage in one call and one ledger transaction, each record exactly as
+        /// > RecordUsage would (idempotent per `request_id`). At most 1,000 records; the edge sends what finished
+        /// > within a few milliseconds of each other, so the ledger costs one call per batch, not one per request.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sluice_Governance_V1_RecordUsageBatchRequest` message.
+        ///   - serializer: A serializer for `Sluice_Governance_V1_RecordUsageBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Sluice_Governance_V1_RecordUsageBatchResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func recordUsageBatch<Result>(
+            request: GRPCCore.ClientRequest<Sluice_Governance_V1_RecordUsageBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sluice_Governance_V1_RecordUsageBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sluice_Governance_V1_RecordUsageBatchResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sluice_Governance_V1_RecordUsageBatchResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ScreenContent" method.
@@ -2277,6 +2411,42 @@ extension Sluice_Governance_V1_GovernanceService {
             try await self.client.unary(
                 request: request,
                 descriptor: Sluice_Governance_V1_GovernanceService.Method.RecordUsage.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RecordUsageBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Records several requests' usage in one call and one ledger transaction, each record exactly as
+        /// > RecordUsage would (idempotent per `request_id`). At most 1,000 records; the edge sends what finished
+        /// > within a few milliseconds of each other, so the ledger costs one call per batch, not one per request.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Sluice_Governance_V1_RecordUsageBatchRequest` message.
+        ///   - serializer: A serializer for `Sluice_Governance_V1_RecordUsageBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Sluice_Governance_V1_RecordUsageBatchResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        package func recordUsageBatch<Result>(
+            request: GRPCCore.ClientRequest<Sluice_Governance_V1_RecordUsageBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sluice_Governance_V1_RecordUsageBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sluice_Governance_V1_RecordUsageBatchResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sluice_Governance_V1_RecordUsageBatchResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Sluice_Governance_V1_GovernanceService.Method.RecordUsageBatch.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -2831,6 +3001,37 @@ extension Sluice_Governance_V1_GovernanceService.ClientProtocol {
         )
     }
 
+    /// Call the "RecordUsageBatch" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Records several requests' usage in one call and one ledger transaction, each record exactly as
+    /// > RecordUsage would (idempotent per `request_id`). At most 1,000 records; the edge sends what finished
+    /// > within a few milliseconds of each other, so the ledger costs one call per batch, not one per request.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Sluice_Governance_V1_RecordUsageBatchRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    package func recordUsageBatch<Result>(
+        request: GRPCCore.ClientRequest<Sluice_Governance_V1_RecordUsageBatchRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sluice_Governance_V1_RecordUsageBatchResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.recordUsageBatch(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sluice_Governance_V1_RecordUsageBatchRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sluice_Governance_V1_RecordUsageBatchResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "ScreenContent" method.
     ///
     /// > Source IDL Documentation:
@@ -3309,6 +3510,41 @@ extension Sluice_Governance_V1_GovernanceService.ClientProtocol {
             metadata: metadata
         )
         return try await self.recordUsage(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RecordUsageBatch" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Records several requests' usage in one call and one ledger transaction, each record exactly as
+    /// > RecordUsage would (idempotent per `request_id`). At most 1,000 records; the edge sends what finished
+    /// > within a few milliseconds of each other, so the ledger costs one call per batch, not one per request.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    package func recordUsageBatch<Result>(
+        _ message: Sluice_Governance_V1_RecordUsageBatchRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sluice_Governance_V1_RecordUsageBatchResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Sluice_Governance_V1_RecordUsageBatchRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.recordUsageBatch(
             request: request,
             options: options,
             onResponse: handleResponse

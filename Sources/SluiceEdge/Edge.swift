@@ -35,11 +35,13 @@ package enum Edge {
     /// - Parameters:
     ///   - configuration: Edge settings.
     ///   - services: What the edge talks to.
+    ///   - eventLoopGroup: The loops connections are served on; each connection is handled on its own loop.
     ///   - onServerRunning: Called with the bound port once the server listens.
     /// - Returns: The application.
     package static func buildApplication(
         configuration: EdgeConfiguration,
         services: EdgeServices,
+        eventLoopGroup: EventLoopGroupProvider = .singleton,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let readiness = services.readiness
@@ -54,6 +56,7 @@ package enum Edge {
                 readiness.set(true)
                 await onServerRunning(channel.localAddress?.port ?? configuration.port)
             },
+            eventLoopGroupProvider: eventLoopGroup,
             logger: services.logger
         )
     }

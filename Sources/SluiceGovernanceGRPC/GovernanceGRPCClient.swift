@@ -116,20 +116,21 @@ package struct GovernanceGRPCClient<Transport: ClientTransport>: GovernanceServi
         }
     }
 
-    /// Records several calls, at most 16 requests in flight at once (`RecordUsage` is idempotent per request id,
-    /// so a batch retried after a partial failure does not count twice).
+    /// Records several calls with `RecordUsageBatch`: one call and one ledger transaction per 1,000 records.
+    ///
+    /// `RecordUsageBatch` is idempotent per request id, so a batch retried after a failure does not count twice.
     ///
     /// - Parameter records: What was used, in completion order.
     package func recordUsage(batch records: [UsageRecord]) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var pending = records.makeIterator()
-            for _ in 0..<16 {
-                guard let record = pending.next() else { break }
-                group.addTask { try await recordUsage(record) }
+        var start = records.startIndex
+        while start < records.endIndex {
+            let end = min(start + GovernanceGRPCService.maximumUsageBatch, records.endIndex)
+            var message = Sluice_Governance_V1_RecordUsageBatchRequest()
+            message.records = records[start..<end].map(Sluice_Governance_V1_UsageRecord.init)
+            _ = try await call(metadata(requestID: records[start].requestID)) { metadata, options in
+                try await client.recordUsageBatch(message, metadata: metadata, options: options)
             }
-            while try await group.next() != nil {
-                if let record = pending.next() { group.addTask { try await recordUsage(record) } }
-            }
+            start = end
         }
     }
 

@@ -44,6 +44,7 @@ package struct GovernanceGRPCService: RegistrableRPCService {
     package func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
         Self.register(Methods.Authorize.self, with: &router, handler: authorize)
         Self.register(Methods.RecordUsage.self, with: &router, handler: recordUsage)
+        Self.register(Methods.RecordUsageBatch.self, with: &router, handler: recordUsageBatch)
         Self.register(Methods.CreateKey.self, with: &router, handler: createKey)
         Self.register(Methods.ListKeys.self, with: &router, handler: listKeys)
         Self.register(Methods.RevokeKey.self, with: &router, handler: revokeKey)
@@ -94,6 +95,32 @@ package struct GovernanceGRPCService: RegistrableRPCService {
         try await perform(context) { try await service.recordUsage(record) }
         var response = Sluice_Governance_V1_RecordUsageResponse()
         response.recorded = true
+        return ServerResponse(message: response)
+    }
+
+    /// The most records one `RecordUsageBatch` call may carry.
+    package static let maximumUsageBatch = 1000
+
+    private func recordUsageBatch(
+        _ request: ServerRequest<Sluice_Governance_V1_RecordUsageBatchRequest>,
+        _ context: ServerContext
+    ) async throws -> ServerResponse<Sluice_Governance_V1_RecordUsageBatchResponse> {
+        let records = request.message.records
+        guard (1...Self.maximumUsageBatch).contains(records.count) else {
+            throw GovernanceError(
+                .invalidArgument,
+                "A usage batch holds 1 to \(Self.maximumUsageBatch) records, not \(records.count)"
+            )
+        }
+        if let index = records.firstIndex(where: { $0.requestID.isEmpty || $0.tenantID.isEmpty }) {
+            throw GovernanceError(.invalidArgument, "Usage record \(index) has no request_id or no tenant_id")
+        }
+        // The ledger keeps tenant ids; names and roles, which RecordUsage takes from metadata, are not needed here.
+        let batch = records.map { UsageRecord(proto: $0, tenantName: "", roles: []) }
+        let service = self.service
+        try await perform(context) { try await service.recordUsage(batch: batch) }
+        var response = Sluice_Governance_V1_RecordUsageBatchResponse()
+        response.recorded = Int32(records.count)
         return ServerResponse(message: response)
     }
 

@@ -11,6 +11,7 @@ protocol GovernanceUnaryMethod {
 
 extension Sluice_Governance_V1_GovernanceService.Method.Authorize: GovernanceUnaryMethod {}
 extension Sluice_Governance_V1_GovernanceService.Method.RecordUsage: GovernanceUnaryMethod {}
+extension Sluice_Governance_V1_GovernanceService.Method.RecordUsageBatch: GovernanceUnaryMethod {}
 extension Sluice_Governance_V1_GovernanceService.Method.CreateKey: GovernanceUnaryMethod {}
 extension Sluice_Governance_V1_GovernanceService.Method.ListKeys: GovernanceUnaryMethod {}
 extension Sluice_Governance_V1_GovernanceService.Method.RevokeKey: GovernanceUnaryMethod {}

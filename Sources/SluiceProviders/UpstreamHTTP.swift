@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 package import Logging
-import NIOCore
+package import NIOCore
 import NIOHTTP1
 package import SluiceInference
 
@@ -28,7 +28,14 @@ package final class UpstreamHTTP: Sendable {
     ///   - providerName: The provider's name, for errors and logs.
     ///   - timeouts: The provider's timeouts.
     ///   - logger: The logger.
-    package init(providerName: String, timeouts: ProviderConfiguration.Timeouts, logger: Logger) {
+    ///   - eventLoopGroup: Where the client's connections live; a caller running on one of its loops gets a
+    ///     connection on that loop, so the call does not change threads.
+    package init(
+        providerName: String,
+        timeouts: ProviderConfiguration.Timeouts,
+        logger: Logger,
+        eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup
+    ) {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(
             connect: .milliseconds(timeouts.connectMs),
@@ -37,7 +44,7 @@ package final class UpstreamHTTP: Sendable {
         // Sluice bootstraps no distributed tracer yet, so the client's default is a no-op tracer that still costs a
         // span per call on the request path. Pass the process's tracer here once one is bootstrapped.
         configuration.tracing.tracer = nil
-        self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        self.client = HTTPClient(eventLoopGroup: eventLoopGroup, configuration: configuration)
         self.providerName = providerName
         self.totalTimeout = .milliseconds(timeouts.totalMs)
         self.logger = logger

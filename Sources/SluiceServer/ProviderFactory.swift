@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import Foundation
 import Logging
+import NIOCore
 import SluiceInference
 import SluiceProviders
 
@@ -8,6 +10,8 @@ struct ProviderFactory {
     let environment: [String: String]
     let tokens: PromptTokenCounter
     let logger: Logger
+    /// Where the HTTP clients' connections live.
+    var eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup
 
     /// The built providers, and the HTTP clients to shut down when the process stops.
     func makeProviders(
@@ -34,7 +38,8 @@ struct ProviderFactory {
                 let http = UpstreamHTTP(
                     providerName: configuration.name,
                     timeouts: configuration.timeouts,
-                    logger: logger
+                    logger: logger,
+                    eventLoopGroup: eventLoopGroup
                 )
                 clients.append(http)
                 providers[configuration.name] = AnthropicProvider(
@@ -48,7 +53,8 @@ struct ProviderFactory {
                 let http = UpstreamHTTP(
                     providerName: configuration.name,
                     timeouts: configuration.timeouts,
-                    logger: logger
+                    logger: logger,
+                    eventLoopGroup: eventLoopGroup
                 )
                 clients.append(http)
                 providers[configuration.name] = OpenAIProvider(
@@ -64,7 +70,8 @@ struct ProviderFactory {
                 let http = UpstreamHTTP(
                     providerName: configuration.name,
                     timeouts: configuration.timeouts,
-                    logger: logger
+                    logger: logger,
+                    eventLoopGroup: eventLoopGroup
                 )
                 clients.append(http)
                 providers[configuration.name] = OpenAIProvider(

@@ -1,6 +1,8 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import SluiceEdge
 import SluiceGRPCSupport
@@ -8,6 +10,7 @@ import SluiceGovernance
 import SluiceGovernanceGRPC
 import SluiceInference
 import SluiceInferenceGRPC
+import SluiceNIOSupport
 import SluiceVector
 import SluiceVectorGRPC
 
@@ -18,7 +21,11 @@ import SluiceVectorGRPC
 extension SluiceRuntime {
     /// The inference service over gRPC, plus its health and metrics listener.
     func makeInferenceServer(_ inference: LocalInferenceService) throws -> [any Service] {
-        let server = try makeGRPCServer(at: configuration.services.inference, name: "inference") { drain in
+        let server = try makeGRPCServer(
+            at: configuration.services.inference,
+            name: "inference",
+            eventLoopGroup: Self.serviceEventLoopGroup
+        ) { drain in
             InferenceGRPCService(service: inference, drain: drain)
         }
         return [server] + operationsListener()
@@ -41,35 +48,49 @@ extension SluiceRuntime {
         }
     }
 
+    /// The single event loop a service served alone runs its gRPC server (and, for inference, its upstream clients)
+    /// on, so that a call never changes threads; see ``GRPCServerService``.
+    static let serviceEventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
     private func makeGRPCServer(
         at endpoint: SluiceConfiguration.Endpoint,
         name: String,
+        eventLoopGroup: MultiThreadedEventLoopGroup? = nil,
         service: (ServerDrain) -> any RegistrableRPCService
     ) throws -> any Service {
         let drain = ServerDrain()
+        let address = try bindAddress(endpoint, name: "services.\(name).address")
+        let security = serverSecurity()
         let server = GRPCServer(
-            transport: .http2NIOPosix(
-                address: try bindAddress(endpoint, name: "services.\(name).address"),
-                transportSecurity: serverSecurity()
-            ),
+            transport: eventLoopGroup.map {
+                .http2NIOPosix(address: address, transportSecurity: security, eventLoopGroup: $0)
+            } ?? .http2NIOPosix(address: address, transportSecurity: security),
             services: [service(drain)],
             interceptors: interceptors()
         )
         logger.info("\(name) gRPC listening", metadata: ["address": "\(endpoint.address)"])
-        return GRPCServerService(server: server, drain: drain)
+        return GRPCServerService(
+            server: server,
+            drain: drain,
+            executor: eventLoopGroup.map { EventLoopTaskExecutor($0.next()) }
+        )
     }
 
     /// gRPC clients of inference and governance for an edge served alone; the clients are services to run.
-    func makeRemoteClients() throws -> (any InferenceService, any GovernanceService, [any Service]) {
+    ///
+    /// - Parameter eventLoopGroup: Where the clients' connections live.
+    func makeRemoteClients(
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) throws -> (any InferenceService, any GovernanceService, [any Service]) {
         let token = internalToken
         let inference = InferenceGRPCClient(
-            client: GRPCClient(transport: try clientTransport(configuration.services.inference)),
+            client: GRPCClient(transport: try clientTransport(configuration.services.inference, eventLoopGroup)),
             timeout: .milliseconds(configuration.grpc.defaultTimeoutMs),
             streamTimeout: .milliseconds(configuration.grpc.streamTimeoutMs),
             authorizationToken: token
         )
         let governance = GovernanceGRPCClient(
-            client: GRPCClient(transport: try clientTransport(configuration.services.governance)),
+            client: GRPCClient(transport: try clientTransport(configuration.services.governance, eventLoopGroup)),
             timeout: .milliseconds(configuration.grpc.defaultTimeoutMs),
             authorizationToken: token
         )
@@ -104,7 +125,10 @@ extension SluiceRuntime {
         return .tls(certificateChain: [.file(path: cert, format: .pem)], privateKey: .file(path: key, format: .pem))
     }
 
-    private func clientTransport(_ endpoint: SluiceConfiguration.Endpoint) throws -> HTTP2ClientTransport.Posix {
+    private func clientTransport(
+        _ endpoint: SluiceConfiguration.Endpoint,
+        _ eventLoopGroup: any EventLoopGroup
+    ) throws -> HTTP2ClientTransport.Posix {
         guard let (host, port) = endpoint.hostAndPort else {
             throw SluiceConfiguration.Invalid(problems: ["'\(endpoint.address)' is not host:port"])
         }
@@ -127,7 +151,7 @@ extension SluiceRuntime {
         } else {
             target = .dns(host: host, port: port)
         }
-        return try .http2NIOPosix(target: target, transportSecurity: security)
+        return try .http2NIOPosix(target: target, transportSecurity: security, eventLoopGroup: eventLoopGroup)
     }
 
     /// `/health/*` and `/metrics` on the `http` address, for a process without the edge.

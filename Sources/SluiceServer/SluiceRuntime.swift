@@ -1,5 +1,8 @@
+import AsyncHTTPClient
 package import Foundation
+import Hummingbird
 package import Logging
+import NIOCore
 package import ServiceLifecycle
 import SluiceEdge
 import SluiceGovernance
@@ -84,7 +87,10 @@ package struct SluiceRuntime: Sendable {
             services += makeEdge(inference: inference, governance: governance, onHTTPServerRunning: onHTTPServerRunning)
             return services
         case .inference:
-            let (inference, clients) = makeInference()
+            // Served alone, inference runs on one event loop shared by its gRPC server and its upstream clients:
+            // a call and its upstream request then stay on one thread (Docs/BENCHMARKS.md).
+            let loop = Self.serviceEventLoopGroup
+            let (inference, clients) = makeInference(eventLoopGroup: loop)
             return [ShutdownHook { for client in clients { try? await client.shutdown() } }]
                 + (try makeInferenceServer(inference))
         case .governance:
@@ -96,11 +102,15 @@ package struct SluiceRuntime: Sendable {
             let (vectors, vectorStore) = try makeVector(onLoaded: { readiness.release() })
             return [vectorStore, try makeVectorServer(vectors)] + operationsListener(readiness: readiness)
         case .edge:
-            let (inferenceClient, governanceClient, clientServices) = try makeRemoteClients()
+            // Served alone, the edge serves HTTP and calls the services on one event loop, so that a request and the
+            // gRPC calls it makes stay on one thread (Docs/BENCHMARKS.md).
+            let loop = Self.serviceEventLoopGroup
+            let (inferenceClient, governanceClient, clientServices) = try makeRemoteClients(eventLoopGroup: loop)
             return clientServices
                 + makeEdge(
                     inference: inferenceClient,
                     governance: governanceClient,
+                    eventLoopGroup: loop,
                     onHTTPServerRunning: onHTTPServerRunning
                 )
         }
@@ -140,9 +150,16 @@ package struct SluiceRuntime: Sendable {
     }
 
     /// Builds the in-process inference service and the HTTP clients it owns.
-    func makeInference() -> (LocalInferenceService, [UpstreamHTTP]) {
+    func makeInference(
+        eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup
+    ) -> (LocalInferenceService, [UpstreamHTTP]) {
         let tokens = PromptTokenCounter(cl100k: loadTokenizer())
-        let factory = ProviderFactory(environment: environment, tokens: tokens, logger: logger)
+        let factory = ProviderFactory(
+            environment: environment,
+            tokens: tokens,
+            logger: logger,
+            eventLoopGroup: eventLoopGroup
+        )
         let (providers, clients) = factory.makeProviders(configuration.inference.effectiveProviders)
         let service = LocalInferenceService(
             configuration: configuration.inference,
@@ -165,6 +182,7 @@ package struct SluiceRuntime: Sendable {
     private func makeEdge(
         inference: any InferenceService,
         governance: any GovernanceService,
+        eventLoopGroup: (any EventLoopGroup)? = nil,
         onHTTPServerRunning: @escaping @Sendable (Int) async -> Void
     ) -> [any Service] {
         let recorder = UsageRecorder(governance: governance, logger: logger)
@@ -177,7 +195,11 @@ package struct SluiceRuntime: Sendable {
             readiness: readiness,
             logger: logger
         )
-        let app = Edge.buildApplication(configuration: configuration.http, services: services) { port in
+        let app = Edge.buildApplication(
+            configuration: configuration.http,
+            services: services,
+            eventLoopGroup: eventLoopGroup.map { .shared($0) } ?? .singleton
+        ) { port in
             logger.info("edge listening", metadata: ["host": "\(configuration.http.host)", "port": "\(port)"])
             await onHTTPServerRunning(port)
         }
