@@ -253,6 +253,11 @@ let package = Package(
             swiftSettings: defaultSwiftSettings
         ),
         .testTarget(
+            name: "SluiceJSONTests",
+            dependencies: ["SluiceJSON"],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
             name: "SluiceProvidersTests",
             dependencies: ["SluiceProviders", "SluiceInference"],
             swiftSettings: defaultSwiftSettings

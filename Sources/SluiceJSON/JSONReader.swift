@@ -179,10 +179,15 @@ package struct JSONReader: Sendable {
 
     /// Reads a number.
     ///
-    /// - Throws: ``Error`` unless the next value is a number.
+    /// A number whose nonzero digits would round to zero is refused, as `JSONDecoder` refuses it.
+    ///
+    /// - Throws: ``Error`` unless the next value is a number a `Double` can hold.
     package mutating func readDouble() throws -> Double {
         let text = try numberText()
         guard let value = Double(text), value.isFinite else { throw failure("number out of range") }
+        if value == 0, text.prefix(while: { $0 != "e" && $0 != "E" }).contains(where: { ("1"..."9").contains($0) }) {
+            throw failure("number too small for a double")
+        }
         return value
     }
 
@@ -194,7 +199,9 @@ package struct JSONReader: Sendable {
         case .object: try readObject { reader, _ in try reader.skipValue() }
         case .array: try readArray { reader in try reader.skipValue() }
         case .string: _ = try readString()
-        case .number: _ = try numberText()
+        case .number:
+            // Beyond a double's range is refused, as JSONSerialization refuses it; underflow reads as zero.
+            guard let value = Double(try numberText()), value.isFinite else { throw failure("number out of range") }
         case .bool: _ = try readBool()
         case .null: _ = try readNull()
         }
