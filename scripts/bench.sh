@@ -7,6 +7,8 @@
 #   direct      wrk → fixed-answer upstream (`sluice bench upstream`)
 #   all-in-one  wrk → `sluice serve` → upstream
 #   split       wrk → `sluice serve edge` → gRPC → `sluice serve inference` → upstream (+ governance over gRPC)
+#   nginx       wrk → nginx (one worker, keep-alive upstream) → upstream: a mature C reverse proxy doing no work
+#               beyond forwarding, as a reference for what any proxy hop costs on this machine
 # For each, non-stream and stream: p50/p99 at concurrency 1 (wrk -c1), requests/s at 64 connections (wrk -c64).
 # Prints a Markdown table; added latency = target − direct, throughput as a ratio of direct, from the same run.
 set -euo pipefail
@@ -14,6 +16,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-10}"
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+[[ -x /usr/sbin/nginx ]] || { apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null; }
 scripts/fetch-tokenizer.sh >/dev/null
 swift build -c release --scratch-path .build-release --product sluice >/dev/null
 bin="$(swift build -c release --scratch-path .build-release --show-bin-path)/sluice"
@@ -64,10 +67,36 @@ SLUICE_HTTP_PORT=$governance_ops "$bin" serve governance > "$work/governance.log
 SLUICE_HTTP_PORT=$inference_ops "$bin" serve inference > "$work/inference.log" 2>&1 & pids+=($!)
 SLUICE_HTTP_PORT=$split_port "$bin" serve edge > "$work/edge.log" 2>&1 & pids+=($!)
 
+nginx_port=$(free_port)
+mkdir -p "$work/nginx"
+cat > "$work/nginx/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx/body;
+    proxy_temp_path $work/nginx/proxy;
+    upstream bench { server 127.0.0.1:$upstream_port; keepalive 64; }
+    server {
+        listen 127.0.0.1:$nginx_port;
+        location / {
+            proxy_pass http://bench;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+        }
+    }
+}
+NGINX
+/usr/sbin/nginx -c "$work/nginx/nginx.conf" -g "daemon off;" & pids+=($!)
+
 wait_http "http://127.0.0.1:$aio_port/health/ready"
 wait_http "http://127.0.0.1:$governance_ops/health/ready"
 wait_http "http://127.0.0.1:$inference_ops/health/ready"
 wait_http "http://127.0.0.1:$split_port/health/ready"
+wait_http "http://127.0.0.1:$nginx_port/"
 
 for kind in plain stream; do
     stream_field=""
@@ -84,12 +113,13 @@ declare -A urls=(
     [direct]="http://127.0.0.1:$upstream_port/v1/chat/completions"
     [all-in-one]="http://127.0.0.1:$aio_port/v1/chat/completions"
     [split]="http://127.0.0.1:$split_port/v1/chat/completions"
+    [nginx]="http://127.0.0.1:$nginx_port/v1/chat/completions"
 )
 
 results="$work/results.txt"
 : > "$results"
 for kind in plain stream; do
-    for target in direct all-in-one split; do
+    for target in direct nginx all-in-one split; do
         # Warm up connections, caches and allocators before measuring.
         wrk -t1 -c4 -d2s -s "$work/$kind.lua" "${urls[$target]}" > /dev/null
         wrk -t1 -c1 -d"${seconds}s" --latency -s "$work/$kind.lua" "${urls[$target]}" > "$work/c1.txt"
@@ -120,7 +150,7 @@ print("| mode | target | p50 µs | p99 µs | p50 added µs | p99 added µs | req
 print("|---|---|---|---|---|---|---|---|")
 for kind in ("plain", "stream"):
     base = data[(kind, "direct")]
-    for target in ("direct", "all-in-one", "split"):
+    for target in ("direct", "nginx", "all-in-one", "split"):
         p50, p99, rps = data[(kind, target)]
         added = "" if target == "direct" else f"{p50 - base[0]:.0f} | {p99 - base[1]:.0f}"
         if target == "direct": added = "– | –"

@@ -85,10 +85,30 @@ package struct JSONWriter: Sendable {
         if let value { string(value) } else { null() }
     }
 
-    /// Writes an integer.
+    /// Writes an integer of any width (`Int` and `Int64` have faster, non-generic overloads).
     ///
     /// - Parameter value: The integer.
     package mutating func int(_ value: some BinaryInteger) {
+        if let exact = Int64(exactly: value) {
+            int(exact)
+        } else {
+            separate()
+            bytes.append(contentsOf: String(value).utf8)
+            needsComma = true
+        }
+    }
+
+    /// Writes an integer.
+    ///
+    /// - Parameter value: The integer.
+    package mutating func int(_ value: Int) {
+        int(Int64(value))
+    }
+
+    /// Writes an integer.
+    ///
+    /// - Parameter value: The integer.
+    package mutating func int(_ value: Int64) {
         separate()
         if value == 0 {
             bytes.append(UInt8(ascii: "0"))
