@@ -44,6 +44,9 @@ package final class UpstreamHTTP: Sendable {
         // Sluice bootstraps no distributed tracer yet, so the client's default is a no-op tracer that still costs a
         // span per call on the request path. Pass the process's tracer here once one is bootstrapped.
         configuration.tracing.tracer = nil
+        // A provider API answers a POST itself; following a redirect would resend the body and the provider key to
+        // wherever the upstream points. A 3xx is reported as the upstream refusing the call.
+        configuration.redirectConfiguration = .disallow
         self.client = HTTPClient(eventLoopGroup: eventLoopGroup, configuration: configuration)
         self.providerName = providerName
         self.totalTimeout = .milliseconds(timeouts.totalMs)

@@ -57,6 +57,7 @@ MODELS: dict[str, list[tuple[str, str]]] = {
     "cut": [("mock-openai-faulty", "cut")],
     "anthropic-cut": [("mock-anthropic-faulty", "claude-cut")],
     "unreachable": [("dead", "fixed")],
+    "redirecting": [("mock-openai-faulty", "redirect")],
     "fallback-500-echo": [("mock-openai-faulty", "error-500"), ("echo", "echo")],
     "fallback-stall-echo": [("mock-openai-faulty", "stall"), ("echo", "echo")],
     "fallback-unreachable-echo": [("dead", "fixed"), ("echo", "echo")],

@@ -54,6 +54,7 @@ SCENARIOS = {
     "stall": "accepts the request and sends nothing (bounded by --stall-seconds)",
     "stall-after-first": "sends headers and one token, then stalls, then resets the connection",
     "cut": "sends a few tokens (or half a JSON body) then closes the TCP connection mid-body",
+    "redirect": "answers 307 Temporary Redirect to the same URL (a client that follows it loops)",
 }
 
 # Tool call arguments are streamed in this many fragments (at least).
@@ -539,6 +540,13 @@ class Handler(BaseHTTPRequestHandler):
         if scenario == "error-500-once" and self.state.first_time(conversation_key(api, body)):
             done(500)
             return self._server_error(api)
+        if scenario == "redirect":
+            done(307)
+            self.send_response(307)
+            self.send_header("Location", f"http://{self.headers.get('Host', '127.0.0.1')}{path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if scenario == "stall":
             done(0)
             self._stall()

@@ -183,6 +183,16 @@ def test_502_upstream_failure(client, mock, model, stream):
         assert len(mock.requests(contains=m)) == FAULTY_RETRY["max_attempts"], "5xx is retried up to max_attempts"
 
 
+def test_502_upstream_redirect_is_not_followed(client, mock):
+    # Following it would resend the body and the provider key wherever the upstream points.
+    m = marker()
+    with pytest.raises(openai.InternalServerError) as exc:
+        client.chat.completions.create(model="redirecting", messages=user(m))
+    check_sdk_error(exc.value, 502, "upstream_error", "upstream_error")
+    assert "307" in exc.value.message
+    assert len(mock.requests(contains=m)) == 1, "one request, no redirect followed, no retry"
+
+
 def test_502_cut_non_stream(client):
     with pytest.raises(openai.InternalServerError) as exc:
         client.chat.completions.create(model="cut", messages=user(marker()))
