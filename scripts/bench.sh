@@ -9,6 +9,7 @@
 #   split       wrk → `sluice serve edge` → gRPC → `sluice serve inference` → upstream (+ governance over gRPC)
 #   nginx       wrk → nginx (one worker, keep-alive upstream) → upstream: a mature C reverse proxy doing no work
 #               beyond forwarding, as a reference for what any proxy hop costs on this machine
+#   nio-proxy   wrk → `sluice bench proxy` (a bare SwiftNIO forwarding proxy) → upstream: the same for SwiftNIO
 # For each, non-stream and stream: p50/p99 at concurrency 1 (wrk -c1), requests/s at 64 connections (wrk -c64).
 # Prints a Markdown table; added latency = target − direct, throughput as a ratio of direct, from the same run.
 set -euo pipefail
@@ -67,6 +68,9 @@ SLUICE_HTTP_PORT=$governance_ops "$bin" serve governance > "$work/governance.log
 SLUICE_HTTP_PORT=$inference_ops "$bin" serve inference > "$work/inference.log" 2>&1 & pids+=($!)
 SLUICE_HTTP_PORT=$split_port "$bin" serve edge > "$work/edge.log" 2>&1 & pids+=($!)
 
+nio_proxy_port=$(free_port)
+"$bin" bench proxy --port "$nio_proxy_port" --upstream-port "$upstream_port" & pids+=($!)
+
 nginx_port=$(free_port)
 mkdir -p "$work/nginx"
 cat > "$work/nginx/nginx.conf" <<NGINX
@@ -97,6 +101,7 @@ wait_http "http://127.0.0.1:$governance_ops/health/ready"
 wait_http "http://127.0.0.1:$inference_ops/health/ready"
 wait_http "http://127.0.0.1:$split_port/health/ready"
 wait_http "http://127.0.0.1:$nginx_port/"
+wait_http "http://127.0.0.1:$nio_proxy_port/"
 
 for kind in plain stream; do
     stream_field=""
@@ -114,12 +119,13 @@ declare -A urls=(
     [all-in-one]="http://127.0.0.1:$aio_port/v1/chat/completions"
     [split]="http://127.0.0.1:$split_port/v1/chat/completions"
     [nginx]="http://127.0.0.1:$nginx_port/v1/chat/completions"
+    [nio-proxy]="http://127.0.0.1:$nio_proxy_port/v1/chat/completions"
 )
 
 results="$work/results.txt"
 : > "$results"
 for kind in plain stream; do
-    for target in direct nginx all-in-one split; do
+    for target in direct nginx nio-proxy all-in-one split; do
         # Warm up connections, caches and allocators before measuring.
         wrk -t1 -c4 -d2s -s "$work/$kind.lua" "${urls[$target]}" > /dev/null
         wrk -t1 -c1 -d"${seconds}s" --latency -s "$work/$kind.lua" "${urls[$target]}" > "$work/c1.txt"
@@ -150,7 +156,7 @@ print("| mode | target | p50 µs | p99 µs | p50 added µs | p99 added µs | req
 print("|---|---|---|---|---|---|---|---|")
 for kind in ("plain", "stream"):
     base = data[(kind, "direct")]
-    for target in ("direct", "nginx", "all-in-one", "split"):
+    for target in ("direct", "nginx", "nio-proxy", "all-in-one", "split"):
         p50, p99, rps = data[(kind, target)]
         added = "" if target == "direct" else f"{p50 - base[0]:.0f} | {p99 - base[1]:.0f}"
         if target == "direct": added = "– | –"

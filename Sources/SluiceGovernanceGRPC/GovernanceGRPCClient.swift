@@ -27,6 +27,7 @@ package struct GovernanceGRPCClient<Transport: ClientTransport>: GovernanceServi
     private let timeout: Duration
     private let authorization: String?
     private let authorizations: KeyCache<Authorization>
+    private let executor: (any TaskExecutor)?
 
     /// Creates a client.
     ///
@@ -39,12 +40,15 @@ package struct GovernanceGRPCClient<Transport: ClientTransport>: GovernanceServi
     ///   - authorizationToken: The shared internal token, sent as `authorization: Bearer <token>`; `nil` sends none.
     ///   - authorizationTTL: How long a successful authorization is reused without calling governance (denials are
     ///     never reused). A key revoked elsewhere stops working within this time plus governance's own key cache.
+    ///   - executor: Where the connections run; pass the executor of the event loop the transport uses.
     package init(
         client: GRPCClient<Transport>,
         timeout: Duration = .seconds(30),
         authorizationToken: String? = nil,
-        authorizationTTL: Duration = .seconds(1)
+        authorizationTTL: Duration = .seconds(1),
+        executor: (any TaskExecutor)? = nil
     ) {
+        self.executor = executor
         self.authorizations = KeyCache(ttl: authorizationTTL)
         self.grpcClient = client
         self.client = Sluice_Governance_V1_GovernanceService.Client(wrapping: client)
@@ -55,7 +59,7 @@ package struct GovernanceGRPCClient<Transport: ClientTransport>: GovernanceServi
     /// Runs the connections until graceful shutdown (in-flight calls finish first) or cancellation.
     package func run() async throws {
         try await withGracefulShutdownHandler {
-            try await grpcClient.runConnections()
+            try await withTaskExecutorPreference(executor) { try await grpcClient.runConnections() }
         } onGracefulShutdown: {
             grpcClient.beginGracefulShutdown()
         }

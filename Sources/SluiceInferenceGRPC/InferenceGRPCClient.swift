@@ -29,6 +29,7 @@ package struct InferenceGRPCClient<Transport: ClientTransport>: InferenceService
     private let streamTimeout: Duration
     private let authorization: String?
     private let streamJobs = ChatStreamJobQueue()
+    private let executor: (any TaskExecutor)?
 
     /// Creates a client.
     ///
@@ -40,12 +41,16 @@ package struct InferenceGRPCClient<Transport: ClientTransport>: InferenceService
     ///   - timeout: The deadline of each unary call (chat, models, token counts).
     ///   - streamTimeout: The deadline of a whole chat stream, from opening to its last event.
     ///   - authorizationToken: The shared internal token, sent as `authorization: Bearer <token>`; `nil` sends none.
+    ///   - executor: Where the connections and the chat streams run; pass the executor of the event loop the
+    ///     transport and the callers use, so a streamed event does not change threads on its way to the caller.
     package init(
         client: GRPCClient<Transport>,
         timeout: Duration = .seconds(30),
         streamTimeout: Duration = .seconds(600),
-        authorizationToken: String? = nil
+        authorizationToken: String? = nil,
+        executor: (any TaskExecutor)? = nil
     ) {
+        self.executor = executor
         self.grpcClient = client
         self.client = Sluice_Inference_V1_InferenceService.Client(wrapping: client)
         self.timeout = timeout
@@ -59,6 +64,10 @@ package struct InferenceGRPCClient<Transport: ClientTransport>: InferenceService
     /// end, and then the connections close once in-flight unary calls have finished. Cancellation cancels every
     /// stream; their consumers see ``InferenceError/Code/cancelled``.
     package func run() async throws {
+        try await withTaskExecutorPreference(executor) { try await runPreferringExecutor() }
+    }
+
+    private func runPreferringExecutor() async throws {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await grpcClient.runConnections() }
             await withGracefulShutdownHandler {

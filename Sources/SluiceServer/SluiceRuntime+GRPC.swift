@@ -33,7 +33,11 @@ extension SluiceRuntime {
 
     /// The governance service over gRPC, plus its health and metrics listener.
     func makeGovernanceServer(_ governance: LocalGovernanceService) throws -> [any Service] {
-        let server = try makeGRPCServer(at: configuration.services.governance, name: "governance") { drain in
+        let server = try makeGRPCServer(
+            at: configuration.services.governance,
+            name: "governance",
+            eventLoopGroup: Self.serviceEventLoopGroup
+        ) { drain in
             GovernanceGRPCService(service: governance, drain: drain)
         }
         return [server] + operationsListener()
@@ -78,21 +82,26 @@ extension SluiceRuntime {
 
     /// gRPC clients of inference and governance for an edge served alone; the clients are services to run.
     ///
-    /// - Parameter eventLoopGroup: Where the clients' connections live.
+    /// - Parameter eventLoopGroup: A one-loop group the clients' connections (and their streams' tasks) run on, or
+    ///   `nil` for the shared group.
     func makeRemoteClients(
-        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        eventLoopGroup: MultiThreadedEventLoopGroup? = nil
     ) throws -> (any InferenceService, any GovernanceService, [any Service]) {
         let token = internalToken
+        let group: any EventLoopGroup = eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
+        let executor = eventLoopGroup.map { EventLoopTaskExecutor($0.next()) }
         let inference = InferenceGRPCClient(
-            client: GRPCClient(transport: try clientTransport(configuration.services.inference, eventLoopGroup)),
+            client: GRPCClient(transport: try clientTransport(configuration.services.inference, group)),
             timeout: .milliseconds(configuration.grpc.defaultTimeoutMs),
             streamTimeout: .milliseconds(configuration.grpc.streamTimeoutMs),
-            authorizationToken: token
+            authorizationToken: token,
+            executor: executor
         )
         let governance = GovernanceGRPCClient(
-            client: GRPCClient(transport: try clientTransport(configuration.services.governance, eventLoopGroup)),
+            client: GRPCClient(transport: try clientTransport(configuration.services.governance, group)),
             timeout: .milliseconds(configuration.grpc.defaultTimeoutMs),
-            authorizationToken: token
+            authorizationToken: token,
+            executor: executor
         )
         return (inference, governance, [inference, governance])
     }
