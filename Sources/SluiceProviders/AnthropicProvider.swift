@@ -93,7 +93,8 @@ package struct AnthropicProvider: ChatProvider {
 
     // MARK: - Request
 
-    private func send(_ request: ChatRequest, upstreamModel: String, stream: Bool) async throws -> HTTPClientResponse {
+    private func send(_ request: ChatRequest, upstreamModel: String, stream: Bool) async throws -> UpstreamHTTP.Response
+    {
         var headers: [(String, String)] = [("anthropic-version", apiVersion)]
         if let apiKey { headers.append(("x-api-key", apiKey)) }
         if !request.requestID.isEmpty { headers.append(("x-request-id", request.requestID)) }

@@ -79,7 +79,8 @@ package struct OpenAIProvider: ChatProvider {
 
     // MARK: - Request
 
-    private func send(_ request: ChatRequest, upstreamModel: String, stream: Bool) async throws -> HTTPClientResponse {
+    private func send(_ request: ChatRequest, upstreamModel: String, stream: Bool) async throws -> UpstreamHTTP.Response
+    {
         var headers: [(String, String)] = []
         let url: String
         switch endpoint {

@@ -15,8 +15,10 @@ package final class UpstreamHTTP: Sendable {
     /// is allocated per streamed token.
     static let jsonDecoder = JSONDecoder()
 
-    /// The underlying client; shut down with ``shutdown()``.
+    /// The client for TLS upstreams; shut down with ``shutdown()``.
     let client: HTTPClient
+    /// The client for plain-HTTP upstreams, on the caller's event loop.
+    let plain: PlainHTTPClient
     let providerName: String
     let totalTimeout: TimeAmount
     let logger: Logger
@@ -48,6 +50,11 @@ package final class UpstreamHTTP: Sendable {
         // wherever the upstream points. A 3xx is reported as the upstream refusing the call.
         configuration.redirectConfiguration = .disallow
         self.client = HTTPClient(eventLoopGroup: eventLoopGroup, configuration: configuration)
+        self.plain = PlainHTTPClient(
+            group: eventLoopGroup,
+            connectTimeout: .milliseconds(timeouts.connectMs),
+            readTimeout: .milliseconds(timeouts.firstTokenMs)
+        )
         self.providerName = providerName
         self.totalTimeout = .milliseconds(timeouts.totalMs)
         self.logger = logger
@@ -58,10 +65,37 @@ package final class UpstreamHTTP: Sendable {
 
     /// Shuts the client down; pending calls fail.
     package func shutdown() async throws {
+        plain.shutdown()
         try await client.shutdown()
     }
 
+    /// A response whose head arrived with a 2xx status and whose body has not been read.
+    struct Response: Sendable {
+        enum Body: Sendable {
+            case client(HTTPClientResponse.Body)
+            case plain(PlainBodyLease)
+        }
+
+        var body: Body
+    }
+
+    /// Holds a plain-HTTP exchange for its reader; a reader that lets go before the end closes the connection.
+    final class PlainBodyLease: Sendable {
+        let exchange: PlainHTTPExchange
+
+        init(_ exchange: PlainHTTPExchange) {
+            self.exchange = exchange
+        }
+
+        deinit {
+            exchange.abandon()
+        }
+    }
+
     /// Sends a JSON request and returns the response once its head has arrived with a 2xx status.
+    ///
+    /// `http://` URLs go through ``PlainHTTPClient`` on the caller's event loop; `https://` ones through
+    /// async-http-client.
     ///
     /// - Parameters:
     ///   - url: The full URL.
@@ -69,7 +103,10 @@ package final class UpstreamHTTP: Sendable {
     ///   - body: The JSON body.
     /// - Returns: The response, whose body has not been read.
     /// - Throws: ``InferenceError`` for non-2xx statuses and transport failures.
-    func post(url: String, headers: [(String, String)], body: [UInt8]) async throws -> HTTPClientResponse {
+    func post(url: String, headers: [(String, String)], body: [UInt8]) async throws -> Response {
+        if let target = PlainTarget(url) {
+            return try await postPlain(target, headers: headers, body: body)
+        }
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
@@ -86,16 +123,80 @@ package final class UpstreamHTTP: Sendable {
             let text = (try? await response.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
             throw statusError(response.status, headers: response.headers, body: text)
         }
-        return response
+        return Response(body: .client(response.body))
+    }
+
+    private func postPlain(_ target: PlainTarget, headers: [(String, String)], body: [UInt8]) async throws -> Response {
+        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target.path)
+        head.headers.add(name: "content-type", value: "application/json")
+        head.headers.add(name: "accept", value: "application/json, text/event-stream")
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
+        let exchange: PlainHTTPExchange
+        do {
+            exchange = try await plain.execute(
+                target.endpoint,
+                head: head,
+                body: ByteBuffer(bytes: body),
+                deadline: .now() + totalTimeout
+            )
+        } catch {
+            throw mapTransportError(error)
+        }
+        let lease = PlainBodyLease(exchange)
+        let responseHead = exchange.responseHead
+        guard (200..<300).contains(responseHead.status.code) else {
+            let text = (try? await exchange.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
+            withExtendedLifetime(lease) {}
+            throw statusError(responseHead.status, headers: responseHead.headers, body: text)
+        }
+        return Response(body: .plain(lease))
+    }
+
+    /// An `http://host[:port]/path` URL, split for ``PlainHTTPClient``; `nil` for anything else.
+    struct PlainTarget {
+        var endpoint: PlainHTTPClient.Endpoint
+        var path: String
+
+        init?(_ url: String) {
+            guard url.hasPrefix("http://") else { return nil }
+            let rest = url.dropFirst("http://".count)
+            let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+            var path = String(rest.dropFirst(authority.count).prefix { $0 != "#" })
+            if path.isEmpty || path.hasPrefix("?") { path = "/" + path }
+            guard !authority.isEmpty, !authority.contains("@") else { return nil }
+            let host: Substring
+            let port: Substring?
+            if authority.hasPrefix("[") {
+                guard let close = authority.firstIndex(of: "]") else { return nil }
+                host = authority[authority.index(after: authority.startIndex)..<close]
+                let after = authority[authority.index(after: close)...]
+                port = after.isEmpty ? nil : (after.hasPrefix(":") ? after.dropFirst() : nil)
+                if !after.isEmpty, port == nil { return nil }
+            } else if let colon = authority.lastIndex(of: ":") {
+                host = authority[..<colon]
+                port = authority[authority.index(after: colon)...]
+            } else {
+                host = authority
+                port = nil
+            }
+            guard !host.isEmpty else { return nil }
+            let number = port.map { Int($0) } ?? 80
+            guard let number, (1...65535).contains(number) else { return nil }
+            endpoint = PlainHTTPClient.Endpoint(host: String(host), port: number)
+            self.path = path
+        }
     }
 
     /// Reads a whole response body.
     ///
     /// - Parameter response: A response from ``post(url:headers:body:)``.
     /// - Returns: The body bytes.
-    func collect(_ response: HTTPClientResponse) async throws -> ByteBuffer {
+    func collect(_ response: Response) async throws -> ByteBuffer {
         do {
-            return try await response.body.collect(upTo: 16 * 1024 * 1024)
+            switch response.body {
+            case .client(let body): return try await body.collect(upTo: 16 * 1024 * 1024)
+            case .plain(let lease): return try await lease.exchange.collect(upTo: 16 * 1024 * 1024)
+            }
         } catch {
             throw mapTransportError(error)
         }
@@ -105,12 +206,22 @@ package final class UpstreamHTTP: Sendable {
     ///
     /// - Parameter response: A response from ``post(url:headers:body:)``.
     /// - Returns: The events; transport failures are thrown as ``InferenceError``.
-    func events(of response: HTTPClientResponse) -> AsyncThrowingStream<ServerSentEventParser.Event, any Error> {
-        .pulling(from: EventIterator(body: response.body.makeAsyncIterator(), http: self))
+    func events(of response: Response) -> AsyncThrowingStream<ServerSentEventParser.Event, any Error> {
+        let source: EventIterator.Source =
+            switch response.body {
+            case .client(let body): .client(body.makeAsyncIterator())
+            case .plain(let lease): .plain(lease)
+            }
+        return .pulling(from: EventIterator(source: source, http: self))
     }
 
     private struct EventIterator: AsyncIteratorProtocol {
-        var body: HTTPClientResponse.Body.AsyncIterator
+        enum Source {
+            case client(HTTPClientResponse.Body.AsyncIterator)
+            case plain(PlainBodyLease)
+        }
+
+        var source: Source
         let http: UpstreamHTTP
         var parser = ServerSentEventParser()
         var ready: [ServerSentEventParser.Event] = []
@@ -119,7 +230,13 @@ package final class UpstreamHTTP: Sendable {
             while ready.isEmpty {
                 let chunk: ByteBuffer?
                 do {
-                    chunk = try await body.next()
+                    switch source {
+                    case .client(var body):
+                        chunk = try await body.next()
+                        source = .client(body)
+                    case .plain(let lease):
+                        chunk = try await lease.exchange.next()
+                    }
                 } catch {
                     throw http.mapTransportError(error)
                 }
