@@ -19,6 +19,7 @@ package final class UpstreamHTTP: Sendable {
     let client: HTTPClient
     /// The client for plain-HTTP upstreams, on the caller's event loop.
     let plain: PlainHTTPClient
+    private let usesPlainClient: Bool
     let providerName: String
     let totalTimeout: TimeAmount
     let logger: Logger
@@ -32,12 +33,16 @@ package final class UpstreamHTTP: Sendable {
     ///   - logger: The logger.
     ///   - eventLoopGroup: Where the client's connections live; a caller running on one of its loops gets a
     ///     connection on that loop, so the call does not change threads.
+    ///   - plainHTTP: Whether `http://` upstreams use ``PlainHTTPClient``; `false` sends everything through
+    ///     async-http-client (tests compare the two).
     package init(
         providerName: String,
         timeouts: ProviderConfiguration.Timeouts,
         logger: Logger,
-        eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup
+        eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup,
+        plainHTTP: Bool = true
     ) {
+        self.usesPlainClient = plainHTTP
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(
             connect: .milliseconds(timeouts.connectMs),
@@ -104,7 +109,7 @@ package final class UpstreamHTTP: Sendable {
     /// - Returns: The response, whose body has not been read.
     /// - Throws: ``InferenceError`` for non-2xx statuses and transport failures.
     func post(url: String, headers: [(String, String)], body: [UInt8]) async throws -> Response {
-        if let target = PlainTarget(url) {
+        if usesPlainClient, let target = PlainTarget(url) {
             return try await postPlain(target, headers: headers, body: body)
         }
         var request = HTTPClientRequest(url: url)

@@ -1,0 +1,142 @@
+import Logging
+import NIOCore
+import SluiceInference
+import Testing
+
+@testable import SluiceProviders
+
+/// Both upstream clients, Sluice's own for plain HTTP and async-http-client, against one real server: the same
+/// answers, the same errors.
+@Suite("Upstream HTTP clients", .timeLimit(.minutes(1)))
+struct UpstreamHTTPTests {
+    private static func withClient<Result>(
+        plain: Bool,
+        firstTokenMs: Int64 = 5_000,
+        _ body: (UpstreamHTTP, ScriptedUpstream) async throws -> Result
+    ) async throws -> Result {
+        let upstream = try await ScriptedUpstream()
+        var timeouts = ProviderConfiguration.Timeouts()
+        timeouts.firstTokenMs = firstTokenMs
+        let http = UpstreamHTTP(
+            providerName: "scripted",
+            timeouts: timeouts,
+            logger: Logger(label: "test"),
+            plainHTTP: plain
+        )
+        do {
+            let result = try await body(http, upstream)
+            try await http.shutdown()
+            try await upstream.close()
+            return result
+        } catch {
+            try? await http.shutdown()
+            try? await upstream.close()
+            throw error
+        }
+    }
+
+    private static func url(_ upstream: ScriptedUpstream, _ path: String) -> String {
+        "http://127.0.0.1:\(upstream.port)\(path)"
+    }
+
+    @Test("reads a whole body, many times over kept-alive connections", arguments: [true, false])
+    func wholeBody(plain: Bool) async throws {
+        try await Self.withClient(plain: plain) { http, upstream in
+            for _ in 0..<20 {
+                // When a request is answered with a JSON body
+                let response = try await http.post(url: Self.url(upstream, "/ok"), headers: [], body: Array("{}".utf8))
+                let body = try await http.collect(response)
+
+                // Then the body is the upstream's, every time
+                #expect(String(buffer: body) == ScriptedUpstream.okBody)
+            }
+        }
+    }
+
+    @Test("streams server-sent events as they arrive", arguments: [true, false])
+    func events(plain: Bool) async throws {
+        try await Self.withClient(plain: plain) { http, upstream in
+            // When a streamed answer is read event by event
+            let response = try await http.post(url: Self.url(upstream, "/sse"), headers: [], body: [])
+            var data: [String] = []
+            for try await event in http.events(of: response) { data.append(event.data) }
+
+            // Then every event arrives, in order
+            #expect(data == [#"{"n":1}"#, #"{"n":2}"#, "[DONE]"])
+        }
+    }
+
+    @Test("maps 429 with Retry-After and 500 to their inference errors", arguments: [true, false])
+    func statuses(plain: Bool) async throws {
+        try await Self.withClient(plain: plain) { http, upstream in
+            // When the upstream is rate limited
+            let limited = await #expect(throws: InferenceError.self) {
+                _ = try await http.post(url: Self.url(upstream, "/429"), headers: [], body: [])
+            }
+            // Then the error is upstream_rate_limited with the upstream's message and wait
+            #expect(limited?.code == .upstreamRateLimited)
+            #expect(limited?.retryAfter == .seconds(2))
+            #expect(limited?.message.contains("slow down") == true)
+
+            // When the upstream fails
+            let failed = await #expect(throws: InferenceError.self) {
+                _ = try await http.post(url: Self.url(upstream, "/500"), headers: [], body: [])
+            }
+            // Then the error is upstream_unavailable with the upstream's message
+            #expect(failed?.code == .upstreamUnavailable)
+            #expect(failed?.message.contains("boom inside") == true)
+
+            // And the client still works afterwards
+            let response = try await http.post(url: Self.url(upstream, "/ok"), headers: [], body: [])
+            #expect(String(buffer: try await http.collect(response)) == ScriptedUpstream.okBody)
+        }
+    }
+
+    @Test("times out an upstream that sends nothing within the first-token timeout", arguments: [true, false])
+    func stall(plain: Bool) async throws {
+        try await Self.withClient(plain: plain, firstTokenMs: 300) { http, upstream in
+            // When the upstream never answers
+            let started = ContinuousClock.now
+            let error = await #expect(throws: InferenceError.self) {
+                _ = try await http.post(url: Self.url(upstream, "/stall"), headers: [], body: [])
+            }
+
+            // Then the call ends with upstream_timeout after about the first-token timeout
+            #expect(error?.code == .upstreamTimeout)
+            let elapsed = ContinuousClock.now - started
+            #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(10), "took \(elapsed)")
+        }
+    }
+
+    @Test("a body cut short is an error, never a short success", arguments: [true, false])
+    func cut(plain: Bool) async throws {
+        try await Self.withClient(plain: plain) { http, upstream in
+            // When the upstream closes after 10 of the 100 bytes it announced
+            let error = await #expect(throws: InferenceError.self) {
+                let response = try await http.post(url: Self.url(upstream, "/cut"), headers: [], body: [])
+                _ = try await http.collect(response)
+            }
+
+            // Then the read fails as upstream_unavailable
+            #expect(error?.code == .upstreamUnavailable)
+        }
+    }
+
+    @Test("an upstream that refuses connections is upstream_unavailable", arguments: [true, false])
+    func refused(plain: Bool) async throws {
+        try await Self.withClient(plain: plain) { http, upstream in
+            // Given a port nothing listens on any more
+            let closed = try await ScriptedUpstream()
+            let url = Self.url(closed, "/ok")
+            try await closed.close()
+
+            // When a request goes there
+            let error = await #expect(throws: InferenceError.self) {
+                _ = try await http.post(url: url, headers: [], body: [])
+            }
+
+            // Then it fails as upstream_unavailable
+            #expect(error?.code == .upstreamUnavailable)
+        }
+    }
+}
