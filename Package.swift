@@ -238,7 +238,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceTokenizerTests",
-            dependencies: ["SluiceTokenizer"],
+            dependencies: ["SluiceTokenizer", "SluiceTesting"],
             swiftSettings: defaultSwiftSettings
         ),
         .testTarget(
@@ -257,7 +257,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceJSONTests",
-            dependencies: ["SluiceJSON"],
+            dependencies: ["SluiceJSON", "SluiceTesting"],
             swiftSettings: defaultSwiftSettings
         ),
         .testTarget(

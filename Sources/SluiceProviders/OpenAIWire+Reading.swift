@@ -49,15 +49,7 @@ extension OpenAIWire {
                         switch key {
                         case "finish_reason": finishReason = try reader.readOptionalString()
                         case "message":
-                            var content: String?
-                            var toolCalls: [WireToolCall]?
-                            try reader.readObject { reader, key in
-                                switch key {
-                                case "content": content = try reader.readOptionalString()
-                                case "tool_calls": toolCalls = try readToolCalls(&reader)
-                                default: try reader.skipValue()
-                                }
-                            }
+                            let (content, toolCalls) = try readContentAndToolCalls(&reader)
                             message = Completion.Message(content: content, toolCalls: toolCalls)
                         default: try reader.skipValue()
                         }
@@ -91,15 +83,7 @@ extension OpenAIWire {
                         case "finish_reason": finishReason = try reader.readOptionalString()
                         case "delta":
                             if try reader.readNull() { return }
-                            var content: String?
-                            var toolCalls: [WireToolCall]?
-                            try reader.readObject { reader, key in
-                                switch key {
-                                case "content": content = try reader.readOptionalString()
-                                case "tool_calls": toolCalls = try readToolCalls(&reader)
-                                default: try reader.skipValue()
-                                }
-                            }
+                            let (content, toolCalls) = try readContentAndToolCalls(&reader)
                             delta = Chunk.Delta(content: content, toolCalls: toolCalls)
                         default: try reader.skipValue()
                         }
@@ -113,6 +97,22 @@ extension OpenAIWire {
         try reader.finish()
         guard let choices else { throw Missing() }
         return Chunk(choices: choices, usage: usage)
+    }
+
+    /// Reads a completion's `message` or a chunk's `delta`: the members Sluice uses are the same.
+    private static func readContentAndToolCalls(
+        _ reader: inout JSONReader
+    ) throws -> (content: String?, toolCalls: [WireToolCall]?) {
+        var content: String?
+        var toolCalls: [WireToolCall]?
+        try reader.readObject { reader, key in
+            switch key {
+            case "content": content = try reader.readOptionalString()
+            case "tool_calls": toolCalls = try readToolCalls(&reader)
+            default: try reader.skipValue()
+            }
+        }
+        return (content, toolCalls)
     }
 
     private static func readUsage(_ reader: inout JSONReader) throws -> WireUsage? {

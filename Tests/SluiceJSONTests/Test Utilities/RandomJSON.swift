@@ -1,4 +1,5 @@
 import Foundation
+import SluiceTesting
 
 @testable import SluiceJSON
 

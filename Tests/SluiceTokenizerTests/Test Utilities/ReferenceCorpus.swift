@@ -1,3 +1,5 @@
+import SluiceTesting
+
 /// A varied corpus for comparing the Swift encoder with Python tiktoken.
 ///
 /// Hand-written cases cover code, prose, CJK, emoji (ZWJ sequences, flags, skin tones, keycaps), combining marks,
