@@ -44,23 +44,17 @@ enum OpenAIChatEncoding {
         let text = message.text
         var json = JSONWriter(capacity: 256 + text.utf8.count)
         json.beginObject()
-        json.key("id")
-        json.string(response.id)
-        json.key("object")
-        json.string("chat.completion")
-        json.key("created")
-        json.int(response.created)
-        json.key("model")
-        json.string(model)
+        json.member("id", response.id)
+        json.member("object", "chat.completion")
+        json.member("created", response.created)
+        json.member("model", model)
         json.key("choices")
         json.beginArray()
         json.beginObject()
-        json.key("index")
-        json.int(0)
+        json.member("index", 0)
         json.key("message")
         json.beginObject()
-        json.key("role")
-        json.string("assistant")
+        json.member("role", "assistant")
         json.key("content")
         json.string(text.isEmpty && !message.toolCalls.isEmpty ? nil : text)
         if !message.toolCalls.isEmpty {
@@ -79,8 +73,7 @@ enum OpenAIChatEncoding {
             json.endArray()
         }
         json.endObject()
-        json.key("finish_reason")
-        json.string(response.finishReason.rawValue)
+        json.member("finish_reason", response.finishReason.rawValue)
         json.key("logprobs")
         json.null()
         json.endObject()
@@ -114,30 +107,19 @@ enum OpenAIChatEncoding {
     static func chunk(_ chunk: Chunk) -> [UInt8] {
         var json = JSONWriter(capacity: 192 + (chunk.delta?.content?.utf8.count ?? 0))
         json.beginObject()
-        json.key("id")
-        json.string(chunk.id)
-        json.key("object")
-        json.string("chat.completion.chunk")
-        json.key("created")
-        json.int(chunk.created)
-        json.key("model")
-        json.string(chunk.model)
+        json.member("id", chunk.id)
+        json.member("object", "chat.completion.chunk")
+        json.member("created", chunk.created)
+        json.member("model", chunk.model)
         json.key("choices")
         json.beginArray()
         if let delta = chunk.delta {
             json.beginObject()
-            json.key("index")
-            json.int(0)
+            json.member("index", 0)
             json.key("delta")
             json.beginObject()
-            if let role = delta.role {
-                json.key("role")
-                json.string(role)
-            }
-            if let content = delta.content {
-                json.key("content")
-                json.string(content)
-            }
+            json.member("role", delta.role)
+            json.member("content", delta.content)
             if let calls = delta.toolCalls {
                 json.key("tool_calls")
                 json.beginArray()
@@ -162,41 +144,22 @@ enum OpenAIChatEncoding {
 
     private static func write(_ usage: WireUsage, to json: inout JSONWriter) {
         json.beginObject()
-        json.key("prompt_tokens")
-        json.int(usage.promptTokens)
-        json.key("completion_tokens")
-        json.int(usage.completionTokens)
-        json.key("total_tokens")
-        json.int(usage.totalTokens)
-        json.key("estimated")
-        json.bool(usage.estimated)
+        json.member("prompt_tokens", usage.promptTokens)
+        json.member("completion_tokens", usage.completionTokens)
+        json.member("total_tokens", usage.totalTokens)
+        json.member("estimated", usage.estimated)
         json.endObject()
     }
 
     private static func write(_ call: WireToolCall, to json: inout JSONWriter) {
         json.beginObject()
-        if let index = call.index {
-            json.key("index")
-            json.int(index)
-        }
-        if let id = call.id {
-            json.key("id")
-            json.string(id)
-        }
-        if let type = call.type {
-            json.key("type")
-            json.string(type)
-        }
+        json.member("index", call.index)
+        json.member("id", call.id)
+        json.member("type", call.type)
         json.key("function")
         json.beginObject()
-        if let name = call.function.name {
-            json.key("name")
-            json.string(name)
-        }
-        if let arguments = call.function.arguments {
-            json.key("arguments")
-            json.string(arguments)
-        }
+        json.member("name", call.function.name)
+        json.member("arguments", call.function.arguments)
         json.endObject()
         json.endObject()
     }

@@ -67,6 +67,64 @@ package struct JSONWriter: Sendable {
         needsComma = false
     }
 
+    // MARK: - Members
+
+    /// Writes a string member; nothing when `value` is `nil` (for an explicit `null`, write ``key(_:)`` and then
+    /// ``null()``).
+    ///
+    /// - Parameters:
+    ///   - name: The member name.
+    ///   - value: The value.
+    package mutating func member(_ name: String, _ value: String?) {
+        guard let value else { return }
+        key(name)
+        string(value)
+    }
+
+    /// Writes an integer member; nothing when `value` is `nil`.
+    ///
+    /// - Parameters:
+    ///   - name: The member name.
+    ///   - value: The value.
+    package mutating func member(_ name: String, _ value: Int?) {
+        guard let value else { return }
+        key(name)
+        int(value)
+    }
+
+    /// Writes an integer member; nothing when `value` is `nil`.
+    ///
+    /// - Parameters:
+    ///   - name: The member name.
+    ///   - value: The value.
+    package mutating func member(_ name: String, _ value: Int64?) {
+        guard let value else { return }
+        key(name)
+        int(value)
+    }
+
+    /// Writes a number member; nothing when `value` is `nil`.
+    ///
+    /// - Parameters:
+    ///   - name: The member name.
+    ///   - value: The value.
+    package mutating func member(_ name: String, _ value: Double?) {
+        guard let value else { return }
+        key(name)
+        double(value)
+    }
+
+    /// Writes a boolean member; nothing when `value` is `nil`.
+    ///
+    /// - Parameters:
+    ///   - name: The member name.
+    ///   - value: The value.
+    package mutating func member(_ name: String, _ value: Bool?) {
+        guard let value else { return }
+        key(name)
+        bool(value)
+    }
+
     // MARK: - Values
 
     /// Writes a string.

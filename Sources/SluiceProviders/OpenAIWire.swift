@@ -7,10 +7,15 @@ enum OpenAIWire {
     // MARK: - Encoding
 
     static func encodeRequest(_ request: ChatRequest, upstreamModel: String, stream: Bool) throws -> [UInt8] {
-        var json = JSONWriter(capacity: 256 + request.messages.reduce(0) { $0 + $1.text.utf8.count })
+        // Room for the texts up front; counting their bytes joins nothing.
+        let textBytes = request.messages.reduce(0) { total, message in
+            message.content.reduce(total) { total, part in
+                if case .text(let text) = part { total + text.utf8.count } else { total }
+            }
+        }
+        var json = JSONWriter(capacity: 256 + textBytes)
         json.beginObject()
-        json.key("model")
-        json.string(upstreamModel)
+        json.member("model", upstreamModel)
         json.key("messages")
         json.beginArray()
         for message in request.messages { write(message, to: &json) }
@@ -29,87 +34,53 @@ enum OpenAIWire {
             case .required: json.string("required")
             case .function(let name):
                 json.beginObject()
-                json.key("type")
-                json.string("function")
+                json.member("type", "function")
                 json.key("function")
                 json.beginObject()
-                json.key("name")
-                json.string(name)
+                json.member("name", name)
                 json.endObject()
                 json.endObject()
             }
         }
-        if let value = request.parallelToolCalls {
-            json.key("parallel_tool_calls")
-            json.bool(value)
-        }
-        if let value = request.temperature {
-            json.key("temperature")
-            json.double(value)
-        }
-        if let value = request.topP {
-            json.key("top_p")
-            json.double(value)
-        }
-        if let value = request.maxTokens {
-            json.key("max_tokens")
-            json.int(value)
-        }
+        json.member("parallel_tool_calls", request.parallelToolCalls)
+        json.member("temperature", request.temperature)
+        json.member("top_p", request.topP)
+        json.member("max_tokens", request.maxTokens)
         if !request.stop.isEmpty {
             json.key("stop")
             json.beginArray()
             for value in request.stop { json.string(value) }
             json.endArray()
         }
-        if let value = request.seed {
-            json.key("seed")
-            json.int(value)
-        }
-        if let value = request.presencePenalty {
-            json.key("presence_penalty")
-            json.double(value)
-        }
-        if let value = request.frequencyPenalty {
-            json.key("frequency_penalty")
-            json.double(value)
-        }
-        if let value = request.user {
-            json.key("user")
-            json.string(value)
-        }
+        json.member("seed", request.seed)
+        json.member("presence_penalty", request.presencePenalty)
+        json.member("frequency_penalty", request.frequencyPenalty)
+        json.member("user", request.user)
         switch request.responseFormat {
         case .none: break
         case .text, .jsonObject:
             json.key("response_format")
             json.beginObject()
-            json.key("type")
-            json.string(request.responseFormat == .text ? "text" : "json_object")
+            json.member("type", request.responseFormat == .text ? "text" : "json_object")
             json.endObject()
         case .jsonSchema(let name, let schemaJSON, let strict):
             json.key("response_format")
             json.beginObject()
-            json.key("type")
-            json.string("json_schema")
+            json.member("type", "json_schema")
             json.key("json_schema")
             json.beginObject()
-            json.key("name")
-            json.string(name)
+            json.member("name", name)
             json.key("schema")
             writeEmbedded(schemaJSON, to: &json)
-            if let strict {
-                json.key("strict")
-                json.bool(strict)
-            }
+            json.member("strict", strict)
             json.endObject()
             json.endObject()
         }
         if stream {
-            json.key("stream")
-            json.bool(true)
+            json.member("stream", true)
             json.key("stream_options")
             json.beginObject()
-            json.key("include_usage")
-            json.bool(true)
+            json.member("include_usage", true)
             json.endObject()
         }
         json.endObject()
@@ -118,8 +89,7 @@ enum OpenAIWire {
 
     private static func write(_ message: ChatMessage, to json: inout JSONWriter) {
         json.beginObject()
-        json.key("role")
-        json.string(message.role.rawValue)
+        json.member("role", message.role.rawValue)
         json.key("content")
         let onlyText = message.content.allSatisfy { if case .text = $0 { true } else { false } }
         if message.content.isEmpty {
@@ -132,78 +102,53 @@ enum OpenAIWire {
                 json.beginObject()
                 switch part {
                 case .text(let text):
-                    json.key("type")
-                    json.string("text")
-                    json.key("text")
-                    json.string(text)
+                    json.member("type", "text")
+                    json.member("text", text)
                 case .imageURL(let url, let detail):
-                    json.key("type")
-                    json.string("image_url")
+                    json.member("type", "image_url")
                     json.key("image_url")
                     json.beginObject()
-                    json.key("url")
-                    json.string(url)
-                    if let detail {
-                        json.key("detail")
-                        json.string(detail)
-                    }
+                    json.member("url", url)
+                    json.member("detail", detail)
                     json.endObject()
                 }
                 json.endObject()
             }
             json.endArray()
         }
-        if let name = message.name {
-            json.key("name")
-            json.string(name)
-        }
+        json.member("name", message.name)
         if !message.toolCalls.isEmpty {
             json.key("tool_calls")
             json.beginArray()
             for call in message.toolCalls {
                 json.beginObject()
-                json.key("id")
-                json.string(call.id)
-                json.key("type")
-                json.string("function")
+                json.member("id", call.id)
+                json.member("type", "function")
                 json.key("function")
                 json.beginObject()
-                json.key("name")
-                json.string(call.name)
-                json.key("arguments")
-                json.string(call.arguments)
+                json.member("name", call.name)
+                json.member("arguments", call.arguments)
                 json.endObject()
                 json.endObject()
             }
             json.endArray()
         }
-        if let id = message.toolCallID {
-            json.key("tool_call_id")
-            json.string(id)
-        }
+        json.member("tool_call_id", message.toolCallID)
         json.endObject()
     }
 
     private static func write(_ tool: ToolDefinition, to json: inout JSONWriter) {
         json.beginObject()
-        json.key("type")
-        json.string("function")
+        json.member("type", "function")
         json.key("function")
         json.beginObject()
-        json.key("name")
-        json.string(tool.name)
-        if let description = tool.description {
-            json.key("description")
-            json.string(description)
-        }
+        json.member("name", tool.name)
+        json.member("description", tool.description)
         if let parameters = tool.parametersJSON {
             json.key("parameters")
             writeEmbedded(parameters, to: &json)
         }
-        if let strict = tool.strict {
-            json.key("strict")
-            json.bool(strict)
-        }
+        json.member("strict", tool.strict)
         json.endObject()
         json.endObject()
     }
