@@ -10,38 +10,37 @@
 package enum RandomIdentifier {
     /// A random (version 4) UUID in its lowercase 8-4-4-4-12 text form.
     package static func uuid() -> String {
-        var bytes = randomBytes()
-        bytes[6] = (bytes[6] & 0x0f) | 0x40
-        bytes[8] = (bytes[8] & 0x3f) | 0x80
-        return format(bytes, dashes: true)
+        var (high, low) = randomBits()
+        high = (high & ~0xF000) | 0x4000  // version 4: the high nibble of byte 6
+        low = (low & ~(0xC0 << 56)) | (0x80 << 56)  // RFC 9562 variant: the top bits of byte 8
+        return format(high, low, dashes: true)
     }
 
     /// 128 random bits as 32 lowercase hexadecimal digits.
     package static func hex() -> String {
-        format(randomBytes(), dashes: false)
+        let (high, low) = randomBits()
+        return format(high, low, dashes: false)
     }
 
-    private static func randomBytes() -> [UInt8] {
+    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    private static func randomBits() -> (high: UInt64, low: UInt64) {
         var generator = SystemRandomNumberGenerator()
-        let high = generator.next()
-        let low = generator.next()
-        return (0..<16).map { index in
-            UInt8(truncatingIfNeeded: (index < 8 ? high : low) >> (UInt64(7 - index % 8) * 8))
-        }
+        return (generator.next(), generator.next())
     }
 
-    private static func format(_ bytes: [UInt8], dashes: Bool) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(unsafeUninitializedCapacity: 36) { buffer in
+    /// The 32 hex digits of `high` then `low`, with dashes after the 8th, 12th, 16th and 20th when asked.
+    private static func format(_ high: UInt64, _ low: UInt64, dashes: Bool) -> String {
+        String(unsafeUninitializedCapacity: 36) { buffer in
             var count = 0
-            for (index, byte) in bytes.enumerated() {
-                if dashes, index == 4 || index == 6 || index == 8 || index == 10 {
+            for nibble in 0..<32 {
+                if dashes, nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 {
                     buffer[count] = UInt8(ascii: "-")
                     count += 1
                 }
-                buffer[count] = digits[Int(byte >> 4)]
-                buffer[count + 1] = digits[Int(byte & 0x0f)]
-                count += 2
+                let word = nibble < 16 ? high : low
+                buffer[count] = digits[Int(truncatingIfNeeded: (word >> UInt64((15 - nibble % 16) * 4)) & 0xF)]
+                count += 1
             }
             return count
         }
