@@ -20,6 +20,11 @@ final class PlainHTTPClient: Sendable {
     struct Endpoint: Hashable, Sendable {
         var host: String
         var port: Int
+
+        /// The `Host` header's value: `host:port`, with an IPv6 address in brackets.
+        var hostHeader: String {
+            host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        }
     }
 
     private struct PoolKey: Hashable {
@@ -76,7 +81,7 @@ final class PlainHTTPClient: Sendable {
         let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? group.next()
         let channel = try await connection(to: endpoint, on: loop)
         var head = head
-        head.headers.replaceOrAdd(name: "host", value: "\(endpoint.host):\(endpoint.port)")
+        head.headers.replaceOrAdd(name: "host", value: endpoint.hostHeader)
         head.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
         let exchange = PlainHTTPExchange(channel: channel)
         let release: @Sendable (any Channel) -> Void = { [weak self] channel in

@@ -44,4 +44,18 @@ struct PlainTargetTests {
         // Then there is no target
         #expect(UpstreamHTTP.PlainTarget(url) == nil)
     }
+
+    @Test("sends a Host header with the port, an IPv6 address in brackets")
+    func hostHeader() throws {
+        // Given targets with a name, an IPv4 and an IPv6 address
+        // When their Host headers are made
+        // Then each is host:port, the IPv6 one bracketed
+        #expect(
+            try #require(UpstreamHTTP.PlainTarget("http://vllm.internal/v1")).endpoint.hostHeader == "vllm.internal:80"
+        )
+        #expect(
+            try #require(UpstreamHTTP.PlainTarget("http://10.0.0.7:8000/v1")).endpoint.hostHeader == "10.0.0.7:8000"
+        )
+        #expect(try #require(UpstreamHTTP.PlainTarget("http://[::1]:11434/v1")).endpoint.hostHeader == "[::1]:11434")
+    }
 }
