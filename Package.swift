@@ -256,6 +256,15 @@ let package = Package(
             swiftSettings: defaultSwiftSettings
         ),
         .testTarget(
+            name: "SluiceNIOSupportTests",
+            dependencies: [
+                "SluiceNIOSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
             name: "SluiceJSONTests",
             dependencies: ["SluiceJSON", "SluiceTesting"],
             swiftSettings: defaultSwiftSettings

@@ -18,11 +18,7 @@ struct GRPCServerService<Transport: ServerTransport>: Service {
 
     func run() async throws {
         try await withGracefulShutdownHandler {
-            if let executor {
-                try await withTaskExecutorPreference(executor) { try await server.serve() }
-            } else {
-                try await server.serve()
-            }
+            try await withTaskExecutorPreference(executor) { try await server.serve() }
         } onGracefulShutdown: {
             drain.begin()
             server.beginGracefulShutdown()
