@@ -1,23 +1,69 @@
 import Metrics
+import Synchronization
 
 /// The edge's metrics, through swift-metrics (Prometheus in `sluice serve`).
 ///
 /// - `sluice_http_requests_total{route,status}`
 /// - `sluice_http_request_duration_seconds{route}` (histogram)
 /// - `sluice_tokens_total{model,type}` with `type` `prompt` or `completion`
+///
+/// Handles are made once per label set and kept: making one goes through the metrics factory's registry (a lock, the
+/// label array hashed) on every request otherwise. Label sets are bounded: routes are the router's, statuses HTTP's,
+/// models the configured ones (an unknown model never reports tokens). The metrics system must be bootstrapped before
+/// the first request, as `sluice serve` and the test harness do by handing `Telemetry.registry` to the edge.
 enum EdgeMetrics {
+    private struct RequestKey: Hashable {
+        let route: String
+        let status: Int
+    }
+
+    private struct RequestHandles {
+        let count: Counter
+        let duration: Metrics.Timer
+    }
+
+    private struct TokenHandles {
+        let prompt: Counter
+        let completion: Counter
+    }
+
+    private static let requestHandles = Mutex<[RequestKey: RequestHandles]>([:])
+    private static let tokenHandles = Mutex<[String: TokenHandles]>([:])
+
     static func request(route: String, status: Int, duration: Duration) {
-        Counter(label: "sluice_http_requests_total", dimensions: [("route", route), ("status", String(status))])
-            .increment()
-        Metrics.Timer(label: "sluice_http_request_duration_seconds", dimensions: [("route", route)])
-            .recordNanoseconds(
-                Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+        let key = RequestKey(route: route, status: status)
+        let handles = requestHandles.withLock { handles in
+            if let existing = handles[key] { return existing }
+            let made = RequestHandles(
+                count: Counter(
+                    label: "sluice_http_requests_total",
+                    dimensions: [("route", route), ("status", String(status))]
+                ),
+                duration: Metrics.Timer(label: "sluice_http_request_duration_seconds", dimensions: [("route", route)])
             )
+            handles[key] = made
+            return made
+        }
+        handles.count.increment()
+        handles.duration.recordNanoseconds(
+            Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+        )
     }
 
     static func tokens(model: String, prompt: Int, completion: Int) {
-        Counter(label: "sluice_tokens_total", dimensions: [("model", model), ("type", "prompt")]).increment(by: prompt)
-        Counter(label: "sluice_tokens_total", dimensions: [("model", model), ("type", "completion")])
-            .increment(by: completion)
+        let handles = tokenHandles.withLock { handles in
+            if let existing = handles[model] { return existing }
+            let made = TokenHandles(
+                prompt: Counter(label: "sluice_tokens_total", dimensions: [("model", model), ("type", "prompt")]),
+                completion: Counter(
+                    label: "sluice_tokens_total",
+                    dimensions: [("model", model), ("type", "completion")]
+                )
+            )
+            handles[model] = made
+            return made
+        }
+        handles.prompt.increment(by: prompt)
+        handles.completion.increment(by: completion)
     }
 }
