@@ -205,7 +205,20 @@ struct ChatCompletionsController: Sendable {
     }
 
     static func bearerToken(_ request: Request) throws -> String {
-        guard let header = request.headers[.authorization], let token = parseBearer(header) else {
+        // One pass over the fields: `headers[.authorization]` would join repeated fields into one new string.
+        var header: String?
+        for field in request.headers where field.name == .authorization {
+            guard header == nil else {
+                throw OpenAIError(
+                    .unauthorized,
+                    type: "invalid_request_error",
+                    code: "invalid_api_key",
+                    message: "Send one Authorization header, not several"
+                )
+            }
+            header = field.value
+        }
+        guard let header, let token = parseBearer(header) else {
             throw OpenAIError(
                 .unauthorized,
                 type: "invalid_request_error",
@@ -216,11 +229,13 @@ struct ChatCompletionsController: Sendable {
         return token
     }
 
+    private static let bearerScheme = Array("bearer ".utf8)
+
     /// The token of an `Authorization: Bearer <token>` value (scheme case-insensitive, spaces and tabs around the
     /// token ignored), or `nil` when the value is not a non-empty bearer credential.
     static func parseBearer(_ header: String) -> String? {
         let utf8 = header.utf8
-        let scheme = Array("bearer ".utf8)
+        let scheme = bearerScheme
         guard utf8.count > scheme.count else { return nil }
         for (byte, expected) in zip(utf8, scheme) where byte | 0x20 != expected | 0x20 {
             return nil

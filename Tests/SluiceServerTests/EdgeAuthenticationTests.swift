@@ -33,6 +33,28 @@ struct EdgeAuthenticationTests {
         }
     }
 
+    @Test("answers 401 invalid_api_key to two Authorization headers, even when both are valid", .timeLimit(.minutes(1)))
+    func repeatedAuthorization() async throws {
+        // Given the edge and a valid key
+        let harness = try EdgeHarness()
+        let key = try await harness.createKey()
+        var fields: HTTPFields = [.contentType: "application/json"]
+        fields.append(HTTPField(name: .authorization, value: "Bearer \(key)"))
+        fields.append(HTTPField(name: .authorization, value: "Bearer \(key)"))
+        let headers = fields
+
+        try await harness.makeApplication().test(.router) { client in
+            // When a chat and a model listing carry the key twice
+            let chat = try await client.postChat(HTTP.chat(), headers: headers)
+            let models = try await client.execute(uri: "/v1/models", method: .get, headers: headers)
+
+            // Then both are refused, not answered with the first (or last) of the two
+            try HTTP.expectError(chat, status: .unauthorized, type: "invalid_request_error", code: "invalid_api_key")
+            try HTTP.expectError(models, status: .unauthorized, type: "invalid_request_error", code: "invalid_api_key")
+            #expect(String(buffer: chat.body).contains("one Authorization header"))
+        }
+    }
+
     @Test(
         "answers 401 for malformed and unknown keys",
         .timeLimit(.minutes(1)),
