@@ -17,9 +17,7 @@ package enum Telemetry {
     package static func bootstrapLogging(level: String) {
         let level = Logger.Level(rawValue: level) ?? .info
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            LineLogHandler(label: label, level: level)
         }
     }
 }
