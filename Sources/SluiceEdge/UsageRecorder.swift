@@ -61,9 +61,12 @@ package final class UsageRecorder: Service {
                         // Cancelled only when the drain limit passed; the write below then ends at once.
                         try? await Task.sleep(for: self.batchWindow)
                     }
-                    await self.writeQueued()
+                    // Only what gathered in the window: records that arrive while it is written start the next
+                    // window. Draining until the queue is empty would write a run of one-record batches whenever a
+                    // write takes longer than the gap between two requests.
+                    await self.writeQueued(atMost: self.pending.withLock { $0.count })
                 }
-                await self.writeQueued()
+                await self.writeQueued(atMost: .max)
             }
             group.addTask {
                 do {
@@ -89,15 +92,18 @@ package final class UsageRecorder: Service {
         }
     }
 
-    /// Writes everything queued, in batches, until the queue is empty.
-    private func writeQueued() async {
-        while !Task.isCancelled {
+    /// Writes up to `limit` queued records, oldest first, in batches of at most ``maximumBatch``; fewer when the
+    /// queue empties first or the task is cancelled.
+    private func writeQueued(atMost limit: Int) async {
+        var remaining = limit
+        while remaining > 0, !Task.isCancelled {
             let batch = pending.withLock { pending -> [UsageRecord] in
-                let count = min(pending.count, Self.maximumBatch)
+                let count = min(pending.count, Self.maximumBatch, remaining)
                 defer { pending.removeFirst(count) }
                 return Array(pending.prefix(count))
             }
             guard !batch.isEmpty else { return }
+            remaining -= batch.count
             await write(batch)
         }
     }
