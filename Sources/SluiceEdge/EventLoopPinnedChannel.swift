@@ -1,4 +1,4 @@
-import HummingbirdCore
+package import HummingbirdCore
 package import Logging
 package import NIOCore
 import SluiceNIOSupport
@@ -27,8 +27,9 @@ struct EventLoopPinnedChannel<Base: ServerChildChannel>: ServerChildChannel {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 with each connection handled on its own event loop (``EventLoopPinnedChannel``).
-    static var pinnedHTTP1: HTTPServerBuilder {
+    /// HTTP/1.1 with each connection handled on its own event loop (``EventLoopPinnedChannel``); the edge's server,
+    /// and `sluice bench upstream`'s.
+    package static var pinnedHTTP1: HTTPServerBuilder {
         .init { responder in
             EventLoopPinnedChannel(base: HTTP1Channel(responder: responder))
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Hummingbird
 import Logging
 import NIOCore
+import SluiceEdge
 
 /// `sluice bench upstream`: tools for measuring Sluice itself.
 struct BenchCommand: AsyncParsableCommand {
@@ -15,7 +16,9 @@ struct BenchCommand: AsyncParsableCommand {
     ///
     /// It answers every `POST /v1/chat/completions` with the same precomputed bytes: a completion, or when the
     /// body asks for `"stream":true`, five content chunks, a finish chunk, a usage chunk and `[DONE]`. It does not
-    /// parse JSON, so its own cost stays small and constant.
+    /// parse JSON, so its own cost stays small and constant. Like Sluice's edge it handles each connection on the
+    /// connection's event loop (`pinnedHTTP1`), which costs it about a third less CPU per request than Hummingbird's
+    /// default and leaves more of the machine to what is measured.
     struct Upstream: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Serve a fixed-answer OpenAI-compatible upstream.")
 
@@ -41,6 +44,7 @@ struct BenchCommand: AsyncParsableCommand {
             logger.logLevel = .warning
             let app = Application(
                 router: router,
+                server: .pinnedHTTP1,
                 configuration: .init(address: .hostname(host, port: port), serverName: "bench-upstream"),
                 logger: logger
             )
