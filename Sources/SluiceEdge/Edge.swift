@@ -32,6 +32,9 @@ package enum Edge {
 
     /// Builds the application; it is a `Service` to run in the process's service group.
     ///
+    /// Connections are served by ``LoopHTTP1Channel`` on their own event loops; request bodies are kept in memory up
+    /// to ``EdgeConfiguration/maxBodyBytes``.
+    ///
     /// - Parameters:
     ///   - configuration: Edge settings.
     ///   - services: What the edge talks to.
@@ -45,9 +48,10 @@ package enum Edge {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let readiness = services.readiness
+        let responder = buildRouter(configuration: configuration, services: services).buildResponder()
         return Application(
-            router: buildRouter(configuration: configuration, services: services),
-            server: .pinnedHTTP1,
+            responder: responder,
+            server: .loopHTTP1(responder: responder, configuration: .init(maxBodyBytes: configuration.maxBodyBytes)),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: "sluice"

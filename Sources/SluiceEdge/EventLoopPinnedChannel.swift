@@ -1,6 +1,6 @@
 package import HummingbirdCore
-package import Logging
-package import NIOCore
+import Logging
+import NIOCore
 import SluiceNIOSupport
 
 /// A server child channel whose connections are each handled on their own event loop.

@@ -1,0 +1,154 @@
+import Foundation
+import HTTPTypes
+import HummingbirdCore
+import NIOCore
+import NIOHTTPTypes
+import Synchronization
+
+/// A request as ``RequestCollector`` hands it over: the head and the body, whole.
+struct CollectedRequest: Sendable {
+    /// The request head.
+    let head: HTTPRequest
+    /// The body; at most the collector's limit plus one byte.
+    let body: ByteBuffer
+}
+
+/// Gathers each request's body on the event loop and hands the whole request to the connection's task.
+///
+/// A body longer than `maxBodyBytes` is kept to `maxBodyBytes + 1` bytes and the rest is read and dropped, so memory
+/// stays bounded and the route's `collectBody(upTo:)` still sees that the body was too large. With NIO's pipelining
+/// assistance in front of it, a second request's parts arrive only after the first response ended.
+final class RequestCollector: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+
+    private let maxBodyBytes: Int
+    private let requests: AsyncStream<CollectedRequest>.Continuation
+    private var head: HTTPRequest?
+    private var body: ByteBuffer?
+
+    init(maxBodyBytes: Int, requests: AsyncStream<CollectedRequest>.Continuation) {
+        self.maxBodyBytes = maxBodyBytes
+        self.requests = requests
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            self.body = nil
+        case .body(var part):
+            let room = maxBodyBytes + 1 - (body?.readableBytes ?? 0)
+            guard room > 0 else { return }
+            if part.readableBytes > room {
+                part = part.getSlice(at: part.readerIndex, length: room)!
+            }
+            if body == nil {
+                body = part
+            } else {
+                body!.writeBuffer(&part)
+            }
+        case .end:
+            guard let head else { return }
+            requests.yield(CollectedRequest(head: head, body: body ?? ByteBuffer()))
+            self.head = nil
+            self.body = nil
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        requests.finish()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        requests.finish()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Parse errors were answered with 400 by NIO's protocol error handler before they got here.
+        context.close(promise: nil)
+    }
+}
+
+/// Writes a Hummingbird `Response` into a channel from a task running on the channel's event loop.
+struct ChannelResponseWriter: ResponseBodyWriter {
+    private let channel: any Channel
+    private var head: HTTPResponse?
+
+    private init(channel: any Channel, head: HTTPResponse) {
+        self.channel = channel
+        self.head = head
+    }
+
+    /// Writes `response`: for a one-buffer body, head, body and end in one flush.
+    ///
+    /// - Parameters:
+    ///   - response: The response.
+    ///   - channel: The connection.
+    static func write(_ response: Response, to channel: any Channel) async throws {
+        let writer = ChannelResponseWriter(channel: channel, head: response.head)
+        try await response.body.write(writer)
+    }
+
+    /// Writes one body buffer and flushes it (with the head before the first).
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        try ensureActive()
+        if let head {
+            channel.write(HTTPResponsePart.head(head), promise: nil)
+            self.head = nil
+        }
+        try await send(.body(buffer))
+    }
+
+    /// Ends the response (with the head, when no body was written).
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
+        try ensureActive()
+        if let head {
+            channel.write(HTTPResponsePart.head(head), promise: nil)
+        }
+        try await send(.end(trailingHeaders))
+    }
+
+    /// Writes and flushes `part`; waits for it to reach the socket only when the channel is not writable, which is
+    /// how a slow reader slows a stream down instead of filling memory.
+    private func send(_ part: HTTPResponsePart) async throws {
+        guard !channel.isWritable else {
+            channel.writeAndFlush(part, promise: nil)
+            return
+        }
+        try await channel.writeAndFlush(part).get()
+    }
+
+    private func ensureActive() throws {
+        guard channel.isActive else { throw ChannelError.ioOnClosedChannel }
+    }
+}
+
+/// The `Date` header's value, formatted once a second.
+enum HTTPDate {
+    private static let cache = Mutex<(second: Int, text: String)>((-1, ""))
+
+    /// The current time as an IMF-fixdate (RFC 9110 §5.6.7), such as `Sat, 21 Nov 2026 16:20:00 GMT`.
+    static func now() -> String {
+        let second = time(nil)
+        return cache.withLock { cache in
+            if cache.second != second {
+                cache = (second, format(second))
+            }
+            return cache.text
+        }
+    }
+
+    private static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    static func format(_ second: Int) -> String {
+        var time = second
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return
+            "\(weekdays[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(1900 + parts.tm_year) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
+    }
+}

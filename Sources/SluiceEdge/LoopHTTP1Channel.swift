@@ -1,0 +1,156 @@
+import HTTPTypes
+package import Hummingbird
+package import HummingbirdCore
+package import Logging
+package import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+import SluiceNIOSupport
+
+/// HTTP/1.1 connections served on their event loop, handing whole requests to a Hummingbird responder.
+///
+/// Hummingbird's own `HTTP1Channel` bridges every connection into Swift concurrency through `NIOAsyncChannel`: each
+/// request head, body part and end goes through an async sequence, and each response part through an async writer
+/// that hops back onto the event loop. On this gateway's hot path (a small JSON request, a small JSON answer) that
+/// bridging was about a fifth of the request thread's CPU. This channel keeps Hummingbird's router, middleware,
+/// request context and response types, and replaces only the connection layer:
+///
+/// - NIO's HTTP/1 codec with pipelining assistance (a pipelined request waits until the previous response ended),
+///   NIO's protocol error handler (a malformed request gets `400` and the connection closes) and Hummingbird's
+///   `HTTPConnectionStateHandler` (idle timeout, and closing connections once their response ends on graceful
+///   shutdown).
+/// - ``RequestCollector`` gathers a request's body on the event loop, up to ``Configuration/maxBodyBytes`` plus one
+///   byte (the rest is read and dropped, so the route's own `collectBody(upTo:)` answers `413`), and passes the whole
+///   request to the connection's task.
+/// - The connection's task runs on the connection's event loop (its executor preference), calls the responder, and
+///   writes the response straight into the pipeline: head and a one-buffer body in one write, a streamed body one
+///   flushed write per buffer, waiting only when the channel stops being writable.
+///
+/// Responses carry `Date` and `Server` headers, as Hummingbird's application adds them. A request with
+/// `Connection: close` gets its response and then the connection closes.
+///
+/// ```swift
+/// let app = Application(router: router, server: .loopHTTP1(responder: router.buildResponder(), configuration: .init()))
+/// ```
+package struct LoopHTTP1Channel<Responder: HTTPResponder>: ServerChildChannel
+where Responder.Context: RequestContext, Responder.Context.Source == ApplicationRequestContextSource {
+    /// Settings of the connection layer.
+    package struct Configuration: Sendable {
+        /// The most request-body bytes kept in memory; a route that accepts more never sees more than this plus one.
+        package var maxBodyBytes: Int
+        /// The value of every response's `Server` header, or `nil` for none.
+        package var serverName: String?
+        /// How long a connection may sit idle before it is closed; `nil` for never.
+        package var idleTimeout: Duration?
+
+        /// Creates settings.
+        ///
+        /// - Parameters:
+        ///   - maxBodyBytes: The most request-body bytes kept in memory.
+        ///   - serverName: The `Server` header's value.
+        ///   - idleTimeout: How long a connection may sit idle.
+        package init(maxBodyBytes: Int = 4 << 20, serverName: String? = "sluice", idleTimeout: Duration? = nil) {
+            self.maxBodyBytes = maxBodyBytes
+            self.serverName = serverName
+            self.idleTimeout = idleTimeout
+        }
+    }
+
+    /// One connection: its channel and the requests its collector has gathered.
+    package struct Connection: ServerChildChannelValue {
+        /// The connection's channel.
+        package let channel: any Channel
+        let requests: AsyncStream<CollectedRequest>
+    }
+
+    /// The responder every request goes to: the router.
+    let responder: Responder
+    /// The connection settings.
+    let configuration: Configuration
+
+    /// Creates the channel setup.
+    ///
+    /// - Parameters:
+    ///   - responder: The responder every request goes to.
+    ///   - configuration: The connection settings.
+    package init(responder: Responder, configuration: Configuration) {
+        self.responder = responder
+        self.configuration = configuration
+    }
+
+    /// Builds the connection's pipeline.
+    package func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Connection> {
+        channel.eventLoop.makeCompletedFuture {
+            let (requests, continuation) = AsyncStream.makeStream(
+                of: CollectedRequest.self,
+                bufferingPolicy: .unbounded
+            )
+            let operations = channel.pipeline.syncOperations
+            try operations.configureHTTPServerPipeline(
+                withPipeliningAssistance: true,
+                withErrorHandling: true,
+                withOutboundHeaderValidation: false  // HTTPTypes validated the fields already.
+            )
+            try operations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try operations.addHandler(
+                HTTPConnectionStateHandler(idleTimeout: configuration.idleTimeout, logger: logger)
+            )
+            try operations.addHandler(
+                RequestCollector(maxBodyBytes: configuration.maxBodyBytes, requests: continuation)
+            )
+            return Connection(channel: channel, requests: requests)
+        }
+    }
+
+    /// Answers the connection's requests in order until it closes.
+    package func handle(value connection: Connection, logger: Logger) async {
+        let channel = connection.channel
+        await withTaskExecutorPreference(EventLoopTaskExecutor(channel.eventLoop)) {
+            for await collected in connection.requests {
+                let request = Request(head: collected.head, body: RequestBody(buffer: collected.body))
+                let context = Responder.Context(source: .init(channel: channel, logger: logger))
+                var response: Response
+                do {
+                    response = try await responder.respond(to: request, context: context)
+                } catch {
+                    logger.debug("responder failed", metadata: ["error": "\(error)"])
+                    response = Response(status: .internalServerError)
+                }
+                response.headers[.date] = HTTPDate.now()
+                if let serverName = configuration.serverName { response.headers[.server] = serverName }
+                do {
+                    try await ChannelResponseWriter.write(response, to: channel)
+                } catch {
+                    logger.trace("response not written", metadata: ["error": "\(error)"])
+                    channel.close(promise: nil)
+                    break
+                }
+                if collected.head.headerFields[.connection]?.lowercased() == "close" {
+                    channel.close(mode: .all, promise: nil)
+                    break
+                }
+            }
+        }
+    }
+}
+
+extension HTTPServerBuilder {
+    /// HTTP/1.1 served by ``LoopHTTP1Channel`` with `responder`.
+    ///
+    /// Hummingbird's `Application` hands a server builder its own per-request closure, built for
+    /// `NIOAsyncChannel`; this builder leaves that closure unused and calls `responder` (the application's router)
+    /// itself, adding the `Date` and `Server` headers the closure would have added.
+    ///
+    /// - Parameters:
+    ///   - responder: The router's responder.
+    ///   - configuration: The connection settings.
+    /// - Returns: The builder.
+    package static func loopHTTP1<Responder: HTTPResponder>(
+        responder: Responder,
+        configuration: LoopHTTP1Channel<Responder>.Configuration
+    ) -> HTTPServerBuilder
+    where Responder.Context: RequestContext, Responder.Context.Source == ApplicationRequestContextSource {
+        .init { _ in LoopHTTP1Channel(responder: responder, configuration: configuration) }
+    }
+}
