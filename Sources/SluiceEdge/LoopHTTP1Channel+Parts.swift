@@ -64,6 +64,12 @@ final class RequestCollector: ChannelInboundHandler, RemovableChannelHandler {
         requests.finish()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // The client closed its sending side: no request follows the ones already collected.
+        if case ChannelEvent.inputClosed = event { requests.finish() }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // Parse errors were answered with 400 by NIO's protocol error handler before they got here.
         context.close(promise: nil)
@@ -71,9 +77,13 @@ final class RequestCollector: ChannelInboundHandler, RemovableChannelHandler {
 }
 
 /// Writes a Hummingbird `Response` into a channel from a task running on the channel's event loop.
-struct ChannelResponseWriter: ResponseBodyWriter {
+///
+/// A class, so that the connection's task still holds it after handing it to the response body: it then knows
+/// whether the response ended, and can wait for the end to reach the socket before it closes the connection.
+final class ChannelResponseWriter: ResponseBodyWriter {
     private let channel: any Channel
     private var head: HTTPResponse?
+    private var end: EventLoopFuture<Void>?
 
     private init(channel: any Channel, head: HTTPResponse) {
         self.channel = channel
@@ -85,38 +95,44 @@ struct ChannelResponseWriter: ResponseBodyWriter {
     /// - Parameters:
     ///   - response: The response.
     ///   - channel: The connection.
-    static func write(_ response: Response, to channel: any Channel) async throws {
+    /// - Returns: The write of the response's end, to wait for before closing the connection.
+    /// - Throws: When the connection closed, or the body failed part way (the response then has no end, and the
+    ///   connection must close).
+    static func write(_ response: Response, to channel: any Channel) async throws -> EventLoopFuture<Void> {
         let writer = ChannelResponseWriter(channel: channel, head: response.head)
         try await response.body.write(writer)
+        guard let end = writer.end else { throw ChannelError.outputClosed }
+        return end
     }
 
     /// Writes one body buffer and flushes it (with the head before the first).
-    mutating func write(_ buffer: ByteBuffer) async throws {
+    func write(_ buffer: ByteBuffer) async throws {
         try ensureActive()
         if let head {
             channel.write(HTTPResponsePart.head(head), promise: nil)
             self.head = nil
         }
-        try await send(.body(buffer))
+        if channel.isWritable {
+            channel.writeAndFlush(HTTPResponsePart.body(buffer), promise: nil)
+        } else {
+            // A slow reader: wait until this part reached the socket instead of queueing more in memory.
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            channel.writeAndFlush(HTTPResponsePart.body(buffer), promise: written)
+            try await written.futureResult.get()
+        }
     }
 
     /// Ends the response (with the head, when no body was written).
-    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
+    func finish(_ trailingHeaders: HTTPFields?) async throws {
         try ensureActive()
         if let head {
             channel.write(HTTPResponsePart.head(head), promise: nil)
+            self.head = nil
         }
-        try await send(.end(trailingHeaders))
-    }
-
-    /// Writes and flushes `part`; waits for it to reach the socket only when the channel is not writable, which is
-    /// how a slow reader slows a stream down instead of filling memory.
-    private func send(_ part: HTTPResponsePart) async throws {
-        guard !channel.isWritable else {
-            channel.writeAndFlush(part, promise: nil)
-            return
-        }
-        try await channel.writeAndFlush(part).get()
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(HTTPResponsePart.end(trailingHeaders), promise: written)
+        self.end = written.futureResult
+        if !channel.isWritable { try await written.futureResult.get() }
     }
 
     private func ensureActive() throws {

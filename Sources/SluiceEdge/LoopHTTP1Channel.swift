@@ -27,8 +27,10 @@ import SluiceNIOSupport
 ///   writes the response straight into the pipeline: head and a one-buffer body in one write, a streamed body one
 ///   flushed write per buffer, waiting only when the channel stops being writable.
 ///
-/// Responses carry `Date` and `Server` headers, as Hummingbird's application adds them. A request with
-/// `Connection: close` gets its response and then the connection closes.
+/// Responses carry `Date` and `Server` headers, as Hummingbird's application adds them. After a request with
+/// `Connection: close`, or once the client closed its sending side, the connection closes when the last response
+/// has reached the socket, never cutting it short; after a streamed body fails part way it closes at once, without
+/// the chunked terminator, so the client cannot take the stream for complete.
 ///
 /// ```swift
 /// let app = Application(router: router, server: .loopHTTP1(responder: router.buildResponder(), configuration: .init()))
@@ -107,6 +109,15 @@ where Responder.Context: RequestContext, Responder.Context.Source == Application
     package func handle(value connection: Connection, logger: Logger) async {
         let channel = connection.channel
         await withTaskExecutorPreference(EventLoopTaskExecutor(channel.eventLoop)) {
+            // The end of the last response written: the connection closes only once it reached the socket.
+            var lastEnd: EventLoopFuture<Void>?
+            defer {
+                if let lastEnd {
+                    lastEnd.whenComplete { _ in channel.close(promise: nil) }
+                } else {
+                    channel.close(promise: nil)
+                }
+            }
             for await collected in connection.requests {
                 let request = Request(head: collected.head, body: RequestBody(buffer: collected.body))
                 let context = Responder.Context(source: .init(channel: channel, logger: logger))
@@ -120,17 +131,16 @@ where Responder.Context: RequestContext, Responder.Context.Source == Application
                 response.headers[.date] = HTTPDate.now()
                 if let serverName = configuration.serverName { response.headers[.server] = serverName }
                 do {
-                    try await ChannelResponseWriter.write(response, to: channel)
+                    lastEnd = try await ChannelResponseWriter.write(response, to: channel)
                 } catch {
+                    // The connection is gone, or a streamed body failed part way: close without an end.
                     logger.trace("response not written", metadata: ["error": "\(error)"])
-                    channel.close(promise: nil)
+                    lastEnd = nil
                     break
                 }
-                if collected.head.headerFields[.connection]?.lowercased() == "close" {
-                    channel.close(mode: .all, promise: nil)
-                    break
-                }
+                if collected.head.headerFields[.connection]?.lowercased() == "close" { break }
             }
+            // The requests ended: the client closed the connection or its sending side.
         }
     }
 }

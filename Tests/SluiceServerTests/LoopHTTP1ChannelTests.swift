@@ -28,6 +28,9 @@ struct LoopHTTP1ChannelTests {
                 }
             )
         }
+        router.get("/big") { _, _ -> ByteBuffer in
+            ByteBuffer(repeating: UInt8(ascii: "z"), count: 8 << 20)
+        }
         router.get("/broken-stream") { _, _ -> Response in
             Response(
                 status: .ok,
@@ -63,15 +66,21 @@ struct LoopHTTP1ChannelTests {
     }
 
     /// Writes `request` in one write on a new connection and returns everything read until the server closes it.
-    private static func exchange(port: Int, _ request: String) async throws -> String {
+    ///
+    /// With `halfClose`, the client then closes its sending side, as some clients and proxies do after a request.
+    private static func exchange(port: Int, _ request: String, halfClose: Bool = false) async throws -> String {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(isOutboundHalfClosureEnabled: true)
+                    )
                 }
             }
         return try await channel.executeThenClose { inbound, outbound in
             try await outbound.write(ByteBuffer(string: request))
+            if halfClose { outbound.finish() }
             var text = ""
             for try await buffer in inbound { text += String(buffer: buffer) }
             return text
@@ -125,6 +134,27 @@ struct LoopHTTP1ChannelTests {
             let text = try await Self.exchange(port: port, Self.post(body, close: true))
             #expect(text.hasPrefix("HTTP/1.1 200 OK"))
             #expect(text.hasSuffix("\r\n\r\n" + body))
+        }
+    }
+
+    @Test("answers a request whose client closed its sending side right after it, then closes")
+    func halfClosed() async throws {
+        try await Self.withServer { port in
+            let text = try await Self.exchange(port: port, Self.post("bye"), halfClose: true)
+            #expect(text.hasPrefix("HTTP/1.1 200 OK"), "\(text)")
+            #expect(text.hasSuffix("\r\n\r\nbye"))
+        }
+    }
+
+    @Test("a response larger than the socket's buffers reaches the client whole before the connection closes")
+    func bigResponseThenClose() async throws {
+        try await Self.withServer { port in
+            let text = try await Self.exchange(
+                port: port,
+                "GET /big HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+            )
+            let body = try #require(text.range(of: "\r\n\r\n")).upperBound
+            #expect(text[body...].utf8.count == 8 << 20)
         }
     }
 
