@@ -205,6 +205,10 @@ private final class JobQueue: @unchecked Sendable {
         if head == jobs.count {
             jobs.removeAll(keepingCapacity: true)
             head = 0
+        } else if head >= 64, head * 2 >= jobs.count {
+            // A queue that never empties must not keep every job it ever ran.
+            jobs.removeFirst(head)
+            head = 0
         }
         return job
     }
