@@ -12,9 +12,9 @@ import SluiceNIOSupport
 ///
 /// Hummingbird's own `HTTP1Channel` bridges every connection into Swift concurrency through `NIOAsyncChannel`: each
 /// request head, body part and end goes through an async sequence, and each response part through an async writer
-/// that hops back onto the event loop. On this gateway's hot path (a small JSON request, a small JSON answer) that
-/// bridging was about a fifth of the request thread's CPU. This channel keeps Hummingbird's router, middleware,
-/// request context and response types, and replaces only the connection layer:
+/// that hops back onto the event loop. Measured against it on the chat path, this channel takes about 2 % off the
+/// CPU of a JSON answer and about 6 % off a streamed one (one async write per event before). It keeps Hummingbird's
+/// router, middleware, request context and response types, and replaces only the connection layer:
 ///
 /// - NIO's HTTP/1 codec with pipelining assistance (a pipelined request waits until the previous response ended),
 ///   NIO's protocol error handler (a malformed request gets `400` and the connection closes) and Hummingbird's
