@@ -33,16 +33,20 @@ package enum KeyMaterial {
     /// - Parameter key: The presented key.
     /// - Returns: Its parts, or `nil` when it is not shaped like a Sluice key.
     package static func parse(_ key: String) -> Parsed? {
-        guard key.hasPrefix(prefix) else { return nil }
-        let rest = key.dropFirst(prefix.count)
-        let parts = rest.split(separator: "-", omittingEmptySubsequences: false)
+        // One pass over the bytes (this runs on every request): the prefix, 16 hex digits, a dash, 48 hex digits.
         // Bytes, not Characters: `Character.isHexDigit` accepts fullwidth digits, and lengths must be in bytes.
-        func isHex(_ part: Substring, length: Int) -> Bool {
-            part.utf8.count == length
-                && part.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) || (65...70).contains($0) }
+        let utf8 = key.utf8
+        guard utf8.count == prefix.utf8.count + 16 + 1 + 48, utf8.starts(with: prefix.utf8) else { return nil }
+        let idStart = utf8.index(utf8.startIndex, offsetBy: prefix.utf8.count)
+        let dash = utf8.index(idStart, offsetBy: 16)
+        let secretStart = utf8.index(after: dash)
+        func isHex(_ byte: UInt8) -> Bool {
+            (48...57).contains(byte) || (97...102).contains(byte) || (65...70).contains(byte)
         }
-        guard parts.count == 2, isHex(parts[0], length: 16), isHex(parts[1], length: 48) else { return nil }
-        return Parsed(id: String(parts[0]), secret: String(parts[1]))
+        guard utf8[dash] == UInt8(ascii: "-"), utf8[idStart..<dash].allSatisfy(isHex),
+            utf8[secretStart...].allSatisfy(isHex)
+        else { return nil }
+        return Parsed(id: String(Substring(utf8[idStart..<dash])), secret: String(Substring(utf8[secretStart...])))
     }
 
     /// The stored hash of a secret.
