@@ -10,7 +10,8 @@ struct LowPriorityWorkerTests {
 
     @Test("runs a job at idle priority and returns its result")
     func idlePriority() async throws {
-        let worker = LowPriorityWorker(name: "test")
+        // A patience far beyond any scheduling delay, so a busy test machine cannot hand the job to the other thread.
+        let worker = LowPriorityWorker(name: "test", patience: .seconds(60))
         let (policy, value) = try await worker.run { (LowPriorityWorker.currentThreadPolicy, 42) }
         #expect(value == 42)
         #if os(Linux)
@@ -30,9 +31,13 @@ struct LowPriorityWorkerTests {
         #expect((try? await worker.run { 7 }) == 7)
     }
 
-    @Test("a job that waits longer than its patience runs on the normal-priority thread", .timeLimit(.minutes(1)))
+    @Test(
+        "a job that cannot have the idle-priority thread within its patience runs on the normal-priority thread",
+        .timeLimit(.minutes(1))
+    )
     func catchUp() async throws {
-        // Given: the idle-priority thread is held by a job that waits for the test.
+        // Given: one of the worker's threads is held by a job that waits for the test. Usually the idle-priority
+        // thread takes it; on a busy machine that thread may be starved past the patience, and the other takes it.
         let worker = LowPriorityWorker(name: "test", patience: .milliseconds(20))
         let holding = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
@@ -49,13 +54,14 @@ struct LowPriorityWorkerTests {
         }
         // When: a second job is queued behind it.
         let second = try await worker.run { LowPriorityWorker.currentThreadPolicy }
-        // Then: it ran while the first still held the idle thread, so on the other thread.
-        #expect(second == "normal")
         release.signal()
+        let first = try await held
+        // Then: it ran while the first still held a thread, so on the other one; either way one of the two jobs
+        // waited past its patience and ran at normal priority.
         #if os(Linux)
-            #expect(try await held == "idle")
+            #expect([first, second].sorted() == ["idle", "normal"])
         #else
-            _ = try await held
+            #expect(second == "normal")
         #endif
     }
 
@@ -77,8 +83,10 @@ struct LowPriorityWorkerTests {
             // Given: a worker whose threads are running.
             var worker: LowPriorityWorker? = LowPriorityWorker(name: "lpwexit")
             _ = try await worker?.run { 1 }
-            #expect(Self.threadNames().contains("lpwexit-idle"))
-            #expect(Self.threadNames().contains("lpwexit-busy"))
+            // Both threads name themselves as they start; the one that did not run the job may still be starting.
+            while !Set(["lpwexit-idle", "lpwexit-busy"]).isSubset(of: Self.threadNames()) {
+                try await Task.sleep(for: .milliseconds(5))
+            }
             // When
             worker = nil
             // Then: both exit (polled, since a thread's exit is not announced to anyone).
