@@ -20,17 +20,9 @@ struct EdgeAuthenticationTests {
         let harness = try EdgeHarness()
         var fields: HTTPFields = [.contentType: "application/json"]
         if let authorization { fields[.authorization] = authorization }
-        let headers = fields
 
-        try await harness.makeApplication().test(.router) { client in
-            // When a chat and a model listing are sent without a usable key
-            let chat = try await client.postChat(HTTP.chat(), headers: headers)
-            let models = try await client.execute(uri: "/v1/models", method: .get, headers: headers)
-
-            // Then both are 401 with an OpenAI error object
-            try HTTP.expectError(chat, status: .unauthorized, type: "invalid_request_error", code: "invalid_api_key")
-            try HTTP.expectError(models, status: .unauthorized, type: "invalid_request_error", code: "invalid_api_key")
-        }
+        // When a chat and a model listing are sent without a usable key, then both are 401
+        _ = try await Self.expectBothUnauthorized(harness, headers: fields)
     }
 
     @Test("answers 401 invalid_api_key to two Authorization headers, even when both are valid", .timeLimit(.minutes(1)))
@@ -41,17 +33,21 @@ struct EdgeAuthenticationTests {
         var fields: HTTPFields = [.contentType: "application/json"]
         fields.append(HTTPField(name: .authorization, value: "Bearer \(key)"))
         fields.append(HTTPField(name: .authorization, value: "Bearer \(key)"))
-        let headers = fields
 
+        // When a chat and a model listing carry the key twice, then both are refused, not answered with either
+        let chatBody = try await Self.expectBothUnauthorized(harness, headers: fields)
+        #expect(chatBody.contains("one Authorization header"))
+    }
+
+    /// Sends a chat and a model listing with `headers`, expects both to be 401 `invalid_api_key` OpenAI errors, and
+    /// returns the chat's body.
+    private static func expectBothUnauthorized(_ harness: EdgeHarness, headers: HTTPFields) async throws -> String {
         try await harness.makeApplication().test(.router) { client in
-            // When a chat and a model listing carry the key twice
             let chat = try await client.postChat(HTTP.chat(), headers: headers)
             let models = try await client.execute(uri: "/v1/models", method: .get, headers: headers)
-
-            // Then both are refused, not answered with the first (or last) of the two
             try HTTP.expectError(chat, status: .unauthorized, type: "invalid_request_error", code: "invalid_api_key")
             try HTTP.expectError(models, status: .unauthorized, type: "invalid_request_error", code: "invalid_api_key")
-            #expect(String(buffer: chat.body).contains("one Authorization header"))
+            return String(buffer: chat.body)
         }
     }
 
@@ -67,15 +63,8 @@ struct EdgeAuthenticationTests {
         let harness = try EdgeHarness()
         _ = try await harness.createKey()
 
-        try await harness.makeApplication().test(.router) { client in
-            // When another key is presented
-            let chat = try await client.postChat(HTTP.chat(), headers: HTTP.headers(key: key))
-            let models = try await client.execute(uri: "/v1/models", method: .get, headers: HTTP.headers(key: key))
-
-            // Then both are 401
-            try HTTP.expectError(chat, status: .unauthorized, type: "invalid_request_error", code: "invalid_api_key")
-            try HTTP.expectError(models, status: .unauthorized, type: "invalid_request_error", code: "invalid_api_key")
-        }
+        // When another key is presented, then a chat and a model listing are both 401
+        _ = try await Self.expectBothUnauthorized(harness, headers: HTTP.headers(key: key))
     }
 
     @Test("answers 401 for a wrong secret and for a revoked key", .timeLimit(.minutes(1)))
