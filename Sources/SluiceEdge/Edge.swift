@@ -51,7 +51,7 @@ package enum Edge {
         let responder = buildRouter(configuration: configuration, services: services).buildResponder()
         return Application(
             responder: responder,
-            server: .loopHTTP1(responder: responder, configuration: .init(maxBodyBytes: configuration.maxBodyBytes)),
+            server: .loopHTTP1(responder: responder, maxBodyBytes: configuration.maxBodyBytes),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: "sluice"

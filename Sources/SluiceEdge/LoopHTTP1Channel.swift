@@ -18,47 +18,26 @@ import SluiceNIOSupport
 ///
 /// - NIO's HTTP/1 codec with pipelining assistance (a pipelined request waits until the previous response ended),
 ///   NIO's protocol error handler (a malformed request gets `400` and the connection closes) and Hummingbird's
-///   `HTTPConnectionStateHandler` (idle timeout, and closing connections once their response ends on graceful
-///   shutdown).
-/// - ``RequestCollector`` gathers a request's body on the event loop, up to ``Configuration/maxBodyBytes`` plus one
+///   `HTTPConnectionStateHandler` (closing connections once their response ends on graceful shutdown; no idle
+///   timeout, as with Hummingbird's default).
+/// - ``RequestCollector`` gathers a request's body on the event loop, up to `maxBodyBytes` plus one
 ///   byte (the rest is read and dropped, so the route's own `collectBody(upTo:)` answers `413`), and passes the whole
 ///   request to the connection's task.
 /// - The connection's task runs on the connection's event loop (its executor preference), calls the responder, and
 ///   writes the response straight into the pipeline: head and a one-buffer body in one write, a streamed body one
 ///   flushed write per buffer, waiting only when the channel stops being writable.
 ///
-/// Responses carry `Date` and `Server` headers, as Hummingbird's application adds them. After a request with
+/// Responses carry `Date` and `Server: sluice` headers, as Hummingbird's application adds them. After a request with
 /// `Connection: close`, or once the client closed its sending side, the connection closes when the last response
 /// has reached the socket, never cutting it short; after a streamed body fails part way it closes at once, without
 /// the chunked terminator, so the client cannot take the stream for complete.
 ///
 /// ```swift
-/// let app = Application(router: router, server: .loopHTTP1(responder: router.buildResponder(), configuration: .init()))
+/// let responder = router.buildResponder()
+/// let app = Application(responder: responder, server: .loopHTTP1(responder: responder, maxBodyBytes: 4 << 20))
 /// ```
 package struct LoopHTTP1Channel<Responder: HTTPResponder>: ServerChildChannel
 where Responder.Context: RequestContext, Responder.Context.Source == ApplicationRequestContextSource {
-    /// Settings of the connection layer.
-    package struct Configuration: Sendable {
-        /// The most request-body bytes kept in memory; a route that accepts more never sees more than this plus one.
-        package var maxBodyBytes: Int
-        /// The value of every response's `Server` header, or `nil` for none.
-        package var serverName: String?
-        /// How long a connection may sit idle before it is closed; `nil` for never.
-        package var idleTimeout: Duration?
-
-        /// Creates settings.
-        ///
-        /// - Parameters:
-        ///   - maxBodyBytes: The most request-body bytes kept in memory.
-        ///   - serverName: The `Server` header's value.
-        ///   - idleTimeout: How long a connection may sit idle.
-        package init(maxBodyBytes: Int = 4 << 20, serverName: String? = "sluice", idleTimeout: Duration? = nil) {
-            self.maxBodyBytes = maxBodyBytes
-            self.serverName = serverName
-            self.idleTimeout = idleTimeout
-        }
-    }
-
     /// One connection: its channel and the requests its collector has gathered.
     package struct Connection: ServerChildChannelValue {
         /// The connection's channel.
@@ -68,17 +47,17 @@ where Responder.Context: RequestContext, Responder.Context.Source == Application
 
     /// The responder every request goes to: the router.
     let responder: Responder
-    /// The connection settings.
-    let configuration: Configuration
+    /// The most request-body bytes kept in memory; a route that accepts more never sees more than this plus one.
+    let maxBodyBytes: Int
 
     /// Creates the channel setup.
     ///
     /// - Parameters:
     ///   - responder: The responder every request goes to.
-    ///   - configuration: The connection settings.
-    package init(responder: Responder, configuration: Configuration) {
+    ///   - maxBodyBytes: The most request-body bytes kept in memory.
+    package init(responder: Responder, maxBodyBytes: Int) {
         self.responder = responder
-        self.configuration = configuration
+        self.maxBodyBytes = maxBodyBytes
     }
 
     /// Builds the connection's pipeline.
@@ -96,10 +75,10 @@ where Responder.Context: RequestContext, Responder.Context.Source == Application
             )
             try operations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try operations.addHandler(
-                HTTPConnectionStateHandler(idleTimeout: configuration.idleTimeout, logger: logger)
+                HTTPConnectionStateHandler(idleTimeout: nil, logger: logger)
             )
             try operations.addHandler(
-                RequestCollector(maxBodyBytes: configuration.maxBodyBytes, requests: continuation)
+                RequestCollector(maxBodyBytes: maxBodyBytes, requests: continuation)
             )
             return Connection(channel: channel, requests: requests)
         }
@@ -129,7 +108,7 @@ where Responder.Context: RequestContext, Responder.Context.Source == Application
                     response = Response(status: .internalServerError)
                 }
                 response.headers[.date] = HTTPDate.now()
-                if let serverName = configuration.serverName { response.headers[.server] = serverName }
+                response.headers[.server] = "sluice"
                 do {
                     lastEnd = try await ChannelResponseWriter.write(response, to: channel)
                 } catch {
@@ -154,13 +133,13 @@ extension HTTPServerBuilder {
     ///
     /// - Parameters:
     ///   - responder: The router's responder.
-    ///   - configuration: The connection settings.
+    ///   - maxBodyBytes: The most request-body bytes kept in memory.
     /// - Returns: The builder.
     package static func loopHTTP1<Responder: HTTPResponder>(
         responder: Responder,
-        configuration: LoopHTTP1Channel<Responder>.Configuration
+        maxBodyBytes: Int
     ) -> HTTPServerBuilder
     where Responder.Context: RequestContext, Responder.Context.Source == ApplicationRequestContextSource {
-        .init { _ in LoopHTTP1Channel(responder: responder, configuration: configuration) }
+        .init { _ in LoopHTTP1Channel(responder: responder, maxBodyBytes: maxBodyBytes) }
     }
 }

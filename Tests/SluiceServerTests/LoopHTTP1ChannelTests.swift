@@ -49,7 +49,7 @@ struct LoopHTTP1ChannelTests {
         let (ports, port) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             responder: responder,
-            server: .loopHTTP1(responder: responder, configuration: .init(maxBodyBytes: 16)),
+            server: .loopHTTP1(responder: responder, maxBodyBytes: 16),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in port.yield(channel.localAddress!.port!) },
             logger: Logger(label: "test")
