@@ -13,8 +13,10 @@ import Foundation
 /// policy, so any normal thread that wakes on its CPU preempts it at once.
 ///
 /// Idle priority alone could starve the work on a saturated machine. So a second, normal-priority thread takes any job
-/// that has waited longer than ``patience``: under full load background work is delayed by at most that long, never
-/// postponed indefinitely. On an idle or lightly loaded machine every job runs on the idle-priority thread.
+/// that has waited longer than ``patience``, and raises the idle-priority thread to normal priority when the job it is
+/// running has held it longer than that (the thread returns to idle priority when the job ends): under full load
+/// background work is delayed, never postponed indefinitely. On an idle or lightly loaded machine every job runs on
+/// the idle-priority thread at idle priority.
 ///
 /// Both threads start with the first job and end, after finishing the jobs already queued, when the worker is
 /// released. Jobs cannot be cancelled once queued; keep each one bounded (SQLite's busy timeout bounds a write).
@@ -26,7 +28,8 @@ import Foundation
 /// }
 /// ```
 package final class LowPriorityWorker: Sendable {
-    /// How long a job may wait for the idle-priority thread before the normal-priority thread runs it.
+    /// How long a job may wait for the idle-priority thread before the normal-priority thread runs it, and how long
+    /// a job may run on the idle-priority thread before that thread is raised to normal priority.
     package let patience: Duration
 
     private let queue: JobQueue
@@ -39,7 +42,7 @@ package final class LowPriorityWorker: Sendable {
     ///
     /// - Parameters:
     ///   - name: The threads' name prefix, as shown by `top -H` and `perf` (at most 10 characters are kept).
-    ///   - patience: How long a job may wait for the idle-priority thread.
+    ///   - patience: How long a job may wait for, or run at, idle priority.
     package init(name: String, patience: Duration = defaultPatience) {
         self.patience = patience
         self.queue = JobQueue(name: name, patience: patience)
@@ -56,9 +59,29 @@ package final class LowPriorityWorker: Sendable {
     package func run<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             queue.enqueue {
-                continuation.resume(with: Swift.Result { try body() })
+                let result = Swift.Result { try body() }
+                // Resuming may make the cooperative pool start a thread, and a new thread inherits its creator's
+                // scheduling policy: resumed at idle priority, the pool could keep an idle-priority thread for good.
+                Self.withNormalPriority { continuation.resume(with: result) }
             }
         }
+    }
+
+    /// Runs `body` at normal priority: on a thread at idle priority (a worker's job), raised for the call.
+    ///
+    /// For work on the idle-priority thread that may start threads (resuming a task can make Dispatch start one): a
+    /// thread inherits the scheduling policy of the thread that starts it.
+    ///
+    /// - Parameter body: The work.
+    /// - Returns: What `body` returned.
+    package static func withNormalPriority<Result>(_ body: () throws -> Result) rethrows -> Result {
+        #if os(Linux)
+            guard sched_getscheduler(0) == schedIdle else { return try body() }
+            var parameters = sched_param(sched_priority: 0)
+            _ = sched_setscheduler(0, Int32(SCHED_OTHER), &parameters)
+            defer { _ = sched_setscheduler(0, schedIdle, &parameters) }
+        #endif
+        return try body()
     }
 
     /// The scheduling policy of the calling thread: `"idle"`, `"normal"` or `"other"`.
@@ -100,6 +123,13 @@ private final class JobQueue: @unchecked Sendable {
     private var head = 0
     private var started = false
     private var closed = false
+    /// The idle-priority thread while it runs. It clears this under the lock before it exits, so a thread read here
+    /// under the lock is alive (a detached thread's handle must not be used after it ends).
+    private var idleThread: pthread_t?
+    /// When the idle-priority thread took the job it is running, if it is running one.
+    private var idleJobSince: ContinuousClock.Instant?
+    /// Whether the idle-priority thread was raised to normal priority for the job it is running.
+    private var idleRaised = false
 
     init(name: String, patience: Duration) {
         self.name = String(name.prefix(10))
@@ -134,7 +164,7 @@ private final class JobQueue: @unchecked Sendable {
         let name = self.name
         Thread { [self] in
             Self.nameCurrentThread(name + "-idle")
-            Self.enterIdlePolicy()
+            Self.setPolicy(idle: true, thread: pthread_self())
             runIdleLoop()
         }
         .start()
@@ -145,28 +175,53 @@ private final class JobQueue: @unchecked Sendable {
         .start()
     }
 
+    /// Gives the calling thread its name in the kernel (`top -H`, `perf`, `/proc`).
+    ///
+    /// Until then it has its creator's name. Not through `Thread.current.name`: Foundation passes that to the kernel
+    /// only once `start()` has recorded the new thread's handle, and a thread that runs before its creator gets there
+    /// keeps the creator's name for good.
     private static func nameCurrentThread(_ name: String) {
-        // Foundation passes the name to the kernel only when a thread names itself.
-        Thread.current.name = name
+        #if os(Linux)
+            let descriptor = open("/proc/thread-self/comm", O_WRONLY)
+            guard descriptor >= 0 else { return }
+            defer { _ = Glibc.close(descriptor) }
+            var bytes = Array(name.utf8.prefix(15))
+            _ = write(descriptor, &bytes, bytes.count)
+        #else
+            Thread.current.name = name
+        #endif
     }
 
-    private static func enterIdlePolicy() {
+    /// Sets the scheduling policy of a thread of this process to `SCHED_IDLE` or back to `SCHED_OTHER`.
+    ///
+    /// A thread may always lower a priority. Raising it back from `SCHED_IDLE` needs no privilege while the nice value
+    /// is within `RLIMIT_NICE` (it stays 0 here); if a raise is refused the job runs on at idle priority, as before.
+    private static func setPolicy(idle: Bool, thread: pthread_t) {
         #if os(Linux)
             var parameters = sched_param(sched_priority: 0)
-            // A thread may always lower its own priority; if it somehow cannot, it simply runs at normal priority.
-            _ = sched_setscheduler(0, schedIdle, &parameters)
+            _ = pthread_setschedparam(thread, idle ? schedIdle : Int32(SCHED_OTHER), &parameters)
         #endif
     }
 
     /// Takes every job as soon as it is queued.
     private func runIdleLoop() {
         condition.lock()
+        idleThread = pthread_self()
         while true {
             if let job = takeFirst() {
+                idleJobSince = .now
+                condition.broadcast()  // the catch-up thread times the job
                 condition.unlock()
                 job.work()
                 condition.lock()
+                idleJobSince = nil
+                if idleRaised {
+                    idleRaised = false
+                    Self.setPolicy(idle: true, thread: pthread_self())
+                }
+                condition.broadcast()
             } else if closed {
+                idleThread = nil
                 break
             } else {
                 condition.wait()
@@ -176,21 +231,40 @@ private final class JobQueue: @unchecked Sendable {
     }
 
     /// Takes only jobs that have waited longer than `patience`, which happens when the idle-priority thread is
-    /// starved.
+    /// starved, and raises the idle-priority thread to normal priority when its job has run longer than `patience`.
+    /// Ends once the worker is closed, nothing is queued and the idle-priority thread's last job has ended.
     private func runCatchUpLoop() {
         condition.lock()
         while true {
+            let now = ContinuousClock.now
+            var wakeAt: ContinuousClock.Instant?
+            if let since = idleJobSince, !idleRaised, let idleThread {
+                if now >= since + patience {
+                    idleRaised = true
+                    Self.setPolicy(idle: false, thread: idleThread)
+                } else {
+                    wakeAt = since + patience
+                }
+            }
             if head < jobs.count {
                 let due = jobs[head].enqueuedAt + patience
-                if ContinuousClock.now >= due, let job = takeFirst() {
+                if now >= due, let job = takeFirst() {
                     condition.unlock()
                     job.work()
                     condition.lock()
-                } else {
-                    _ = condition.wait(until: Date(timeIntervalSinceNow: Self.seconds(due - .now)))
+                    continue
                 }
-            } else if closed {
+                wakeAt = min(wakeAt ?? due, due)
+            } else if closed, idleJobSince == nil {
+                // The idle-priority thread has only to exit; on a saturated machine it might wait long for a CPU.
+                if let idleThread, !idleRaised {
+                    idleRaised = true
+                    Self.setPolicy(idle: false, thread: idleThread)
+                }
                 break
+            }
+            if let wakeAt {
+                _ = condition.wait(until: Date(timeIntervalSinceNow: Self.seconds(wakeAt - .now)))
             } else {
                 condition.wait()
             }

@@ -42,9 +42,11 @@ struct LowPriorityWorkerTests {
         let holding = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
         async let held: String = worker.run {
+            // Read before waiting: a job that holds the idle-priority thread past the patience is raised to normal.
+            let policy = LowPriorityWorker.currentThreadPolicy
             holding.signal()
             release.wait()
-            return LowPriorityWorker.currentThreadPolicy
+            return policy
         }
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
@@ -64,6 +66,95 @@ struct LowPriorityWorkerTests {
             #expect(second == "normal")
         #endif
     }
+
+    #if os(Linux)
+        @Test(
+            "a job that holds the idle-priority thread past its patience runs on at normal priority, then the thread is idle again",
+            .timeLimit(.minutes(1))
+        )
+        func raisesALongJob() async throws {
+            // Given: a worker with a short patience.
+            let worker = LowPriorityWorker(name: "raise", patience: .milliseconds(20))
+            // When: a job on the idle-priority thread runs past the patience. (On a busy machine a job may wait past
+            // the patience and go to the normal-priority thread instead; then another is tried.)
+            var observed: (atStart: String, later: String)?
+            for _ in 0..<50 where observed?.atStart != "idle" {
+                observed = try await worker.run {
+                    let atStart = LowPriorityWorker.currentThreadPolicy
+                    guard atStart == "idle" else { return (atStart, atStart) }
+                    // Bounded wait for the raise, which the other thread makes once the patience has passed.
+                    let giveUp = ContinuousClock.now + .seconds(20)
+                    var later = atStart
+                    while later == "idle", ContinuousClock.now < giveUp {
+                        usleep(1_000)
+                        later = LowPriorityWorker.currentThreadPolicy
+                    }
+                    return (atStart, later)
+                }
+            }
+            // Then: it started at idle priority and was raised to normal.
+            #expect(observed?.atStart == "idle")
+            #expect(observed?.later == "normal")
+            // And: the thread returns to idle priority after the job (which resumed the test just before it ends,
+            // so the thread's policy is polled, within a bound)
+            let giveUp = ContinuousClock.now + .seconds(20)
+            while Self.policy(ofThreadNamed: "raise-idle") != Self.schedIdle, ContinuousClock.now < giveUp {
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            #expect(Self.policy(ofThreadNamed: "raise-idle") == Self.schedIdle)
+        }
+
+        private static let schedIdle = 5
+
+        /// The scheduling policy (`/proc/self/task/*/stat` field 41) of this process's thread of that name.
+        private static func policy(ofThreadNamed name: String) -> Int? {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+            for task in tasks {
+                let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)
+                guard comm?.trimmingCharacters(in: .whitespacesAndNewlines) == name,
+                    let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
+                    let end = stat.lastIndex(of: ")")
+                else { continue }
+                // Fields after the name start at field 3; the policy is field 41.
+                let fields = stat[stat.index(after: end)...].split(separator: " ")
+                return fields.count > 38 ? Int(fields[38]) : nil
+            }
+            return nil
+        }
+    #endif
+
+    #if os(Linux)
+        @Test("a job's threads inherit idle priority, except those started at normal priority, as a resume is")
+        func threadsStartedByAJob() async throws {
+            // Given: a worker whose job runs on the idle-priority thread (a patience no scheduling delay reaches)
+            let worker = LowPriorityWorker(name: "inherit", patience: .seconds(60))
+            // When: the job starts a thread directly, and one inside withNormalPriority
+            let (direct, raised) = try await worker.run {
+                (
+                    Self.policyOfAThreadStartedHere(),
+                    LowPriorityWorker.withNormalPriority { Self.policyOfAThreadStartedHere() }
+                )
+            }
+            // Then: the first inherited idle priority (why a job's continuation is resumed at normal priority: the
+            // cooperative pool may start a thread then), the second did not
+            #expect(direct == "idle")
+            #expect(raised == "normal")
+            // And: the job's own thread is back at idle priority
+            #expect(try await worker.run { LowPriorityWorker.currentThreadPolicy } == "idle")
+        }
+
+        private static func policyOfAThreadStartedHere() -> String {
+            let done = DispatchSemaphore(value: 0)
+            let policy = PolicyBox()
+            Thread {
+                policy.value = LowPriorityWorker.currentThreadPolicy
+                done.signal()
+            }
+            .start()
+            done.wait()
+            return policy.value
+        }
+    #endif
 
     @Test("runs every job of a burst exactly once")
     func burst() async throws {
@@ -103,4 +194,11 @@ struct LowPriorityWorkerTests {
             }
         }
     #endif
+}
+
+/// A value handed from a started thread to the thread that waits for it.
+private final class PolicyBox: @unchecked Sendable {
+    // Written by the started thread before it signals a semaphore, read by its starter after waiting on it: the
+    // semaphore orders the two accesses.
+    var value = ""
 }
