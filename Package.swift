@@ -260,6 +260,7 @@ let package = Package(
             dependencies: [
                 "SluiceNIOSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: defaultSwiftSettings

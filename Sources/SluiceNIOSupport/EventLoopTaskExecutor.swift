@@ -1,4 +1,5 @@
 package import NIOCore
+import Synchronization
 
 /// A Swift concurrency task executor that runs jobs on one NIO event loop.
 ///
@@ -19,6 +20,8 @@ package import NIOCore
 package final class EventLoopTaskExecutor: TaskExecutor {
     /// The loop jobs run on.
     package let eventLoop: any EventLoop
+    /// Jobs of sleeping tasks, waiting for their deadlines (EventLoopTaskExecutor+Scheduling.swift).
+    let sleepers = Mutex(SleepingJobs())
 
     /// Creates an executor for one event loop.
     ///
