@@ -80,10 +80,15 @@ final class RequestCollector: ChannelInboundHandler, RemovableChannelHandler {
 ///
 /// A class, so that the connection's task still holds it after handing it to the response body: it then knows
 /// whether the response ended, and can wait for the end to reach the socket before it closes the connection.
+///
+/// Body parts are flushed once per turn of the event loop, not once each: parts written one after another without
+/// the writer's task suspending in between (a stream's events that arrived in one read from the upstream) leave in one
+/// `writev`, and a part followed by a wait for more data leaves as soon as the task suspends.
 final class ChannelResponseWriter: ResponseBodyWriter {
     private let channel: any Channel
     private var head: HTTPResponse?
     private var end: EventLoopFuture<Void>?
+    private var flushScheduled = false
 
     private init(channel: any Channel, head: HTTPResponse) {
         self.channel = channel
@@ -100,12 +105,18 @@ final class ChannelResponseWriter: ResponseBodyWriter {
     ///   connection must close).
     static func write(_ response: Response, to channel: any Channel) async throws -> EventLoopFuture<Void> {
         let writer = ChannelResponseWriter(channel: channel, head: response.head)
-        try await response.body.write(writer)
+        do {
+            try await response.body.write(writer)
+        } catch {
+            // What was written before the failure (an error event, say) still goes out before the connection closes.
+            channel.flush()
+            throw error
+        }
         guard let end = writer.end else { throw ChannelError.outputClosed }
         return end
     }
 
-    /// Writes one body buffer and flushes it (with the head before the first).
+    /// Writes one body buffer (with the head before the first), flushed at the end of this turn of the event loop.
     func write(_ buffer: ByteBuffer) async throws {
         try ensureActive()
         if let head {
@@ -113,12 +124,24 @@ final class ChannelResponseWriter: ResponseBodyWriter {
             self.head = nil
         }
         if channel.isWritable {
-            channel.writeAndFlush(HTTPResponsePart.body(buffer), promise: nil)
+            channel.write(HTTPResponsePart.body(buffer), promise: nil)
+            flushAtEndOfTurn()
         } else {
             // A slow reader: wait until this part reached the socket instead of queueing more in memory.
             let written = channel.eventLoop.makePromise(of: Void.self)
             channel.writeAndFlush(HTTPResponsePart.body(buffer), promise: written)
             try await written.futureResult.get()
+        }
+    }
+
+    /// Flushes once the jobs already queued on the loop (among them this task's next steps, if it did not suspend)
+    /// have run.
+    private func flushAtEndOfTurn() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        channel.eventLoop.assumeIsolated().execute { [self] in
+            flushScheduled = false
+            channel.flush()
         }
     }
 

@@ -7,6 +7,9 @@ import ServiceLifecycle
 import SluiceEdge
 import Testing
 
+/// Lets `/paced-stream` go on once the test has read its first part.
+private let pacedStreamGate = AsyncStream.makeStream(of: Void.self)
+
 /// The edge's connection layer over real sockets, with raw HTTP/1.1 bytes: what clients and proxies send, not only
 /// what a well-behaved HTTP client library does.
 @Suite("Event-loop HTTP/1.1 channel", .timeLimit(.minutes(1)))
@@ -24,6 +27,19 @@ struct LoopHTTP1ChannelTests {
                 status: .ok,
                 body: ResponseBody { writer in
                     for word in ["alpha", "beta", "gamma"] { try await writer.write(ByteBuffer(string: word)) }
+                    try await writer.finish(nil)
+                }
+            )
+        }
+        router.get("/paced-stream") { _, _ -> Response in
+            Response(
+                status: .ok,
+                body: ResponseBody { writer in
+                    try await writer.write(ByteBuffer(string: "first"))
+                    // Wait for the client to have read the first part: it must leave before the stream goes on.
+                    var proceed = pacedStreamGate.stream.makeAsyncIterator()
+                    await proceed.next()
+                    try await writer.write(ByteBuffer(string: "second"))
                     try await writer.finish(nil)
                 }
             )
@@ -175,6 +191,33 @@ struct LoopHTTP1ChannelTests {
             )
             #expect(text.lowercased().contains("transfer-encoding: chunked"), "\(text)")
             #expect(text.hasSuffix("5\r\nalpha\r\n4\r\nbeta\r\n5\r\ngamma\r\n0\r\n\r\n"), "\(text)")
+        }
+    }
+
+    @Test("a part written before the stream waits reaches the client while it waits")
+    func pacedStream() async throws {
+        try await Self.withServer { port in
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+            let text = try await channel.executeThenClose { inbound, outbound in
+                try await outbound.write(
+                    ByteBuffer(string: "GET /paced-stream HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+                )
+                var text = ""
+                for try await buffer in inbound {
+                    text += String(buffer: buffer)
+                    // Only once the first part arrived is the server let go on (else this test never ends).
+                    if text.contains("5\r\nfirst\r\n"), !text.contains("second") {
+                        pacedStreamGate.continuation.yield()
+                    }
+                }
+                return text
+            }
+            #expect(text.hasSuffix("5\r\nfirst\r\n6\r\nsecond\r\n0\r\n\r\n"), "\(text)")
         }
     }
 
