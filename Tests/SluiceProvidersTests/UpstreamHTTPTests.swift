@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import NIOCore
 import SluiceInference
@@ -125,10 +126,11 @@ struct UpstreamHTTPTests {
     @Test("an upstream that refuses connections is upstream_unavailable", arguments: [true, false])
     func refused(plain: Bool) async throws {
         try await Self.withClient(plain: plain) { http, upstream in
-            // Given a port nothing listens on any more
-            let closed = try await ScriptedUpstream()
-            let url = Self.url(closed, "/ok")
-            try await closed.close()
+            // Given a port that is bound but not listening: connections to it are refused, and no other test's
+            // server can take it meanwhile (a closed listener's port can be handed out again at once)
+            let reserved = try ReservedPort()
+            defer { reserved.release() }
+            let url = "http://127.0.0.1:\(reserved.port)/ok"
 
             // When a request goes there
             let error = await #expect(throws: InferenceError.self) {
@@ -138,5 +140,38 @@ struct UpstreamHTTPTests {
             // Then it fails as upstream_unavailable
             #expect(error?.code == .upstreamUnavailable)
         }
+    }
+}
+
+/// A loopback TCP port bound by a socket that never listens, so that connecting to it is refused.
+private struct ReservedPort {
+    private struct Failure: Error {}
+
+    let port: Int
+    private let descriptor: Int32
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw Failure() }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                bind(descriptor, address, length) == 0 && getsockname(descriptor, address, &length) == 0
+            }
+        }
+        guard bound else {
+            Glibc.close(descriptor)
+            throw Failure()
+        }
+        self.descriptor = descriptor
+        self.port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func release() {
+        Glibc.close(descriptor)
     }
 }
