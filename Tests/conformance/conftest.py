@@ -312,7 +312,11 @@ def sluice(request: pytest.FixtureRequest, mock: MockUpstreams,
     inference_addr = f"127.0.0.1:{free_port()}"
     governance_addr = f"127.0.0.1:{free_port()}"
     vector_addr = f"127.0.0.1:{free_port()}"  # `sluice serve` (all in one) also serves vector gRPC there
-    dead_port = free_port()  # nothing listens there
+    # Bound and never listening, for the whole session: connections are refused, and no other process can take the
+    # port meanwhile (a port that was merely free when asked can be handed out again).
+    dead_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    dead_socket.bind(("127.0.0.1", 0))
+    dead_port = dead_socket.getsockname()[1]
     config = build_config(mock, data_dir=data_dir, http_port=http_port, inference=inference_addr,
                           governance=governance_addr, dead_port=dead_port)
     config_path.write_text(json.dumps(config, indent=2))
@@ -386,6 +390,7 @@ def sluice(request: pytest.FixtureRequest, mock: MockUpstreams,
         yield inst
     finally:
         _CURRENT["instance"] = None
+        dead_socket.close()
         for name, proc in reversed(started):
             code = _stop_process(proc, f"sluice {name}")
             if code is None:
