@@ -81,14 +81,16 @@ final class RequestCollector: ChannelInboundHandler, RemovableChannelHandler {
 /// A class, so that the connection's task still holds it after handing it to the response body: it then knows
 /// whether the response ended, and can wait for the end to reach the socket before it closes the connection.
 ///
-/// Body parts are flushed once per turn of the event loop, not once each: parts written one after another without
-/// the writer's task suspending in between (a stream's events that arrived in one read from the upstream) leave in one
-/// `writev`, and a part followed by a wait for more data leaves as soon as the task suspends.
+/// Body parts are gathered and written once per turn of the event loop, not once each: parts written one after another
+/// without the writer's task suspending in between (a stream's events that arrived in one read from the upstream) go
+/// down the pipeline as one chunk and leave in one `writev`, and a part followed by a wait for more data leaves as
+/// soon as the task suspends.
 final class ChannelResponseWriter: ResponseBodyWriter {
     private let channel: any Channel
     private var head: HTTPResponse?
     private var end: EventLoopFuture<Void>?
-    private var flushScheduled = false
+    /// Body bytes written in this turn of the loop and not yet passed to the channel.
+    private var pending: ByteBuffer?
 
     private init(channel: any Channel, head: HTTPResponse) {
         self.channel = channel
@@ -109,6 +111,7 @@ final class ChannelResponseWriter: ResponseBodyWriter {
             try await response.body.write(writer)
         } catch {
             // What was written before the failure (an error event, say) still goes out before the connection closes.
+            writer.writePending()
             channel.flush()
             throw error
         }
@@ -116,46 +119,59 @@ final class ChannelResponseWriter: ResponseBodyWriter {
         return end
     }
 
-    /// Writes one body buffer (with the head before the first), flushed at the end of this turn of the event loop.
+    /// Writes one body buffer (with the head before the first); it leaves at the end of this turn of the event loop.
     func write(_ buffer: ByteBuffer) async throws {
         try ensureActive()
-        if let head {
-            channel.write(HTTPResponsePart.head(head), promise: nil)
-            self.head = nil
-        }
+        writeHead()
         if channel.isWritable {
-            channel.write(HTTPResponsePart.body(buffer), promise: nil)
-            flushAtEndOfTurn()
+            if pending == nil {
+                pending = buffer
+                writePendingAtEndOfTurn()
+            } else {
+                pending!.writeImmutableBuffer(buffer)
+            }
         } else {
             // A slow reader: wait until this part reached the socket instead of queueing more in memory.
+            writePending()
             let written = channel.eventLoop.makePromise(of: Void.self)
             channel.writeAndFlush(HTTPResponsePart.body(buffer), promise: written)
             try await written.futureResult.get()
         }
     }
 
-    /// Flushes once the jobs already queued on the loop (among them this task's next steps, if it did not suspend)
-    /// have run.
-    private func flushAtEndOfTurn() {
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        channel.eventLoop.assumeIsolated().execute { [self] in
-            flushScheduled = false
-            channel.flush()
-        }
-    }
-
     /// Ends the response (with the head, when no body was written).
     func finish(_ trailingHeaders: HTTPFields?) async throws {
         try ensureActive()
-        if let head {
-            channel.write(HTTPResponsePart.head(head), promise: nil)
-            self.head = nil
-        }
+        writeHead()
+        writePending()
         let written = channel.eventLoop.makePromise(of: Void.self)
         channel.writeAndFlush(HTTPResponsePart.end(trailingHeaders), promise: written)
         self.end = written.futureResult
         if !channel.isWritable { try await written.futureResult.get() }
+    }
+
+    private func writeHead() {
+        if let head {
+            channel.write(HTTPResponsePart.head(head), promise: nil)
+            self.head = nil
+        }
+    }
+
+    /// Writes and flushes the gathered body bytes once the jobs already queued on the loop (this task's next steps
+    /// among them, if it does not suspend) have run.
+    private func writePendingAtEndOfTurn() {
+        channel.eventLoop.assumeIsolated().execute { [self] in
+            writePending()
+            channel.flush()
+        }
+    }
+
+    /// Passes the gathered body bytes to the channel, unflushed.
+    private func writePending() {
+        if let pending {
+            channel.write(HTTPResponsePart.body(pending), promise: nil)
+            self.pending = nil
+        }
     }
 
     private func ensureActive() throws {

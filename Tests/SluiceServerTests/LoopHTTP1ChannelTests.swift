@@ -182,7 +182,7 @@ struct LoopHTTP1ChannelTests {
         }
     }
 
-    @Test("streams a body as chunks, in order, ending with the last chunk")
+    @Test("parts written without waiting in between go out as one chunk, ending with the last chunk")
     func stream() async throws {
         try await Self.withServer { port in
             let text = try await Self.exchange(
@@ -190,7 +190,7 @@ struct LoopHTTP1ChannelTests {
                 "GET /stream HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
             )
             #expect(text.lowercased().contains("transfer-encoding: chunked"), "\(text)")
-            #expect(text.hasSuffix("5\r\nalpha\r\n4\r\nbeta\r\n5\r\ngamma\r\n0\r\n\r\n"), "\(text)")
+            #expect(text.hasSuffix("\r\n\r\ne\r\nalphabetagamma\r\n0\r\n\r\n"), "\(text)")
         }
     }
 
