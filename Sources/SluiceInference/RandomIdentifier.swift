@@ -1,13 +1,18 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
 
-/// Random identifiers for requests and completions, made without touching the file system.
+/// Random identifiers for requests and completions, from the kernel's generator a few kilobytes at a time.
 ///
 /// Foundation's `UUID()` on Linux opens and reads `/dev/urandom` for every identifier, three system calls on each
-/// request's path. These read the kernel's generator through `SystemRandomNumberGenerator` (`getrandom`).
+/// request's path, and `SystemRandomNumberGenerator` makes one `getrandom` call per 64 bits (four per request). These
+/// take their bits from a pool that one `read` of `/dev/urandom` (kept open) refills every 128 identifiers. The bits
+/// are the kernel's all the same; identifiers are not secrets, and API keys are made elsewhere, straight from the
+/// kernel.
 ///
 /// ```swift
 /// let requestID = RandomIdentifier.uuid()          // "019aa6f0-3c2e-7d41-9b1f-0a2d3e4f5a6b"
@@ -44,9 +49,10 @@ package enum RandomIdentifier {
 
     private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
+    private static let pool = Mutex(RandomPool())
+
     private static func randomBits() -> (high: UInt64, low: UInt64) {
-        var generator = SystemRandomNumberGenerator()
-        return (generator.next(), generator.next())
+        pool.withLock { $0.pair() }
     }
 
     /// The 32 hex digits of `high` then `low`, with dashes after the 8th, 12th, 16th and 20th when asked.
@@ -63,6 +69,47 @@ package enum RandomIdentifier {
                 count += 1
             }
             return count
+        }
+    }
+}
+
+/// 64-bit words from the kernel's generator, drawn 2 KiB at a time.
+private struct RandomPool: ~Copyable {
+    private var words = [UInt64](repeating: 0, count: 256)
+    private var used = 256
+    /// `/dev/urandom`, opened on first use; -1 before, or if it cannot be opened.
+    private var descriptor: Int32 = -1
+
+    /// Two unused words.
+    mutating func pair() -> (UInt64, UInt64) {
+        if used + 2 > words.count { refill() }
+        defer { used += 2 }
+        return (words[used], words[used + 1])
+    }
+
+    private mutating func refill() {
+        used = 0
+        if descriptor < 0 { descriptor = open("/dev/urandom", O_RDONLY | O_CLOEXEC) }
+        let filled =
+            descriptor >= 0
+            && words.withUnsafeMutableBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let count = read(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                    if count > 0 {
+                        offset += count
+                    } else if count < 0, errno == EINTR {
+                        continue
+                    } else {
+                        return false
+                    }
+                }
+                return true
+            }
+        if !filled {
+            // No /dev/urandom (a sandbox, say): one getrandom call per word instead.
+            var generator = SystemRandomNumberGenerator()
+            for index in words.indices { words[index] = generator.next() }
         }
     }
 }

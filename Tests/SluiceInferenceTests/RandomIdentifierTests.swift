@@ -56,4 +56,19 @@ struct RandomIdentifierTests {
         #expect(Set(made.map(\.first!)).count == 16, "the first digit comes from the top bits too")
         #expect(Set(made.map(\.last!)).count == 16, "the last digit comes from the bottom bits too")
     }
+
+    @Test("identifiers made on many threads at once are all different")
+    func concurrent() async {
+        // When eight tasks make 1,000 identifiers each, drawing on the shared pool together
+        let made = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<8 {
+                group.addTask { (0..<1000).map { _ in RandomIdentifier.uuid() } }
+            }
+            return await group.reduce(into: [String]()) { $0 += $1 }
+        }
+
+        // Then none repeats
+        #expect(made.count == 8000)
+        #expect(Set(made).count == made.count)
+    }
 }
