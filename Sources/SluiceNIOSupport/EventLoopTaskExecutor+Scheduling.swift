@@ -17,7 +17,10 @@ import Synchronization
 /// scan them all. A sleep no earlier than the armed callback, the common case, is a heap push under a lock.
 ///
 /// A loop that has shut down cannot run anything: jobs still waiting then, or scheduled after, are handed to the
-/// global executor at once, so a sleep ends early instead of never.
+/// global executor at once rather than dropped, so their sleeps end early instead of never.
+///
+/// A sleep that runs to its deadline wakes its task through the global executor (Swift's runtime resumes it there,
+/// and from there it returns to this loop): one thread hop, paid only by sleeps that are not cancelled.
 extension EventLoopTaskExecutor: SchedulingExecutor {
     /// Runs `job` on the event loop once `delay` has passed on the loop's clock.
     ///
