@@ -87,7 +87,7 @@ where Responder.Context: RequestContext, Responder.Context.Source == Application
     /// Answers the connection's requests in order until it closes.
     package func handle(value connection: Connection, logger: Logger) async {
         let channel = connection.channel
-        await withTaskExecutorPreference(EventLoopTaskExecutor(channel.eventLoop)) {
+        await withTaskExecutorPreference(EventLoopTaskExecutor.shared(for: channel.eventLoop)) {
             // The end of the last response written: the connection closes only once it reached the socket.
             var lastEnd: EventLoopFuture<Void>?
             defer {

@@ -25,9 +25,31 @@ package final class EventLoopTaskExecutor: TaskExecutor {
 
     /// Creates an executor for one event loop.
     ///
+    /// Tasks that come and go with connections should use ``shared(for:)`` instead.
+    ///
     /// - Parameter eventLoop: The loop jobs run on.
     package init(_ eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
+    }
+
+    /// The executor of `eventLoop` that every caller shares, made on first use and kept for the life of the process
+    /// (with its loop).
+    ///
+    /// Sleeping tasks wait in their executor's heap, and each executor with sleepers keeps one timer in the loop's
+    /// queue, where NIO cancels timers by linear search (EventLoopTaskExecutor+Scheduling.swift). An executor per
+    /// connection would keep one timer per recently closed connection for as long as its last sleeper waits (a gRPC
+    /// deadline, seconds): thousands under connection churn. One executor per loop keeps one.
+    ///
+    /// - Parameter eventLoop: The loop.
+    /// - Returns: The loop's executor.
+    package static func shared(for eventLoop: any EventLoop) -> EventLoopTaskExecutor {
+        sharedExecutors.withLock { executors in
+            let key = ObjectIdentifier(eventLoop)
+            if let executor = executors[key] { return executor }
+            let executor = EventLoopTaskExecutor(eventLoop)
+            executors[key] = executor
+            return executor
+        }
     }
 
     /// Schedules a job on the event loop.
@@ -40,3 +62,7 @@ package final class EventLoopTaskExecutor: TaskExecutor {
         }
     }
 }
+
+/// The executors of ``EventLoopTaskExecutor/shared(for:)``, by loop. Each holds its loop, so a key cannot be reused
+/// by another loop at the same address.
+private let sharedExecutors = Mutex<[ObjectIdentifier: EventLoopTaskExecutor]>([:])

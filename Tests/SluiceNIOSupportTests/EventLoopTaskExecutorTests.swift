@@ -35,4 +35,23 @@ struct EventLoopTaskExecutorTests {
         #expect(!offLoop)
         try await group.shutdownGracefully()
     }
+
+    @Test("shared(for:) gives one executor per loop, the same to every caller")
+    func sharedPerLoop() async throws {
+        // Given a two-loop group
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let (first, second) = (group.next(), group.next())
+
+        // When executors are asked for, twice for the first loop
+        let a = EventLoopTaskExecutor.shared(for: first)
+        let b = EventLoopTaskExecutor.shared(for: first)
+        let c = EventLoopTaskExecutor.shared(for: second)
+
+        // Then the first loop's callers share one, on that loop, and the second loop has its own
+        #expect(a === b)
+        #expect(a !== c)
+        #expect(a.eventLoop === first)
+        #expect(c.eventLoop === second)
+        try await group.shutdownGracefully()
+    }
 }
