@@ -84,7 +84,13 @@ struct LoopHTTP1ChannelTests {
     /// Writes `request` in one write on a new connection and returns everything read until the server closes it.
     ///
     /// With `halfClose`, the client then closes its sending side, as some clients and proxies do after a request.
-    private static func exchange(port: Int, _ request: String, halfClose: Bool = false) async throws -> String {
+    /// `received` sees the text read so far after each read.
+    private static func exchange(
+        port: Int,
+        _ request: String,
+        halfClose: Bool = false,
+        received: (String) -> Void = { _ in }
+    ) async throws -> String {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -98,7 +104,10 @@ struct LoopHTTP1ChannelTests {
             try await outbound.write(ByteBuffer(string: request))
             if halfClose { outbound.finish() }
             var text = ""
-            for try await buffer in inbound { text += String(buffer: buffer) }
+            for try await buffer in inbound {
+                text += String(buffer: buffer)
+                received(text)
+            }
             return text
         }
     }
@@ -197,25 +206,14 @@ struct LoopHTTP1ChannelTests {
     @Test("a part written before the stream waits reaches the client while it waits")
     func pacedStream() async throws {
         try await Self.withServer { port in
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connect(host: "127.0.0.1", port: port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                    }
+            let text = try await Self.exchange(
+                port: port,
+                "GET /paced-stream HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+            ) { text in
+                // Only once the first part arrived is the server let go on (else this test never ends).
+                if text.contains("5\r\nfirst\r\n"), !text.contains("second") {
+                    pacedStreamGate.continuation.yield()
                 }
-            let text = try await channel.executeThenClose { inbound, outbound in
-                try await outbound.write(
-                    ByteBuffer(string: "GET /paced-stream HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
-                )
-                var text = ""
-                for try await buffer in inbound {
-                    text += String(buffer: buffer)
-                    // Only once the first part arrived is the server let go on (else this test never ends).
-                    if text.contains("5\r\nfirst\r\n"), !text.contains("second") {
-                        pacedStreamGate.continuation.yield()
-                    }
-                }
-                return text
             }
             #expect(text.hasSuffix("5\r\nfirst\r\n6\r\nsecond\r\n0\r\n\r\n"), "\(text)")
         }
