@@ -16,7 +16,9 @@ import Foundation
 /// that has waited longer than ``patience``, and raises the idle-priority thread to normal priority when the job it is
 /// running has held it longer than that (the thread returns to idle priority when the job ends): under full load
 /// background work is delayed, never postponed indefinitely. On an idle or lightly loaded machine every job runs on
-/// the idle-priority thread at idle priority.
+/// the idle-priority thread at idle priority. Raising a thread out of `SCHED_IDLE` needs `CAP_SYS_NICE` or an
+/// `RLIMIT_NICE` of 20 or more (`LimitNICE=+0` in the systemd units, `--ulimit nice=20` for a container); without it a
+/// job the idle-priority thread has taken waits for an idle CPU, as before.
 ///
 /// Both threads start with the first job and end, after finishing the jobs already queued, when the worker is
 /// released. Jobs cannot be cancelled once queued; keep each one bounded (SQLite's busy timeout bounds a write).
@@ -70,7 +72,8 @@ package final class LowPriorityWorker: Sendable {
     /// Runs `body` at normal priority: on a thread at idle priority (a worker's job), raised for the call.
     ///
     /// For work on the idle-priority thread that may start threads (resuming a task can make Dispatch start one): a
-    /// thread inherits the scheduling policy of the thread that starts it.
+    /// thread inherits the scheduling policy of the thread that starts it. Without the right to leave `SCHED_IDLE`
+    /// (see ``LowPriorityWorker``) `body` runs at idle priority.
     ///
     /// - Parameter body: The work.
     /// - Returns: What `body` returned.
@@ -194,8 +197,9 @@ private final class JobQueue: @unchecked Sendable {
 
     /// Sets the scheduling policy of a thread of this process to `SCHED_IDLE` or back to `SCHED_OTHER`.
     ///
-    /// A thread may always lower a priority. Raising it back from `SCHED_IDLE` needs no privilege while the nice value
-    /// is within `RLIMIT_NICE` (it stays 0 here); if a raise is refused the job runs on at idle priority, as before.
+    /// A thread may always lower a priority. Leaving `SCHED_IDLE` needs `CAP_SYS_NICE` or an `RLIMIT_NICE` that allows
+    /// nice 0 (20 or more; `LimitNICE=+0` in the systemd units). Where it is refused, the thread stays at idle
+    /// priority: jobs it has taken can then be delayed for as long as the machine is saturated.
     private static func setPolicy(idle: Bool, thread: pthread_t) {
         #if os(Linux)
             var parameters = sched_param(sched_priority: 0)

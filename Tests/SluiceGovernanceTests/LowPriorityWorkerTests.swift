@@ -70,7 +70,8 @@ struct LowPriorityWorkerTests {
     #if os(Linux)
         @Test(
             "a job that holds the idle-priority thread past its patience runs on at normal priority, then the thread is idle again",
-            .timeLimit(.minutes(1))
+            .timeLimit(.minutes(1)),
+            .enabled(if: mayLeaveIdlePriority, "needs CAP_SYS_NICE or RLIMIT_NICE >= 20")
         )
         func raisesALongJob() async throws {
             // Given: a worker with a short patience.
@@ -124,7 +125,10 @@ struct LowPriorityWorkerTests {
     #endif
 
     #if os(Linux)
-        @Test("a job's threads inherit idle priority, except those started at normal priority, as a resume is")
+        @Test(
+            "a job's threads inherit idle priority, except those started at normal priority, as a resume is",
+            .enabled(if: mayLeaveIdlePriority, "needs CAP_SYS_NICE or RLIMIT_NICE >= 20")
+        )
         func threadsStartedByAJob() async throws {
             // Given: a worker whose job runs on the idle-priority thread (a patience no scheduling delay reaches)
             let worker = LowPriorityWorker(name: "inherit", patience: .seconds(60))
@@ -202,3 +206,13 @@ private final class PolicyBox: @unchecked Sendable {
     // semaphore orders the two accesses.
     var value = ""
 }
+
+#if os(Linux)
+    /// Whether this process may move a thread out of `SCHED_IDLE`: as root (assumed to hold `CAP_SYS_NICE`), or with an
+    /// `RLIMIT_NICE` that allows nice 0.
+    private let mayLeaveIdlePriority: Bool = {
+        var limit = rlimit()
+        return geteuid() == 0
+            || (getrlimit(__rlimit_resource_t(__RLIMIT_NICE.rawValue), &limit) == 0 && limit.rlim_cur >= 20)
+    }()
+#endif
