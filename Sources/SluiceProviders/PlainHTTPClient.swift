@@ -93,7 +93,11 @@ final class PlainHTTPClient: Sendable {
         exchange.onFinish { deadlineTask.cancel() }
         let request = (head: head, body: body)
         loop.execute {
-            guard let handler = try? channel.pipeline.syncOperations.handler(type: PlainHTTPResponseHandler.self) else {
+            // A pooled connection can have closed since it was taken (its handlers stay a moment longer): writing to it
+            // would fail silently and leave the exchange waiting for an answer until its deadline.
+            guard channel.isActive,
+                let handler = try? channel.pipeline.syncOperations.handler(type: PlainHTTPResponseHandler.self)
+            else {
                 exchange.fail(HTTPClientError.remoteConnectionClosed)
                 return
             }
@@ -108,6 +112,11 @@ final class PlainHTTPClient: Sendable {
     }
 
     // MARK: - Connections
+
+    /// How many pooled connections are still open, over every loop and endpoint (for tests).
+    var openIdleConnections: Int {
+        idle.withLock { pools in pools.values.reduce(0) { $0 + $1.filter(\.isActive).count } }
+    }
 
     private func connection(to endpoint: Endpoint, on loop: any EventLoop) async throws -> any Channel {
         let key = PoolKey(loop: ObjectIdentifier(loop), endpoint: endpoint)

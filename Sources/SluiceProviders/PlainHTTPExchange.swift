@@ -237,6 +237,10 @@ final class PlainHTTPResponseHandler: ChannelDuplexHandler, RemovableChannelHand
             self.release = nil
             exchange.receiveEnd()
             if keepAlive, let release {
+                // Reading stays on while the connection waits in the pool: an upstream that closes it then (its
+                // keep-alive timeout) is noticed and the connection not used again, and the next exchange need not
+                // switch reading back on (two epoll_ctl calls per exchange).
+                context.read()
                 release(context.channel)
             } else {
                 context.close(promise: nil)

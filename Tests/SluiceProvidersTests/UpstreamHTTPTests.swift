@@ -54,6 +54,29 @@ struct UpstreamHTTPTests {
         }
     }
 
+    @Test("a kept-alive connection the upstream closes while it waits in the pool is noticed and not used again")
+    func idleConnectionClosedByUpstream() async throws {
+        try await Self.withClient(plain: true) { http, upstream in
+            // Given a connection that answered with keep-alive and went back to the pool
+            let first = try await http.post(url: Self.url(upstream, "/ok"), headers: [], body: [])
+            #expect(String(buffer: try await http.collect(first)) == ScriptedUpstream.okBody)
+            #expect(http.plain.openIdleConnections == 1)
+
+            // When the upstream closes it, as its keep-alive timeout would
+            await upstream.closeClientConnections()
+
+            // Then the pool notices (polled within a bound: the close reaches the client's loop in its own time)
+            let giveUp = ContinuousClock.now + .seconds(10)
+            while http.plain.openIdleConnections > 0, ContinuousClock.now < giveUp {
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            #expect(http.plain.openIdleConnections == 0)
+            // And the next request is answered, on a new connection
+            let second = try await http.post(url: Self.url(upstream, "/ok"), headers: [], body: [])
+            #expect(String(buffer: try await http.collect(second)) == ScriptedUpstream.okBody)
+        }
+    }
+
     @Test("streams server-sent events as they arrive", arguments: [true, false])
     func events(plain: Bool) async throws {
         try await Self.withClient(plain: plain) { http, upstream in

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// A real HTTP/1.1 server on loopback whose answer depends on the request path, for testing the upstream clients.
 ///
@@ -13,12 +14,16 @@ import NIOPosix
 final class ScriptedUpstream: Sendable {
     let channel: any Channel
     var port: Int { channel.localAddress?.port ?? 0 }
+    /// The connections clients opened, for ``closeClientConnections()``.
+    private let connections = Connections()
 
     init() async throws {
+        let connections = self.connections
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                connections.add(channel)
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(ScriptedUpstreamHandler())
                 }
@@ -31,8 +36,27 @@ final class ScriptedUpstream: Sendable {
         try await channel.close()
     }
 
+    /// Closes every connection a client opened, as an upstream whose keep-alive timeout ran out does, and returns once
+    /// they are closed.
+    func closeClientConnections() async {
+        for connection in connections.all {
+            try? await connection.close()
+        }
+    }
+
     static let okBody = #"{"id":"ok","n":1}"#
     static let events = ["data: {\"n\":1}\n\n", "data: {\"n\":2}\n\n", "data: [DONE]\n\n"]
+}
+
+/// The server's client connections, added from its event loops and read by the test.
+private final class Connections: Sendable {
+    private let channels = Mutex<[any Channel]>([])
+
+    var all: [any Channel] { channels.withLock { $0 } }
+
+    func add(_ channel: any Channel) {
+        channels.withLock { $0.append(channel) }
+    }
 }
 
 private final class ScriptedUpstreamHandler: ChannelInboundHandler {
