@@ -91,6 +91,8 @@ final class ChannelResponseWriter: ResponseBodyWriter {
     private var end: EventLoopFuture<Void>?
     /// Body bytes written in this turn of the loop and not yet passed to the channel.
     private var pending: ByteBuffer?
+    /// The most body bytes gathered before they go to the channel anyway: NIO's default write-buffer high watermark.
+    private static let mostGathered = 64 * 1024
 
     private init(channel: any Channel, head: HTTPResponse) {
         self.channel = channel
@@ -129,6 +131,12 @@ final class ChannelResponseWriter: ResponseBodyWriter {
                 writePendingAtEndOfTurn()
             } else {
                 pending!.writeImmutableBuffer(buffer)
+                if pending!.readableBytes >= Self.mostGathered {
+                    // A producer that never suspends must still meet the channel's backpressure: hand what it wrote
+                    // to the channel, so that `isWritable` turns false once the socket falls behind.
+                    writePending()
+                    channel.flush()
+                }
             }
         } else {
             // A slow reader: wait until this part reached the socket instead of queueing more in memory.
