@@ -24,8 +24,9 @@ import SluiceNIOSupport
 ///   byte (the rest is read and dropped, so the route's own `collectBody(upTo:)` answers `413`), and passes the whole
 ///   request to the connection's task.
 /// - The connection's task runs on the connection's event loop (its executor preference), calls the responder, and
-///   writes the response straight into the pipeline: head and a one-buffer body in one write, a streamed body one
-///   flushed write per buffer, waiting only when the channel stops being writable.
+///   writes the response straight into the pipeline: head and a one-buffer body in one write; a streamed body's
+///   parts gathered per turn of the event loop (up to 64 KiB) into one chunk and one flush, so a burst leaves in one
+///   `writev` and a part followed by a wait leaves at once; waiting only when the channel stops being writable.
 ///
 /// Responses carry `Date` and `Server: sluice` headers, as Hummingbird's application adds them. After a request with
 /// `Connection: close`, or once the client closed its sending side, the connection closes when the last response
