@@ -316,6 +316,7 @@ let package = Package(
                 "SluiceInference",
                 "SluiceTesting",
                 "SluiceVector",
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

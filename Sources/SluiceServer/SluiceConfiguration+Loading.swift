@@ -83,6 +83,11 @@ extension SluiceConfiguration {
         }
         problems += vector.problems
         if grpc.defaultTimeoutMs <= 0 || grpc.streamTimeoutMs <= 0 { problems.append("grpc timeouts must be positive") }
+        if !(0...SluiceConfiguration.GRPC.maxFlushDelayUs).contains(grpc.flushDelayUs) {
+            problems.append(
+                "grpc.flush_delay_us \(grpc.flushDelayUs) is not between 0 and \(SluiceConfiguration.GRPC.maxFlushDelayUs)"
+            )
+        }
         if let name = grpc.internalTokenEnv, (environment[name] ?? "").isEmpty {
             problems.append("grpc.internal_token_env names '\(name)', which is not set")
         }

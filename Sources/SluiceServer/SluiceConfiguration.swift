@@ -122,12 +122,23 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
         package var internalTokenEnv: String?
         /// TLS settings; `nil` for plaintext (loopback only).
         package var tls: TLS?
+        /// How long, in microseconds, a gRPC connection may hold written frames back to send them with later ones
+        /// (grpc-swift-nio-transport's flush coalescing), on servers and clients alike; 0, the default, sends each
+        /// flush at once.
+        ///
+        /// Coalescing saves system calls when a connection carries many concurrent calls, but a call made alone
+        /// waits out the delay on each side: with the transport's default of 100 µs a unary call between two Sluice
+        /// processes took about 650 µs on loopback against about 390 µs without (see Docs/BENCHMARKS.md).
+        package var flushDelayUs: Int = 0
+        /// The largest `flushDelayUs` accepted: 10 ms.
+        package static let maxFlushDelayUs = 10_000
 
         /// Creates the default settings.
         package init() {}
 
         enum CodingKeys: String, CodingKey {
             case tls
+            case flushDelayUs = "flush_delay_us"
             case defaultTimeoutMs = "default_timeout_ms"
             case streamTimeoutMs = "stream_timeout_ms"
             case internalTokenEnv = "internal_token_env"
@@ -140,6 +151,7 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
             streamTimeoutMs = try container.decodeIfPresent(Int64.self, forKey: .streamTimeoutMs) ?? streamTimeoutMs
             internalTokenEnv = try container.decodeIfPresent(String.self, forKey: .internalTokenEnv)
             tls = try container.decodeIfPresent(TLS.self, forKey: .tls)
+            flushDelayUs = try container.decodeIfPresent(Int.self, forKey: .flushDelayUs) ?? flushDelayUs
         }
     }
 

@@ -1,5 +1,5 @@
 import GRPCCore
-import GRPCNIOTransportHTTP2
+package import GRPCNIOTransportHTTP2
 import Logging
 import NIOCore
 import NIOPosix
@@ -65,10 +65,11 @@ extension SluiceRuntime {
         let drain = ServerDrain()
         let address = try bindAddress(endpoint, name: "services.\(name).address")
         let security = serverSecurity()
+        let config = serverTransportConfig()
         let server = GRPCServer(
             transport: eventLoopGroup.map {
-                .http2NIOPosix(address: address, transportSecurity: security, eventLoopGroup: $0)
-            } ?? .http2NIOPosix(address: address, transportSecurity: security),
+                .http2NIOPosix(address: address, transportSecurity: security, config: config, eventLoopGroup: $0)
+            } ?? .http2NIOPosix(address: address, transportSecurity: security, config: config),
             services: [service(drain)],
             interceptors: interceptors()
         )
@@ -160,8 +161,36 @@ extension SluiceRuntime {
         } else {
             target = .dns(host: host, port: port)
         }
-        return try .http2NIOPosix(target: target, transportSecurity: security, eventLoopGroup: eventLoopGroup)
+        return try .http2NIOPosix(
+            target: target,
+            transportSecurity: security,
+            config: clientTransportConfig(),
+            eventLoopGroup: eventLoopGroup
+        )
     }
+
+    /// The transport settings of Sluice's gRPC servers: grpc-swift-nio-transport's defaults, with flush coalescing
+    /// as `grpc.flush_delay_us` says.
+    package func serverTransportConfig() -> HTTP2ServerTransport.Posix.Config {
+        let delay = configuration.grpc.flushDelayUs
+        return .defaults { config in
+            config.connection.flushCoalescing =
+                delay > 0 ? .init(maxFlushDelay: .microseconds(delay), maxBytes: Self.flushCoalescingBytes) : nil
+        }
+    }
+
+    /// The transport settings of Sluice's gRPC clients: grpc-swift-nio-transport's defaults, with flush coalescing
+    /// as `grpc.flush_delay_us` says.
+    package func clientTransportConfig() -> HTTP2ClientTransport.Posix.Config {
+        let delay = configuration.grpc.flushDelayUs
+        return .defaults { config in
+            config.connection.flushCoalescing =
+                delay > 0 ? .init(maxFlushDelay: .microseconds(delay), maxBytes: Self.flushCoalescingBytes) : nil
+        }
+    }
+
+    /// Coalesced frames are flushed once this many bytes wait, whatever the delay (the transport's default).
+    package static let flushCoalescingBytes = 64 * 1024
 
     /// `/health/*` and `/metrics` on the `http` address, for a process without the edge.
     func operationsListener(readiness: Readiness = Readiness()) -> [any Service] {

@@ -1,7 +1,9 @@
 import Foundation
+import GRPCNIOTransportHTTP2
 import SluiceEdge
 import SluiceInference
 import SluiceServer
+import SluiceTesting
 import SluiceVector
 import Testing
 
@@ -36,7 +38,7 @@ struct SluiceConfigurationTests {
           "services": { "inference": { "address": "10.0.0.1:7001" }, "governance": { "address": "10.0.0.2:7002" },
                         "vector": { "address": "10.0.0.3:7003" } },
           "vector": { "max_points_per_request": 500, "snapshot_wal_bytes": 65536 },
-          "grpc": { "default_timeout_ms": 5000 },
+          "grpc": { "default_timeout_ms": 5000, "flush_delay_us": 250 },
           "providers": [
             { "name": "mock-openai", "kind": "openai", "base_url": "http://127.0.0.1:9001/v1",
               "api_key_env": "MOCK_OPENAI_KEY",
@@ -66,6 +68,7 @@ struct SluiceConfigurationTests {
         #expect(configuration.services.vector.address == "127.0.0.1:50063")
         #expect(configuration.vector == VectorConfiguration())
         #expect(configuration.logLevel == "info")
+        #expect(configuration.grpc.flushDelayUs == 0)
         #expect(configuration.inference.effectiveModels.map(\.name) == ["echo"])
     }
 
@@ -88,6 +91,7 @@ struct SluiceConfigurationTests {
         #expect(configuration.vector.maxTopK == 1000)
         #expect(configuration.grpc.defaultTimeoutMs == 5000)
         #expect(configuration.grpc.streamTimeoutMs == 600_000)
+        #expect(configuration.grpc.flushDelayUs == 250)
         #expect(configuration.providers.map(\.name) == ["mock-openai", "echo"])
         #expect(configuration.providers[0].retry.maxAttempts == 2)
         #expect(configuration.providers[0].retry.baseDelayMs == 200)
@@ -136,7 +140,7 @@ struct SluiceConfigurationTests {
               "http": { "port": 70000, "max_body_bytes": 10 },
               "services": { "inference": { "address": "nowhere" }, "vector": { "address": "vector:port" } },
               "vector": { "snapshot_wal_bytes": 1, "compaction_deleted_ratio": 0 },
-              "grpc": { "internal_token_env": "SLUICE_INTERNAL_TOKEN", "default_timeout_ms": 0,
+              "grpc": { "internal_token_env": "SLUICE_INTERNAL_TOKEN", "default_timeout_ms": 0, "flush_delay_us": -1,
                         "tls": { "cert_path": "/c.pem" } },
               "providers": [ { "name": "p", "kind": "openai" }, { "name": "p", "kind": "anthropic" } ],
               "models": [ { "name": "m", "deployments": [ { "provider": "ghost", "model": "x" } ] },
@@ -161,6 +165,7 @@ struct SluiceConfigurationTests {
             "vector.snapshot_wal_bytes must be at least 4096",
             "vector.compaction_deleted_ratio must be in (0, 1]",
             "grpc timeouts must be positive",
+            "grpc.flush_delay_us -1 is not between 0 and 10000",
             "grpc.internal_token_env names 'SLUICE_INTERNAL_TOKEN', which is not set",
             "grpc.tls needs both cert_path and key_path, or neither",
         ]
@@ -256,5 +261,29 @@ struct SluiceConfigurationTests {
         #expect(secrets["SLUICE_INTERNAL_TOKEN"] == "(set, redacted)")
         #expect(secrets["AZURE_KEY"] == "(not set)")
         #expect(object["providers"] is [Any])
+    }
+
+    @Test("sends each gRPC flush at once unless grpc.flush_delay_us asks for coalescing, on servers and clients")
+    func flushCoalescing() throws {
+        // Given the default settings, and settings asking for 250 µs of coalescing
+        let byDefault = SluiceRuntime(configuration: SluiceConfiguration(), environment: [:], logger: .silent)
+        let coalescing = try Self.withFile(#"{ "grpc": { "flush_delay_us": 250 } }"#) { path in
+            SluiceRuntime(
+                configuration: try SluiceConfiguration.load(path: path, environment: [:]),
+                environment: [:],
+                logger: .silent
+            )
+        }
+
+        // When the transports are configured
+        // Then coalescing is off by default, and follows the setting when one is given
+        #expect(byDefault.serverTransportConfig().connection.flushCoalescing == nil)
+        #expect(byDefault.clientTransportConfig().connection.flushCoalescing == nil)
+        let server = try #require(coalescing.serverTransportConfig().connection.flushCoalescing)
+        let client = try #require(coalescing.clientTransportConfig().connection.flushCoalescing)
+        #expect(server.maxFlushDelay == .microseconds(250))
+        #expect(client.maxFlushDelay == .microseconds(250))
+        #expect(server.maxBytes == SluiceRuntime.flushCoalescingBytes)
+        #expect(client.maxBytes == SluiceRuntime.flushCoalescingBytes)
     }
 }
