@@ -59,9 +59,10 @@ struct LowPriorityWorkerTests {
         release.signal()
         let first = try await held
         // Then: it ran while the first still held a thread, so on the other one; either way one of the two jobs
-        // waited past its patience and ran at normal priority.
+        // waited past its patience and ran at normal priority. Both read "normal" when the idle-priority thread took
+        // the first job but was starved past the patience before reading its policy, and was raised meanwhile.
         #if os(Linux)
-            #expect([first, second].sorted() == ["idle", "normal"])
+            #expect([first, second].contains("normal"))
         #else
             #expect(second == "normal")
         #endif
