@@ -104,12 +104,26 @@ package enum Sluice_Inference_V1_InferenceService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Exchange" metadata.
+        package enum Exchange: Sendable {
+            /// Request type for "Exchange".
+            package typealias Input = Sluice_Inference_V1_ExchangeRequest
+            /// Response type for "Exchange".
+            package typealias Output = Sluice_Inference_V1_ExchangeEvent
+            /// Descriptor for "Exchange".
+            package static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "sluice.inference.v1.InferenceService"),
+                method: "Exchange",
+                type: .bidirectionalStreaming
+            )
+        }
         /// Descriptors for all methods in the "sluice.inference.v1.InferenceService" service.
         package static let descriptors: [GRPCCore.MethodDescriptor] = [
             Chat.descriptor,
             ChatStream.descriptor,
             ListModels.descriptor,
-            CountTokens.descriptor
+            CountTokens.descriptor,
+            Exchange.descriptor
         ]
     }
 }
@@ -219,6 +233,39 @@ extension Sluice_Inference_V1_InferenceService {
             request: GRPCCore.StreamingServerRequest<Sluice_Inference_V1_CountTokensRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Sluice_Inference_V1_CountTokensResponse>
+
+        /// Handle the "Exchange" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Carries many `Chat` and `ChatStream` calls over one long-lived stream, for a caller that makes many calls
+        /// > (the edge in split mode): setting up a gRPC call costs more than a message on an open stream.
+        /// > 
+        /// > Each call is a numbered conversation inside the stream. The caller sends `ExchangeRequest.start`; the
+        /// > service answers with messages carrying the same `call_id`: for a plain call one `response`, for a streamed
+        /// > call the events `ChatStream` would send; a call that fails, and every streamed call, ends with `status`,
+        /// > which carries the gRPC status code, message and trailing metadata the plain RPC would have ended with
+        /// > (the codes listed at the top of this file, `sluice-error-code` and the rest). Calls run concurrently; the
+        /// > messages of different calls interleave.
+        /// > 
+        /// > Every call carries its own deadline (`timeout_ms`), enforced by the service; `cancel` stops a call, and
+        /// > half-closing the stream lets open calls finish before the service ends it. A call the service cannot take
+        /// > (bad `call_id`, a duplicate, no deadline, too many open calls, the service shutting down) is answered with
+        /// > a `status` and the stream goes on. The stream itself ends with a non-OK status only when it breaks: every
+        /// > call open on it is then lost, as with a broken connection. While the service shuts down, calls it has
+        /// > taken finish, new ones are refused with UNAVAILABLE, and the stream ends once the last one has.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sluice_Inference_V1_ExchangeRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sluice_Inference_V1_ExchangeEvent` messages.
+        func exchange(
+            request: GRPCCore.StreamingServerRequest<Sluice_Inference_V1_ExchangeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sluice_Inference_V1_ExchangeEvent>
     }
 
     /// Service protocol for the "sluice.inference.v1.InferenceService" service.
@@ -312,6 +359,39 @@ extension Sluice_Inference_V1_InferenceService {
             request: GRPCCore.ServerRequest<Sluice_Inference_V1_CountTokensRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Sluice_Inference_V1_CountTokensResponse>
+
+        /// Handle the "Exchange" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Carries many `Chat` and `ChatStream` calls over one long-lived stream, for a caller that makes many calls
+        /// > (the edge in split mode): setting up a gRPC call costs more than a message on an open stream.
+        /// > 
+        /// > Each call is a numbered conversation inside the stream. The caller sends `ExchangeRequest.start`; the
+        /// > service answers with messages carrying the same `call_id`: for a plain call one `response`, for a streamed
+        /// > call the events `ChatStream` would send; a call that fails, and every streamed call, ends with `status`,
+        /// > which carries the gRPC status code, message and trailing metadata the plain RPC would have ended with
+        /// > (the codes listed at the top of this file, `sluice-error-code` and the rest). Calls run concurrently; the
+        /// > messages of different calls interleave.
+        /// > 
+        /// > Every call carries its own deadline (`timeout_ms`), enforced by the service; `cancel` stops a call, and
+        /// > half-closing the stream lets open calls finish before the service ends it. A call the service cannot take
+        /// > (bad `call_id`, a duplicate, no deadline, too many open calls, the service shutting down) is answered with
+        /// > a `status` and the stream goes on. The stream itself ends with a non-OK status only when it breaks: every
+        /// > call open on it is then lost, as with a broken connection. While the service shuts down, calls it has
+        /// > taken finish, new ones are refused with UNAVAILABLE, and the stream ends once the last one has.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Sluice_Inference_V1_ExchangeRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Sluice_Inference_V1_ExchangeEvent` messages.
+        func exchange(
+            request: GRPCCore.StreamingServerRequest<Sluice_Inference_V1_ExchangeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Sluice_Inference_V1_ExchangeEvent>
     }
 
     /// Simple service protocol for the "sluice.inference.v1.InferenceService" service.
@@ -404,6 +484,40 @@ extension Sluice_Inference_V1_InferenceService {
             request: Sluice_Inference_V1_CountTokensRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Sluice_Inference_V1_CountTokensResponse
+
+        /// Handle the "Exchange" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Carries many `Chat` and `ChatStream` calls over one long-lived stream, for a caller that makes many calls
+        /// > (the edge in split mode): setting up a gRPC call costs more than a message on an open stream.
+        /// > 
+        /// > Each call is a numbered conversation inside the stream. The caller sends `ExchangeRequest.start`; the
+        /// > service answers with messages carrying the same `call_id`: for a plain call one `response`, for a streamed
+        /// > call the events `ChatStream` would send; a call that fails, and every streamed call, ends with `status`,
+        /// > which carries the gRPC status code, message and trailing metadata the plain RPC would have ended with
+        /// > (the codes listed at the top of this file, `sluice-error-code` and the rest). Calls run concurrently; the
+        /// > messages of different calls interleave.
+        /// > 
+        /// > Every call carries its own deadline (`timeout_ms`), enforced by the service; `cancel` stops a call, and
+        /// > half-closing the stream lets open calls finish before the service ends it. A call the service cannot take
+        /// > (bad `call_id`, a duplicate, no deadline, too many open calls, the service shutting down) is answered with
+        /// > a `status` and the stream goes on. The stream itself ends with a non-OK status only when it breaks: every
+        /// > call open on it is then lost, as with a broken connection. While the service shuts down, calls it has
+        /// > taken finish, new ones are refused with UNAVAILABLE, and the stream ends once the last one has.
+        ///
+        /// - Parameters:
+        ///   - request: A stream of `Sluice_Inference_V1_ExchangeRequest` messages.
+        ///   - response: A response stream of `Sluice_Inference_V1_ExchangeEvent` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func exchange(
+            request: GRPCCore.RPCAsyncSequence<Sluice_Inference_V1_ExchangeRequest, any Swift.Error>,
+            response: GRPCCore.RPCWriter<Sluice_Inference_V1_ExchangeEvent>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -450,6 +564,17 @@ extension Sluice_Inference_V1_InferenceService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Sluice_Inference_V1_CountTokensResponse>(),
             handler: { request, context in
                 try await self.countTokens(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Sluice_Inference_V1_InferenceService.Method.Exchange.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sluice_Inference_V1_ExchangeRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Sluice_Inference_V1_ExchangeEvent>(),
+            handler: { request, context in
+                try await self.exchange(
                     request: request,
                     context: context
                 )
@@ -562,6 +687,23 @@ extension Sluice_Inference_V1_InferenceService.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    package func exchange(
+        request: GRPCCore.StreamingServerRequest<Sluice_Inference_V1_ExchangeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Sluice_Inference_V1_ExchangeEvent> {
+        return GRPCCore.StreamingServerResponse<Sluice_Inference_V1_ExchangeEvent>(
+            metadata: [:],
+            producer: { writer in
+                try await self.exchange(
+                    request: request.messages,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 }
@@ -677,6 +819,44 @@ extension Sluice_Inference_V1_InferenceService {
             deserializer: some GRPCCore.MessageDeserializer<Sluice_Inference_V1_CountTokensResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Sluice_Inference_V1_CountTokensResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Exchange" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Carries many `Chat` and `ChatStream` calls over one long-lived stream, for a caller that makes many calls
+        /// > (the edge in split mode): setting up a gRPC call costs more than a message on an open stream.
+        /// > 
+        /// > Each call is a numbered conversation inside the stream. The caller sends `ExchangeRequest.start`; the
+        /// > service answers with messages carrying the same `call_id`: for a plain call one `response`, for a streamed
+        /// > call the events `ChatStream` would send; a call that fails, and every streamed call, ends with `status`,
+        /// > which carries the gRPC status code, message and trailing metadata the plain RPC would have ended with
+        /// > (the codes listed at the top of this file, `sluice-error-code` and the rest). Calls run concurrently; the
+        /// > messages of different calls interleave.
+        /// > 
+        /// > Every call carries its own deadline (`timeout_ms`), enforced by the service; `cancel` stops a call, and
+        /// > half-closing the stream lets open calls finish before the service ends it. A call the service cannot take
+        /// > (bad `call_id`, a duplicate, no deadline, too many open calls, the service shutting down) is answered with
+        /// > a `status` and the stream goes on. The stream itself ends with a non-OK status only when it breaks: every
+        /// > call open on it is then lost, as with a broken connection. While the service shuts down, calls it has
+        /// > taken finish, new ones are refused with UNAVAILABLE, and the stream ends once the last one has.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Sluice_Inference_V1_ExchangeRequest` messages.
+        ///   - serializer: A serializer for `Sluice_Inference_V1_ExchangeRequest` messages.
+        ///   - deserializer: A deserializer for `Sluice_Inference_V1_ExchangeEvent` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func exchange<Result>(
+            request: GRPCCore.StreamingClientRequest<Sluice_Inference_V1_ExchangeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sluice_Inference_V1_ExchangeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sluice_Inference_V1_ExchangeEvent>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Sluice_Inference_V1_ExchangeEvent>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -841,6 +1021,53 @@ extension Sluice_Inference_V1_InferenceService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Exchange" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Carries many `Chat` and `ChatStream` calls over one long-lived stream, for a caller that makes many calls
+        /// > (the edge in split mode): setting up a gRPC call costs more than a message on an open stream.
+        /// > 
+        /// > Each call is a numbered conversation inside the stream. The caller sends `ExchangeRequest.start`; the
+        /// > service answers with messages carrying the same `call_id`: for a plain call one `response`, for a streamed
+        /// > call the events `ChatStream` would send; a call that fails, and every streamed call, ends with `status`,
+        /// > which carries the gRPC status code, message and trailing metadata the plain RPC would have ended with
+        /// > (the codes listed at the top of this file, `sluice-error-code` and the rest). Calls run concurrently; the
+        /// > messages of different calls interleave.
+        /// > 
+        /// > Every call carries its own deadline (`timeout_ms`), enforced by the service; `cancel` stops a call, and
+        /// > half-closing the stream lets open calls finish before the service ends it. A call the service cannot take
+        /// > (bad `call_id`, a duplicate, no deadline, too many open calls, the service shutting down) is answered with
+        /// > a `status` and the stream goes on. The stream itself ends with a non-OK status only when it breaks: every
+        /// > call open on it is then lost, as with a broken connection. While the service shuts down, calls it has
+        /// > taken finish, new ones are refused with UNAVAILABLE, and the stream ends once the last one has.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Sluice_Inference_V1_ExchangeRequest` messages.
+        ///   - serializer: A serializer for `Sluice_Inference_V1_ExchangeRequest` messages.
+        ///   - deserializer: A deserializer for `Sluice_Inference_V1_ExchangeEvent` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        package func exchange<Result>(
+            request: GRPCCore.StreamingClientRequest<Sluice_Inference_V1_ExchangeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Sluice_Inference_V1_ExchangeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Sluice_Inference_V1_ExchangeEvent>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Sluice_Inference_V1_ExchangeEvent>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.bidirectionalStreaming(
+                request: request,
+                descriptor: Sluice_Inference_V1_InferenceService.Method.Exchange.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -964,6 +1191,48 @@ extension Sluice_Inference_V1_InferenceService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Sluice_Inference_V1_CountTokensRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Sluice_Inference_V1_CountTokensResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Exchange" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Carries many `Chat` and `ChatStream` calls over one long-lived stream, for a caller that makes many calls
+    /// > (the edge in split mode): setting up a gRPC call costs more than a message on an open stream.
+    /// > 
+    /// > Each call is a numbered conversation inside the stream. The caller sends `ExchangeRequest.start`; the
+    /// > service answers with messages carrying the same `call_id`: for a plain call one `response`, for a streamed
+    /// > call the events `ChatStream` would send; a call that fails, and every streamed call, ends with `status`,
+    /// > which carries the gRPC status code, message and trailing metadata the plain RPC would have ended with
+    /// > (the codes listed at the top of this file, `sluice-error-code` and the rest). Calls run concurrently; the
+    /// > messages of different calls interleave.
+    /// > 
+    /// > Every call carries its own deadline (`timeout_ms`), enforced by the service; `cancel` stops a call, and
+    /// > half-closing the stream lets open calls finish before the service ends it. A call the service cannot take
+    /// > (bad `call_id`, a duplicate, no deadline, too many open calls, the service shutting down) is answered with
+    /// > a `status` and the stream goes on. The stream itself ends with a non-OK status only when it breaks: every
+    /// > call open on it is then lost, as with a broken connection. While the service shuts down, calls it has
+    /// > taken finish, new ones are refused with UNAVAILABLE, and the stream ends once the last one has.
+    ///
+    /// - Parameters:
+    ///   - request: A streaming request producing `Sluice_Inference_V1_ExchangeRequest` messages.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    package func exchange<Result>(
+        request: GRPCCore.StreamingClientRequest<Sluice_Inference_V1_ExchangeRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Sluice_Inference_V1_ExchangeEvent>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.exchange(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Sluice_Inference_V1_ExchangeRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Sluice_Inference_V1_ExchangeEvent>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1105,6 +1374,53 @@ extension Sluice_Inference_V1_InferenceService.ClientProtocol {
             metadata: metadata
         )
         return try await self.countTokens(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Exchange" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Carries many `Chat` and `ChatStream` calls over one long-lived stream, for a caller that makes many calls
+    /// > (the edge in split mode): setting up a gRPC call costs more than a message on an open stream.
+    /// > 
+    /// > Each call is a numbered conversation inside the stream. The caller sends `ExchangeRequest.start`; the
+    /// > service answers with messages carrying the same `call_id`: for a plain call one `response`, for a streamed
+    /// > call the events `ChatStream` would send; a call that fails, and every streamed call, ends with `status`,
+    /// > which carries the gRPC status code, message and trailing metadata the plain RPC would have ended with
+    /// > (the codes listed at the top of this file, `sluice-error-code` and the rest). Calls run concurrently; the
+    /// > messages of different calls interleave.
+    /// > 
+    /// > Every call carries its own deadline (`timeout_ms`), enforced by the service; `cancel` stops a call, and
+    /// > half-closing the stream lets open calls finish before the service ends it. A call the service cannot take
+    /// > (bad `call_id`, a duplicate, no deadline, too many open calls, the service shutting down) is answered with
+    /// > a `status` and the stream goes on. The stream itself ends with a non-OK status only when it breaks: every
+    /// > call open on it is then lost, as with a broken connection. While the service shuts down, calls it has
+    /// > taken finish, new ones are refused with UNAVAILABLE, and the stream ends once the last one has.
+    ///
+    /// - Parameters:
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - producer: A closure producing request messages to send to the server. Returning
+    ///       from the closure closes the request stream.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    package func exchange<Result>(
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Sluice_Inference_V1_ExchangeRequest>) async throws -> Void,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Sluice_Inference_V1_ExchangeEvent>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.StreamingClientRequest<Sluice_Inference_V1_ExchangeRequest>(
+            metadata: metadata,
+            producer: producer
+        )
+        return try await self.exchange(
             request: request,
             options: options,
             onResponse: handleResponse

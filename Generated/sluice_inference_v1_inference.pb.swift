@@ -1184,6 +1184,152 @@ package nonisolated struct Sluice_Inference_V1_Finish: Sendable {
   fileprivate var _timing: Sluice_Inference_V1_Timing? = nil
 }
 
+/// What a caller sends on an `Exchange` stream.
+package nonisolated struct Sluice_Inference_V1_ExchangeRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The caller's number for the call, not 0, unique among the calls open on the stream.
+  package var callID: UInt64 = 0
+
+  package var kind: Sluice_Inference_V1_ExchangeRequest.OneOf_Kind? = nil
+
+  /// Starts the call.
+  package var start: Sluice_Inference_V1_ExchangeCall {
+    get {
+      if case .start(let v)? = kind {return v}
+      return Sluice_Inference_V1_ExchangeCall()
+    }
+    set {kind = .start(newValue)}
+  }
+
+  /// Stops the call: its upstream request is cancelled and it ends with status CANCELLED. A number that names
+  /// no open call is ignored (the call may just have ended).
+  package var cancel: Bool {
+    get {
+      if case .cancel(let v)? = kind {return v}
+      return false
+    }
+    set {kind = .cancel(newValue)}
+  }
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package nonisolated enum OneOf_Kind: Equatable, Sendable {
+    /// Starts the call.
+    case start(Sluice_Inference_V1_ExchangeCall)
+    /// Stops the call: its upstream request is cancelled and it ends with status CANCELLED. A number that names
+    /// no open call is ignored (the call may just have ended).
+    case cancel(Bool)
+
+  }
+
+  package init() {}
+}
+
+/// One call carried by `Exchange`.
+package nonisolated struct Sluice_Inference_V1_ExchangeCall: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The request, as `Chat` or `ChatStream` takes it.
+  package var request: Sluice_Inference_V1_ChatRequest {
+    get {_request ?? Sluice_Inference_V1_ChatRequest()}
+    set {_request = newValue}
+  }
+  /// Returns true if `request` has been explicitly set.
+  package var hasRequest: Bool {self._request != nil}
+  /// Clears the value of `request`. Subsequent reads from it will return its default value.
+  package mutating func clearRequest() {self._request = nil}
+
+  /// Answer as `ChatStream` (events, then `status`) rather than as `Chat` (one `response`).
+  package var stream: Bool = false
+
+  /// The call's deadline, in milliseconds from when the service receives `start`. Required, positive.
+  package var timeoutMs: Int64 = 0
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+
+  fileprivate var _request: Sluice_Inference_V1_ChatRequest? = nil
+}
+
+/// What the service sends on an `Exchange` stream: a message of one call.
+package nonisolated struct Sluice_Inference_V1_ExchangeEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The call this message belongs to.
+  package var callID: UInt64 = 0
+
+  package var kind: Sluice_Inference_V1_ExchangeEvent.OneOf_Kind? = nil
+
+  /// The answer of a plain call; the call is over.
+  package var response: Sluice_Inference_V1_ChatResponse {
+    get {
+      if case .response(let v)? = kind {return v}
+      return Sluice_Inference_V1_ChatResponse()
+    }
+    set {kind = .response(newValue)}
+  }
+
+  /// An event of a streamed call.
+  package var event: Sluice_Inference_V1_ChatStreamEvent {
+    get {
+      if case .event(let v)? = kind {return v}
+      return Sluice_Inference_V1_ChatStreamEvent()
+    }
+    set {kind = .event(newValue)}
+  }
+
+  /// The end of the call: OK after a streamed call's last event, or the failure of any call.
+  package var status: Sluice_Inference_V1_ExchangeStatus {
+    get {
+      if case .status(let v)? = kind {return v}
+      return Sluice_Inference_V1_ExchangeStatus()
+    }
+    set {kind = .status(newValue)}
+  }
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package nonisolated enum OneOf_Kind: Equatable, Sendable {
+    /// The answer of a plain call; the call is over.
+    case response(Sluice_Inference_V1_ChatResponse)
+    /// An event of a streamed call.
+    case event(Sluice_Inference_V1_ChatStreamEvent)
+    /// The end of the call: OK after a streamed call's last event, or the failure of any call.
+    case status(Sluice_Inference_V1_ExchangeStatus)
+
+  }
+
+  package init() {}
+}
+
+/// How a call carried by `Exchange` ended, as the plain RPC's status would say it.
+package nonisolated struct Sluice_Inference_V1_ExchangeStatus: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// gRPC status code (0 is OK).
+  package var code: Int32 = 0
+
+  /// Status message.
+  package var message: String = String()
+
+  /// The trailing metadata the plain RPC would have carried.
+  package var metadata: Dictionary<String,String> = [:]
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
 /// Lists catalog models.
 package nonisolated struct Sluice_Inference_V1_ListModelsRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -2697,6 +2843,246 @@ nonisolated extension Sluice_Inference_V1_Finish: SwiftProtobuf.Message, SwiftPr
     if lhs.reason != rhs.reason {return false}
     if lhs.systemFingerprint != rhs.systemFingerprint {return false}
     if lhs._timing != rhs._timing {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sluice_Inference_V1_ExchangeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".ExchangeRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}call_id\0\u{1}start\0\u{1}cancel\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.callID) }()
+      case 2: try {
+        var v: Sluice_Inference_V1_ExchangeCall?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .start(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .start(v)
+        }
+      }()
+      case 3: try {
+        var v: Bool?
+        try decoder.decodeSingularBoolField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .cancel(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.callID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.callID, fieldNumber: 1)
+    }
+    switch self.kind {
+    case .start?: try {
+      guard case .start(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .cancel?: try {
+      guard case .cancel(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 3)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Sluice_Inference_V1_ExchangeRequest, rhs: Sluice_Inference_V1_ExchangeRequest) -> Bool {
+    if lhs.callID != rhs.callID {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sluice_Inference_V1_ExchangeCall: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".ExchangeCall"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}stream\0\u{3}timeout_ms\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._request) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.stream) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.timeoutMs) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._request {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.stream != false {
+      try visitor.visitSingularBoolField(value: self.stream, fieldNumber: 2)
+    }
+    if self.timeoutMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.timeoutMs, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Sluice_Inference_V1_ExchangeCall, rhs: Sluice_Inference_V1_ExchangeCall) -> Bool {
+    if lhs._request != rhs._request {return false}
+    if lhs.stream != rhs.stream {return false}
+    if lhs.timeoutMs != rhs.timeoutMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sluice_Inference_V1_ExchangeEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".ExchangeEvent"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}call_id\0\u{1}response\0\u{1}event\0\u{1}status\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.callID) }()
+      case 2: try {
+        var v: Sluice_Inference_V1_ChatResponse?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .response(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .response(v)
+        }
+      }()
+      case 3: try {
+        var v: Sluice_Inference_V1_ChatStreamEvent?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .event(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .event(v)
+        }
+      }()
+      case 4: try {
+        var v: Sluice_Inference_V1_ExchangeStatus?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .status(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .status(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.callID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.callID, fieldNumber: 1)
+    }
+    switch self.kind {
+    case .response?: try {
+      guard case .response(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .event?: try {
+      guard case .event(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .status?: try {
+      guard case .status(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Sluice_Inference_V1_ExchangeEvent, rhs: Sluice_Inference_V1_ExchangeEvent) -> Bool {
+    if lhs.callID != rhs.callID {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sluice_Inference_V1_ExchangeStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".ExchangeStatus"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}message\0\u{1}metadata\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.code) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      case 3: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.metadata) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.code != 0 {
+      try visitor.visitSingularInt32Field(value: self.code, fieldNumber: 1)
+    }
+    if !self.message.isEmpty {
+      try visitor.visitSingularStringField(value: self.message, fieldNumber: 2)
+    }
+    if !self.metadata.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.metadata, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Sluice_Inference_V1_ExchangeStatus, rhs: Sluice_Inference_V1_ExchangeStatus) -> Bool {
+    if lhs.code != rhs.code {return false}
+    if lhs.message != rhs.message {return false}
+    if lhs.metadata != rhs.metadata {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -11,10 +11,15 @@ import SluiceProtos
 /// failing to reach the server is ``InferenceError/Code/upstreamUnavailable`` (``InferenceError/Code/upstreamTimeout``
 /// when the deadline passed).
 ///
+/// With `exchange` set, ``chat(_:)`` and ``openChatStream(_:)`` travel over long-lived `Exchange` streams instead of
+/// one RPC each (see ``ExchangeLine``): the same requests, answers, errors and deadlines, without the cost of setting
+/// up a call (about 230 µs less per call between two processes on loopback). Each call's deadline is then enforced
+/// by the service, and by the client 100 ms after it.
+///
 /// The client is a `Service`: add it to the process's `ServiceGroup`. Its ``run()`` keeps the connections and runs
 /// the chat streams that ``openChatStream(_:)`` hands it, because grpc-swift scopes a streaming response to a closure
-/// while the protocol returns the open stream. On graceful shutdown it stops accepting streams, lets the open ones
-/// finish, then closes the connections.
+/// while the protocol returns the open stream, and the `Exchange` streams. On graceful shutdown it stops accepting
+/// calls, lets the open ones finish, then closes the connections.
 ///
 /// ```swift
 /// let grpc = GRPCClient(transport: try .http2NIOPosix(target: .ipv4(host: "127.0.0.1", port: 50061),
@@ -28,7 +33,8 @@ package struct InferenceGRPCClient<Transport: ClientTransport>: InferenceService
     private let timeout: Duration
     private let streamTimeout: Duration
     private let authorization: String?
-    private let streamJobs = ChatStreamJobQueue()
+    private let streamJobs = JobQueue<ChatStreamJob>()
+    private let lines: ExchangeLines?
     private let executor: (any TaskExecutor)?
 
     /// Creates a client.
@@ -43,14 +49,19 @@ package struct InferenceGRPCClient<Transport: ClientTransport>: InferenceService
     ///   - authorizationToken: The shared internal token, sent as `authorization: Bearer <token>`; `nil` sends none.
     ///   - executor: Where the connections and the chat streams run; pass the executor of the event loop the
     ///     transport and the callers use, so a streamed event does not change threads on its way to the caller.
+    ///   - exchange: Whether chat calls travel over `Exchange` streams rather than one RPC each.
+    ///   - exchangeAdmission: How long one `Exchange` stream takes new calls before the next call opens another.
     package init(
         client: GRPCClient<Transport>,
         timeout: Duration = .seconds(30),
         streamTimeout: Duration = .seconds(600),
         authorizationToken: String? = nil,
-        executor: (any TaskExecutor)? = nil
+        executor: (any TaskExecutor)? = nil,
+        exchange: Bool = false,
+        exchangeAdmission: Duration = .seconds(60)
     ) {
         self.executor = executor
+        self.lines = exchange ? ExchangeLines(admissionWindow: exchangeAdmission) : nil
         self.grpcClient = client
         self.client = Sluice_Inference_V1_InferenceService.Client(wrapping: client)
         self.timeout = timeout
@@ -73,15 +84,30 @@ package struct InferenceGRPCClient<Transport: ClientTransport>: InferenceService
             await withGracefulShutdownHandler {
                 await withTaskCancellationHandler {
                     await withDiscardingTaskGroup { streams in
+                        if let lines {
+                            let options = callOptions(
+                                timeout: lines.streamTimeout(longestCall: max(timeout, streamTimeout))
+                            )
+                            let metadata = metadata(requestID: "")
+                            streams.addTask {
+                                await withDiscardingTaskGroup { held in
+                                    while let line = await lines.jobs.next() {
+                                        held.addTask {
+                                            await line.run(with: client, options: options, metadata: metadata)
+                                        }
+                                    }
+                                }
+                            }
+                        }
                         while let job = await streamJobs.next() {
                             streams.addTask { await job.run(with: client) }
                         }
                     }
                 } onCancel: {
-                    streamJobs.finish()
+                    stopAccepting()
                 }
             } onGracefulShutdown: {
-                streamJobs.finish()
+                stopAccepting()
             }
             grpcClient.beginGracefulShutdown()
         }
@@ -89,7 +115,12 @@ package struct InferenceGRPCClient<Transport: ClientTransport>: InferenceService
 
     /// Starts a graceful shutdown without a `ServiceGroup`: as if the group had signalled it to ``run()``.
     package func beginGracefulShutdown() {
+        stopAccepting()
+    }
+
+    private func stopAccepting() {
         streamJobs.finish()
+        lines?.shutdown()
     }
 
     /// Answers a chat request in one piece with the remote service.
@@ -99,6 +130,15 @@ package struct InferenceGRPCClient<Transport: ClientTransport>: InferenceService
     /// - Throws: ``InferenceError``.
     package func chat(_ request: ChatRequest) async throws -> ChatResponse {
         let message = Sluice_Inference_V1_ChatRequest(request)
+        if let lines {
+            while true {
+                do {
+                    return try await lines.line().chat(message, timeout: timeout)
+                } catch is ExchangeLine.Retired {
+                    continue
+                }
+            }
+        }
         let metadata = metadata(requestID: request.requestID)
         let options = callOptions(timeout: timeout)
         let response = try await Self.mappingErrors {
@@ -116,6 +156,16 @@ package struct InferenceGRPCClient<Transport: ClientTransport>: InferenceService
     /// - Returns: The open stream; its events end with the server's ``InferenceError`` when the stream fails.
     /// - Throws: ``InferenceError`` when the stream could not start, including `upstreamUnavailable` after shutdown.
     package func openChatStream(_ request: ChatRequest) async throws -> ChatStream {
+        if let lines {
+            let message = Sluice_Inference_V1_ChatRequest(request)
+            while true {
+                do {
+                    return try await lines.line().openChatStream(message, timeout: streamTimeout)
+                } catch is ExchangeLine.Retired {
+                    continue
+                }
+            }
+        }
         let job = ChatStreamJob(
             request: ClientRequest(
                 message: Sluice_Inference_V1_ChatRequest(request),

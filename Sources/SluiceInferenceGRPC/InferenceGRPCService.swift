@@ -23,6 +23,7 @@ package import SluiceProtos
 package struct InferenceGRPCService: Sluice_Inference_V1_InferenceService.SimpleServiceProtocol {
     private let service: any InferenceService
     private let drain: ServerDrain?
+    private let executor: (any TaskExecutor)?
 
     /// Creates the gRPC service.
     ///
@@ -30,9 +31,12 @@ package struct InferenceGRPCService: Sluice_Inference_V1_InferenceService.Simple
     ///   - service: The inference implementation to serve, normally ``LocalInferenceService``.
     ///   - drain: The server's drain flag: while it is set, a cancellation signal from the transport is
     ///     the shutdown's quiesce and in-flight calls finish. `nil` treats every signal as a cancellation.
-    package init(service: any InferenceService, drain: ServerDrain? = nil) {
+    ///   - executor: Where the calls carried by `Exchange` run, each in its own task; pass the executor the server
+    ///     runs its handlers on. `nil` runs them on the global executor.
+    package init(service: any InferenceService, drain: ServerDrain? = nil, executor: (any TaskExecutor)? = nil) {
         self.service = service
         self.drain = drain
+        self.executor = executor
     }
 
     /// Answers `Chat` with the domain's ``InferenceService/chat(_:)``.
@@ -114,6 +118,22 @@ package struct InferenceGRPCService: Sluice_Inference_V1_InferenceService.Simple
         let service = self.service
         let result = try await perform(context) { try await service.countTokens(model: model, messages: messages) }
         return Sluice_Inference_V1_CountTokensResponse(result)
+    }
+
+    /// Answers `Exchange`: serves the calls the stream carries until the caller half-closes it and they have ended
+    /// (see ``ExchangeSession``).
+    ///
+    /// - Parameters:
+    ///   - request: The caller's messages.
+    ///   - response: The writer for the calls' messages.
+    ///   - context: The stream's context.
+    package func exchange(
+        request: RPCAsyncSequence<Sluice_Inference_V1_ExchangeRequest, any Error>,
+        response: RPCWriter<Sluice_Inference_V1_ExchangeEvent>,
+        context: ServerContext
+    ) async throws {
+        let session = ExchangeSession(service: service, response: response, executor: executor)
+        await session.run(requests: request, context: context, drain: drain)
     }
 
     /// Runs a domain call, cancelled with the RPC, and makes sure only ``InferenceError`` or `RPCError` escapes.

@@ -25,8 +25,8 @@ extension SluiceRuntime {
             at: configuration.services.inference,
             name: "inference",
             eventLoopGroup: Self.serviceEventLoopGroup
-        ) { drain in
-            InferenceGRPCService(service: inference, drain: drain)
+        ) { drain, executor in
+            InferenceGRPCService(service: inference, drain: drain, executor: executor)
         }
         return [server] + operationsListener()
     }
@@ -37,7 +37,7 @@ extension SluiceRuntime {
             at: configuration.services.governance,
             name: "governance",
             eventLoopGroup: Self.serviceEventLoopGroup
-        ) { drain in
+        ) { drain, _ in
             GovernanceGRPCService(service: governance, drain: drain)
         }
         return [server] + operationsListener()
@@ -47,7 +47,7 @@ extension SluiceRuntime {
     /// one; mode `all` has the edge's).
     func makeVectorServer(_ vectors: LocalVectorService) throws -> any Service {
         let logger = self.logger
-        return try makeGRPCServer(at: configuration.services.vector, name: "vector") { drain in
+        return try makeGRPCServer(at: configuration.services.vector, name: "vector") { drain, _ in
             VectorGRPCService(service: vectors, drain: drain, logger: logger)
         }
     }
@@ -60,9 +60,10 @@ extension SluiceRuntime {
         at endpoint: SluiceConfiguration.Endpoint,
         name: String,
         eventLoopGroup: MultiThreadedEventLoopGroup? = nil,
-        service: (ServerDrain) -> any RegistrableRPCService
+        service: (ServerDrain, EventLoopTaskExecutor?) -> any RegistrableRPCService
     ) throws -> any Service {
         let drain = ServerDrain()
+        let executor = eventLoopGroup.map { EventLoopTaskExecutor.shared(for: $0.next()) }
         let address = try bindAddress(endpoint, name: "services.\(name).address")
         let security = serverSecurity()
         let config = serverTransportConfig()
@@ -70,14 +71,14 @@ extension SluiceRuntime {
             transport: eventLoopGroup.map {
                 .http2NIOPosix(address: address, transportSecurity: security, config: config, eventLoopGroup: $0)
             } ?? .http2NIOPosix(address: address, transportSecurity: security, config: config),
-            services: [service(drain)],
+            services: [service(drain, executor)],
             interceptors: interceptors()
         )
         logger.info("\(name) gRPC listening", metadata: ["address": "\(endpoint.address)"])
         return GRPCServerService(
             server: server,
             drain: drain,
-            executor: eventLoopGroup.map { EventLoopTaskExecutor($0.next()) }
+            executor: executor
         )
     }
 
@@ -96,7 +97,8 @@ extension SluiceRuntime {
             timeout: .milliseconds(configuration.grpc.defaultTimeoutMs),
             streamTimeout: .milliseconds(configuration.grpc.streamTimeoutMs),
             authorizationToken: token,
-            executor: executor
+            executor: executor,
+            exchange: true
         )
         let governance = GovernanceGRPCClient(
             client: GRPCClient(transport: try clientTransport(configuration.services.governance, group)),

@@ -13,6 +13,16 @@ final class FakeInferenceService: InferenceService {
         case eventsThenBlock([ChatStreamEvent])
     }
 
+    /// How ``chat(_:)`` behaves.
+    enum ChatScript: Sendable {
+        /// Answers with the result.
+        case result(Result<ChatResponse, InferenceError>)
+        /// Answers with this response, its id replaced by the request's `requestID`.
+        case echoRequestID(ChatResponse)
+        /// Waits until cancelled; `chatCancelled` fires then.
+        case blockUntilCancelled
+    }
+
     private struct State {
         var chatRequests: [ChatRequest] = []
         var streamRequests: [ChatRequest] = []
@@ -21,21 +31,31 @@ final class FakeInferenceService: InferenceService {
     }
 
     let servedBy = ServedBy(provider: "openai", model: "gpt-4o-2024-08-06", attempt: 2)
-    private let chatResult: Result<ChatResponse, InferenceError>
+    private let chatScript: ChatScript
     private let streamScript: StreamScript
     private let models: [ModelDescriptor]
     private let state = Mutex(State())
     /// Fires when a blocked stream is terminated by its consumer (the server handler).
     let cancelled = Signal()
+    /// Fires when a blocked chat call has started.
+    let chatStarted = Signal()
+    /// Fires when a blocked chat call is cancelled.
+    let chatCancelled = Signal()
 
     init(
         chatResult: Result<ChatResponse, InferenceError> = .failure(InferenceError(.internal, "not scripted")),
         streamScript: StreamScript = .events([], thenFail: nil),
         models: [ModelDescriptor] = []
     ) {
-        self.chatResult = chatResult
+        self.chatScript = .result(chatResult)
         self.streamScript = streamScript
         self.models = models
+    }
+
+    init(chatScript: ChatScript) {
+        self.chatScript = chatScript
+        self.streamScript = .events([], thenFail: nil)
+        self.models = []
     }
 
     var chatRequests: [ChatRequest] { state.withLock { $0.chatRequests } }
@@ -44,7 +64,19 @@ final class FakeInferenceService: InferenceService {
 
     func chat(_ request: ChatRequest) async throws -> ChatResponse {
         state.withLock { $0.chatRequests.append(request) }
-        return try chatResult.get()
+        switch chatScript {
+        case .result(let result):
+            return try result.get()
+        case .echoRequestID(var response):
+            response.id = request.requestID
+            return response
+        case .blockUntilCancelled:
+            chatStarted.fire()
+            // Returns early only when the call is cancelled.
+            try? await Task.sleep(for: .seconds(3600))
+            chatCancelled.fire()
+            throw CancellationError()
+        }
     }
 
     func openChatStream(_ request: ChatRequest) async throws -> ChatStream {

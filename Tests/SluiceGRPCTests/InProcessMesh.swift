@@ -4,6 +4,7 @@ import SluiceGovernance
 import SluiceGovernanceGRPC
 import SluiceInference
 import SluiceInferenceGRPC
+import SluiceProtos
 
 /// Real gRPC servers and clients over `InProcessTransport`, torn down gracefully after each test body.
 enum InProcessMesh {
@@ -13,11 +14,17 @@ enum InProcessMesh {
     typealias GovernanceClient = GovernanceGRPCClient<InProcessTransport.Client>
 
     /// Serves an inference implementation and runs the body against a client of it, over `InProcessTransport`.
+    ///
+    /// With `exchange`, the client carries chat calls over `Exchange` streams, opening a new one per
+    /// `exchangeAdmission`.
     static func withInference<Result>(
         serving service: any InferenceService,
         serverToken: String? = nil,
         clientToken: String? = nil,
+        timeout: Duration = .seconds(30),
         streamTimeout: Duration = .seconds(600),
+        exchange: Bool = false,
+        exchangeAdmission: Duration = .seconds(60),
         _ body: (InferenceClient) async throws -> Result
     ) async throws -> Result {
         let transport = InProcessTransport()
@@ -27,9 +34,32 @@ enum InProcessMesh {
             serving: service,
             serverToken: serverToken,
             clientToken: clientToken,
+            timeout: timeout,
             streamTimeout: streamTimeout,
+            exchange: exchange,
+            exchangeAdmission: exchangeAdmission,
             body
         )
+    }
+
+    /// Serves an inference implementation and runs the body against the generated client, without
+    /// ``InferenceGRPCClient``: for messages that client would never send.
+    static func withRawInference<Result>(
+        serving service: any InferenceService,
+        _ body: (Sluice_Inference_V1_InferenceService.Client<InProcessTransport.Client>) async throws -> Result
+    ) async throws -> Result {
+        let transport = InProcessTransport()
+        let server = GRPCServer(transport: transport.server, services: [InferenceGRPCService(service: service)])
+        let grpcClient = GRPCClient(transport: transport.client)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.serve() }
+            group.addTask { try await grpcClient.runConnections() }
+            defer {
+                grpcClient.beginGracefulShutdown()
+                server.beginGracefulShutdown()
+            }
+            return try await body(Sluice_Inference_V1_InferenceService.Client(wrapping: grpcClient))
+        }
     }
 
     /// Serves an inference implementation and runs the body against a client of it, over the given transports.
@@ -43,7 +73,10 @@ enum InProcessMesh {
         serving service: any InferenceService,
         serverToken: String? = nil,
         clientToken: String? = nil,
+        timeout: Duration = .seconds(30),
         streamTimeout: Duration = .seconds(600),
+        exchange: Bool = false,
+        exchangeAdmission: Duration = .seconds(60),
         _ body: (InferenceGRPCClient<ClientTransport>) async throws -> Result
     ) async throws -> Result {
         let server = GRPCServer(
@@ -53,8 +86,11 @@ enum InProcessMesh {
         )
         let client = InferenceGRPCClient(
             client: GRPCClient(transport: clientTransport),
+            timeout: timeout,
             streamTimeout: streamTimeout,
-            authorizationToken: clientToken
+            authorizationToken: clientToken,
+            exchange: exchange,
+            exchangeAdmission: exchangeAdmission
         )
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }

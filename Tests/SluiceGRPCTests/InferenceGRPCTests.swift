@@ -69,13 +69,13 @@ struct InferenceGRPCTests {
         usage: Usage(promptTokens: 120, completionTokens: 17, isEstimated: true)
     )
 
-    @Test("chat round trip preserves the request and the answer, tools and usage included")
-    func chatRoundTrip() async throws {
+    @Test("chat round trip preserves the request and the answer, tools and usage included", arguments: [false, true])
+    func chatRoundTrip(exchange: Bool) async throws {
         // Given a server whose implementation answers with tool calls
         let fake = FakeInferenceService(chatResult: .success(Self.toolCallResponse))
 
         // When a client sends a request that uses every field
-        let response = try await InProcessMesh.withInference(serving: fake) { client in
+        let response = try await InProcessMesh.withInference(serving: fake, exchange: exchange) { client in
             try await client.chat(Self.fullRequest)
         }
 
@@ -107,8 +107,8 @@ struct InferenceGRPCTests {
         #expect(fake.chatRequests == [request])
     }
 
-    @Test("a domain error from chat comes back as the same InferenceError")
-    func chatError() async throws {
+    @Test("a domain error from chat comes back as the same InferenceError", arguments: [false, true])
+    func chatError(exchange: Bool) async throws {
         // Given an implementation that is rate limited upstream
         let expected = InferenceError(
             .upstreamRateLimited,
@@ -120,7 +120,9 @@ struct InferenceGRPCTests {
 
         // When the client calls chat
         let error = await #expect(throws: InferenceError.self) {
-            try await InProcessMesh.withInference(serving: fake) { client in try await client.chat(Self.fullRequest) }
+            try await InProcessMesh.withInference(serving: fake, exchange: exchange) { client in
+                try await client.chat(Self.fullRequest)
+            }
         }
 
         // Then it throws the same error: code, message, retry hint and provider
@@ -154,15 +156,20 @@ struct InferenceGRPCTests {
         #expect(fake.countedMessages == [prompt])
     }
 
-    @Test("a wrong internal token is refused and the right one accepted")
-    func internalToken() async throws {
+    @Test("a wrong internal token is refused and the right one accepted", arguments: [false, true])
+    func internalToken(exchange: Bool) async throws {
         // Given a server that requires the token "s3cret"
         let fake = FakeInferenceService(chatResult: .success(Self.toolCallResponse))
         let request = ChatRequest(model: "echo", messages: [ChatMessage(role: .user, text: "hi")])
 
         // When a client with the wrong token calls
         let error = await #expect(throws: InferenceError.self) {
-            try await InProcessMesh.withInference(serving: fake, serverToken: "s3cret", clientToken: "guess") {
+            try await InProcessMesh.withInference(
+                serving: fake,
+                serverToken: "s3cret",
+                clientToken: "guess",
+                exchange: exchange
+            ) {
                 client in
                 try await client.chat(request)
             }
@@ -177,7 +184,8 @@ struct InferenceGRPCTests {
         let response = try await InProcessMesh.withInference(
             serving: fake,
             serverToken: "s3cret",
-            clientToken: "s3cret"
+            clientToken: "s3cret",
+            exchange: exchange
         ) {
             client in try await client.chat(request)
         }

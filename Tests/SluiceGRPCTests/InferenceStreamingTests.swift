@@ -12,8 +12,11 @@ struct InferenceStreamingTests {
         return events
     }
 
-    @Test("a stream of several events arrives in order, with served-by, id and creation time")
-    func eventsInOrder() async throws {
+    @Test(
+        "a stream of several events arrives in order, with served-by, id and creation time",
+        arguments: [false, true]
+    )
+    func eventsInOrder(exchange: Bool) async throws {
         // Given an implementation that streams text, tool-call fragments, finish and usage
         let scripted: [ChatStreamEvent] = [
             .delta(ChatDelta(content: "Hel")),
@@ -26,7 +29,7 @@ struct InferenceStreamingTests {
         let fake = FakeInferenceService(streamScript: .events(scripted, thenFail: nil))
 
         // When the client opens the stream and reads it to the end
-        let (stream, events) = try await InProcessMesh.withInference(serving: fake) { client in
+        let (stream, events) = try await InProcessMesh.withInference(serving: fake, exchange: exchange) { client in
             let stream = try await client.openChatStream(Self.request)
             return (stream, try await Self.collect(stream))
         }
@@ -39,15 +42,18 @@ struct InferenceStreamingTests {
         #expect(fake.streamRequests == [Self.request])
     }
 
-    @Test("an error before the first event is thrown by openChatStream as the same InferenceError")
-    func errorBeforeOpen() async throws {
+    @Test(
+        "an error before the first event is thrown by openChatStream as the same InferenceError",
+        arguments: [false, true]
+    )
+    func errorBeforeOpen(exchange: Bool) async throws {
         // Given an implementation whose every deployment is rate limited
         let expected = InferenceError(.upstreamRateLimited, "Slow down", retryAfter: .seconds(2), provider: "openai")
         let fake = FakeInferenceService(streamScript: .failBeforeOpen(expected))
 
         // When the client opens a stream
         let error = await #expect(throws: InferenceError.self) {
-            try await InProcessMesh.withInference(serving: fake) { client in
+            try await InProcessMesh.withInference(serving: fake, exchange: exchange) { client in
                 _ = try await client.openChatStream(Self.request)
             }
         }
@@ -56,15 +62,15 @@ struct InferenceStreamingTests {
         #expect(error == expected)
     }
 
-    @Test("an error mid-stream ends the client's stream with the same InferenceError")
-    func errorMidStream() async throws {
+    @Test("an error mid-stream ends the client's stream with the same InferenceError", arguments: [false, true])
+    func errorMidStream(exchange: Bool) async throws {
         // Given an implementation whose upstream is cut after two deltas
         let expected = InferenceError(.streamInterrupted, "The upstream closed the stream", provider: "anthropic")
         let scripted: [ChatStreamEvent] = [.delta(ChatDelta(content: "One")), .delta(ChatDelta(content: " two"))]
         let fake = FakeInferenceService(streamScript: .events(scripted, thenFail: expected))
 
         // When the client reads the stream
-        let (received, error) = try await InProcessMesh.withInference(serving: fake) { client in
+        let (received, error) = try await InProcessMesh.withInference(serving: fake, exchange: exchange) { client in
             let stream = try await client.openChatStream(Self.request)
             var received: [ChatStreamEvent] = []
             do {
@@ -80,14 +86,19 @@ struct InferenceStreamingTests {
         #expect(error == expected)
     }
 
-    @Test("a consumer that stops early cancels the RPC and the server's domain stream")
-    func consumerCancels() async throws {
+    @Test("a consumer that stops early cancels the RPC and the server's domain stream", arguments: [false, true])
+    func consumerCancels(exchange: Bool) async throws {
         // Given an implementation that sends one delta and then waits for more upstream tokens forever,
         // served over a transport that resets abandoned streams as HTTP/2 does
         let fake = FakeInferenceService(streamScript: .eventsThenBlock([.delta(ChatDelta(content: "first"))]))
         let transport = ResettingInProcessTransport()
 
-        try await InProcessMesh.withInference(client: transport.client, server: transport.server, serving: fake) {
+        try await InProcessMesh.withInference(
+            client: transport.client,
+            server: transport.server,
+            serving: fake,
+            exchange: exchange
+        ) {
             client in
             // When the consumer reads the first event and then drops the stream
             let stream = try await client.openChatStream(Self.request)
@@ -105,13 +116,20 @@ struct InferenceStreamingTests {
         #expect(first == .delta(ChatDelta(content: "first")))
     }
 
-    @Test("a stream's deadline ends it with upstream_timeout and cancels the server's domain stream")
-    func streamDeadline() async throws {
+    @Test(
+        "a stream's deadline ends it with upstream_timeout and cancels the server's domain stream",
+        arguments: [false, true]
+    )
+    func streamDeadline(exchange: Bool) async throws {
         // Given an implementation that blocks after one delta, and a client whose streams may last 2 s (long enough
         // for the first delta to arrive even when the whole suite loads both cores)
         let fake = FakeInferenceService(streamScript: .eventsThenBlock([.delta(ChatDelta(content: "first"))]))
 
-        let (received, error) = try await InProcessMesh.withInference(serving: fake, streamTimeout: .seconds(2)) {
+        let (received, error) = try await InProcessMesh.withInference(
+            serving: fake,
+            streamTimeout: .seconds(2),
+            exchange: exchange
+        ) {
             client in
             // When the consumer keeps reading past the deadline
             let stream = try await client.openChatStream(Self.request)
@@ -130,13 +148,13 @@ struct InferenceStreamingTests {
         try await fake.cancelled.wait(timeout: .seconds(20))
     }
 
-    @Test("graceful shutdown lets an open stream finish and refuses new ones")
-    func gracefulShutdown() async throws {
+    @Test("graceful shutdown lets an open stream finish and refuses new ones", arguments: [false, true])
+    func gracefulShutdown(exchange: Bool) async throws {
         // Given an open stream
         let scripted: [ChatStreamEvent] = [.delta(ChatDelta(content: "still here")), .finish(.stop)]
         let fake = FakeInferenceService(streamScript: .events(scripted, thenFail: nil))
 
-        let (events, error) = try await InProcessMesh.withInference(serving: fake) { client in
+        let (events, error) = try await InProcessMesh.withInference(serving: fake, exchange: exchange) { client in
             let stream = try await client.openChatStream(Self.request)
 
             // When the client begins shutting down, then the stream is read and another is opened

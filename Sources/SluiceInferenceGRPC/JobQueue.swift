@@ -1,10 +1,11 @@
 import Synchronization
 
-/// The jobs ``InferenceGRPCClient/openChatStream(_:)`` hands to the client's `run()`.
+/// The jobs ``InferenceGRPCClient``'s callers hand to the client's `run()`: chat streams to run, and `Exchange`
+/// streams to keep open.
 ///
 /// Unlike an `AsyncStream`, it never drops a job: after ``finish()`` the consumer still receives every job enqueued
 /// before, so each waiting caller gets an answer even when `run()` is cancelled. Many producers, one consumer.
-final class ChatStreamJobQueue: Sendable {
+final class JobQueue<Job: Sendable>: Sendable {
     private let state = Mutex(State())
 
     /// Creates an empty, open queue.
@@ -14,7 +15,7 @@ final class ChatStreamJobQueue: Sendable {
     ///
     /// - Parameter job: The job.
     /// - Returns: `false` when the queue is finished and the job was not added.
-    func enqueue(_ job: ChatStreamJob) -> Bool {
+    func enqueue(_ job: Job) -> Bool {
         let (accepted, waiter) = state.withLock { $0.enqueue(job) }
         waiter?.resume(returning: job)
         return accepted
@@ -26,7 +27,7 @@ final class ChatStreamJobQueue: Sendable {
     }
 
     /// The next job, or `nil` once the queue is finished and empty. Not cancellable: finish the queue instead.
-    func next() async -> ChatStreamJob? {
+    func next() async -> Job? {
         await withCheckedContinuation { continuation in
             switch state.withLock({ $0.next(continuation) }) {
             case .some(let job): continuation.resume(returning: job)
@@ -36,18 +37,18 @@ final class ChatStreamJobQueue: Sendable {
     }
 }
 
-extension ChatStreamJobQueue {
+extension JobQueue {
     /// The queued jobs, the waiting consumer and whether the queue is finished.
     struct State {
-        private var jobs: [ChatStreamJob] = []
+        private var jobs: [Job] = []
         private var head = 0
-        private var consumer: CheckedContinuation<ChatStreamJob?, Never>?
+        private var consumer: CheckedContinuation<Job?, Never>?
         private var isFinished = false
 
         /// Adds a job, or hands it straight to a waiting consumer.
         mutating func enqueue(
-            _ job: ChatStreamJob
-        ) -> (accepted: Bool, waiter: CheckedContinuation<ChatStreamJob?, Never>?) {
+            _ job: Job
+        ) -> (accepted: Bool, waiter: CheckedContinuation<Job?, Never>?) {
             guard !isFinished else { return (false, nil) }
             if let consumer {
                 self.consumer = nil
@@ -58,14 +59,14 @@ extension ChatStreamJobQueue {
         }
 
         /// Finishes the queue; returns a waiting consumer to resume with `nil`.
-        mutating func finish() -> CheckedContinuation<ChatStreamJob?, Never>? {
+        mutating func finish() -> CheckedContinuation<Job?, Never>? {
             isFinished = true
             defer { consumer = nil }
             return consumer
         }
 
         /// A queued job (`.some(job)`), the end (`.some(nil)`), or `.none` after storing the consumer to wait.
-        mutating func next(_ continuation: CheckedContinuation<ChatStreamJob?, Never>) -> ChatStreamJob?? {
+        mutating func next(_ continuation: CheckedContinuation<Job?, Never>) -> Job?? {
             if head < jobs.count {
                 let job = jobs[head]
                 head += 1
