@@ -9,7 +9,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmark tools (see scripts/bench.sh and Docs/BENCHMARKS.md).",
-        subcommands: [Upstream.self, Proxy.self, Vector.self, VectorFilter.self]
+        subcommands: [Upstream.self, Proxy.self, GRPC.self, Vector.self, VectorFilter.self]
     )
 
     /// A fixed-answer OpenAI-compatible upstream, the baseline Sluice's added latency is measured against.
