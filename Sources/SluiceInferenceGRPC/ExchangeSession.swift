@@ -9,7 +9,8 @@ import Synchronization
 ///
 /// The session reads the caller's messages in order. `start` opens a call in a new task (on the executor given, so a
 /// call on an event loop's executor never changes threads); the call writes its answer, tagged with its number, to
-/// the shared response stream and ends with `status` when it fails or streams. `cancel` stops a call. A deadline
+/// the shared response stream and ends with `status` when it fails or streams. A streamed call posts its events to
+/// the session's ``ExchangeOutbox``, which writes what was posted in one turn as one batch. `cancel` stops a call. A deadline
 /// watcher cancels calls whose deadline passed, checking every ``deadlineResolution`` while calls are open and
 /// sleeping otherwise.
 ///
@@ -27,6 +28,7 @@ final class ExchangeSession: Sendable {
 
     private let service: any InferenceService
     private let response: RPCWriter<Event>
+    private let outbox = ExchangeOutbox<Event>()
     private let executor: (any TaskExecutor)?
     private let state = Mutex(State())
     private let openCalls = SweepSignal()
@@ -51,6 +53,19 @@ final class ExchangeSession: Sendable {
     ///     quiesces.
     ///   - drain: The server's drain flag, which tells a quiesce from the rest.
     func run(
+        requests: RPCAsyncSequence<Request, any Error>,
+        context: ServerContext,
+        drain: ServerDrain?
+    ) async {
+        await withDiscardingTaskGroup { writing in
+            writing.addTask { await self.outbox.run(writer: self.response) }
+            await serve(requests: requests, context: context, drain: drain)
+            // Every call has ended and nothing reads any more: what remains is written, then the stream ends.
+            outbox.close()
+        }
+    }
+
+    private func serve(
         requests: RPCAsyncSequence<Request, any Error>,
         context: ServerContext,
         drain: ServerDrain?
@@ -132,7 +147,7 @@ final class ExchangeSession: Sendable {
     }
 
     private func reject(_ id: UInt64, _ code: RPCError.Code, _ message: String) async throws {
-        try await response.write(Self.event(id, status: Self.status(code, message)))
+        try await outbox.post(Self.event(id, status: Self.status(code, message)))
     }
 
     // MARK: - Calls
@@ -142,28 +157,31 @@ final class ExchangeSession: Sendable {
             let request = try ChatRequest(proto: call.request)
             if call.stream {
                 let stream = try await service.openChatStream(request)
-                try await response.write(Self.event(id, Sluice_Inference_V1_ChatStreamEvent(startOf: stream)))
+                try await outbox.post(Self.event(id, Sluice_Inference_V1_ChatStreamEvent(startOf: stream)))
                 var isFirstDelta = true
                 for try await event in stream.events {
-                    try await response.write(
+                    try await outbox.post(
                         Self.event(id, Sluice_Inference_V1_ChatStreamEvent(event, isFirstDelta: isFirstDelta))
                     )
                     if case .delta = event { isFirstDelta = false }
                 }
                 try Task.checkCancellation()
-                try await response.write(Self.event(id, status: Sluice_Inference_V1_ExchangeStatus()))
+                try await outbox.post(Self.event(id, status: Sluice_Inference_V1_ExchangeStatus()))
             } else {
                 let answer = try await service.chat(request)
                 try Task.checkCancellation()
                 var event = Event()
                 event.callID = id
                 event.response = Sluice_Inference_V1_ChatResponse(answer)
+                // One message, written at once: waiting for the outbox's writer would only add a task switch.
                 try await response.write(event)
             }
         } catch {
             let reason = state.withLock { $0.calls[id]?.stop }
-            // A write that fails means the stream is gone; nobody is left to tell.
-            try? await response.write(Self.event(id, status: Self.status(for: error, stoppedBecause: reason)))
+            let status = Self.event(id, status: Self.status(for: error, stoppedBecause: reason))
+            // After a stream's events the status must queue behind them. A write that fails means the stream is
+            // gone; nobody is left to tell.
+            if call.stream { try? await outbox.post(status) } else { try? await response.write(status) }
         }
     }
 
