@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import statistics
 import subprocess
@@ -106,6 +107,55 @@ def test_deadline_is_enforced_on_a_stream(stubs, services):
             list(client.ChatStream(user_request(stubs, words), metadata=AUTH, timeout=0.3))
         assert late.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
         assert time.monotonic() - started < 1.5
+
+
+def test_exchange_carries_concurrent_calls_cancels_and_refuses_bad_ones(stubs, services):
+    """`Exchange` from grpcio: a streamed and a plain call side by side, a domain error, a call without a deadline,
+    and a long stream cancelled after its first delta; half-closing then ends the stream once the calls are over."""
+    pb = stubs.inference
+    outgoing: queue.Queue = queue.Queue()
+
+    def requests():
+        while (message := outgoing.get()) is not None:
+            yield message
+
+    def start(call_id: int, text: str, *, stream: bool = False, model: str = "echo", timeout_ms: int = 10_000):
+        call = pb.ExchangeCall(request=user_request(stubs, text, model=model), stream=stream, timeout_ms=timeout_ms)
+        return pb.ExchangeRequest(call_id=call_id, start=call)
+
+    long_text = " ".join(f"w{i}" for i in range(100))  # 100 words at 20 ms: two seconds unless cancelled
+    first = (start(1, "one two three", stream=True), start(2, "plain hello"), start(3, "x", model="no-such-model"),
+             start(4, "y", timeout_ms=0), start(5, long_text, stream=True))
+    for message in first:
+        outgoing.put(message)
+    events: dict[int, list] = {}
+    started = time.monotonic()
+    with grpc.insecure_channel(services.inference) as channel:
+        client = stubs.inference_grpc.InferenceServiceStub(channel)
+        for event in client.Exchange(requests(), metadata=AUTH, timeout=30):
+            events.setdefault(event.call_id, []).append(event)
+            chat_events = [e for e in events[event.call_id] if e.WhichOneof("kind") == "event"]
+            if event.call_id == 5 and len(chat_events) == 2:  # its start, then its first delta
+                outgoing.put(pb.ExchangeRequest(call_id=5, cancel=True))
+                outgoing.put(None)  # half-close: the service ends the stream once every call is over
+
+    def status(call_id: int):
+        last = events[call_id][-1]
+        assert last.WhichOneof("kind") == "status", events[call_id]
+        return last.status
+
+    streamed = [e.event for e in events[1] if e.WhichOneof("kind") == "event"]
+    assert [e.WhichOneof("event") for e in streamed][0] == "start"
+    assert "".join(e.delta.content for e in streamed if e.WhichOneof("event") == "delta") == "one two three"
+    assert streamed[-1].WhichOneof("event") in ("finish", "usage") and status(1).code == 0
+    assert events[2][0].response.choices[0].message.content[0].text == "plain hello" and len(events[2]) == 1
+    assert status(3).code == grpc.StatusCode.NOT_FOUND.value[0]
+    assert status(3).metadata["sluice-error-code"] == "model_not_found"
+    assert status(4).code == grpc.StatusCode.INVALID_ARGUMENT.value[0] and "timeout_ms" in status(4).message
+    assert status(5).code == grpc.StatusCode.CANCELLED.value[0]
+    cancelled = [e.event.WhichOneof("event") for e in events[5] if e.WhichOneof("kind") == "event"]
+    assert "finish" not in cancelled
+    assert time.monotonic() - started < 1.5, "the cancelled stream ran on"
 
 
 def test_governance_authorizes_and_denies(stubs, services):
