@@ -162,31 +162,50 @@ package final class UpstreamHTTP: Sendable {
         var endpoint: PlainHTTPClient.Endpoint
         var path: String
 
+        /// Splits an `http://` URL; `nil` for any other scheme, user info, or a malformed authority or port.
+        ///
+        /// It runs for every request, so it works on the URL's UTF-8 bytes: the delimiters are all ASCII, and
+        /// splitting by `Character` cost about 2.5 % of a request's CPU.
         init?(_ url: String) {
-            guard url.hasPrefix("http://") else { return nil }
-            let rest = url.dropFirst("http://".count)
-            let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-            var path = String(rest.dropFirst(authority.count).prefix { $0 != "#" })
-            if path.isEmpty || path.hasPrefix("?") { path = "/" + path }
-            guard !authority.isEmpty, !authority.contains("@") else { return nil }
+            let bytes = url.utf8
+            guard bytes.starts(with: "http://".utf8) else { return nil }
+            let authorityStart = bytes.index(bytes.startIndex, offsetBy: 7)
+            let authorityEnd =
+                bytes[authorityStart...].firstIndex {
+                    $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#")
+                }
+                ?? bytes.endIndex
+            let pathEnd = bytes[authorityEnd...].firstIndex(of: UInt8(ascii: "#")) ?? bytes.endIndex
+            var path = String(url[authorityEnd..<pathEnd])
+            if path.isEmpty || path.utf8.first == UInt8(ascii: "?") { path = "/" + path }
+            let authority = bytes[authorityStart..<authorityEnd]
+            guard !authority.isEmpty, !authority.contains(UInt8(ascii: "@")) else { return nil }
             let host: Substring
-            let port: Substring?
-            if authority.hasPrefix("[") {
-                guard let close = authority.firstIndex(of: "]") else { return nil }
-                host = authority[authority.index(after: authority.startIndex)..<close]
-                let after = authority[authority.index(after: close)...]
-                port = after.isEmpty ? nil : (after.hasPrefix(":") ? after.dropFirst() : nil)
-                if !after.isEmpty, port == nil { return nil }
-            } else if let colon = authority.lastIndex(of: ":") {
-                host = authority[..<colon]
-                port = authority[authority.index(after: colon)...]
+            let port: Substring.UTF8View?
+            if authority.first == UInt8(ascii: "[") {
+                guard let close = authority.firstIndex(of: UInt8(ascii: "]")) else { return nil }
+                host = url[bytes.index(after: authorityStart)..<close]
+                let after = url[bytes.index(after: close)..<authorityEnd].utf8
+                guard after.isEmpty || after.first == UInt8(ascii: ":") else { return nil }
+                port = after.isEmpty ? nil : after.dropFirst()
+            } else if let colon = authority.lastIndex(of: UInt8(ascii: ":")) {
+                host = url[authorityStart..<colon]
+                port = url[bytes.index(after: colon)..<authorityEnd].utf8
             } else {
-                host = authority
+                host = url[authorityStart..<authorityEnd]
                 port = nil
             }
             guard !host.isEmpty else { return nil }
-            let number = port.map { Int($0) } ?? 80
-            guard let number, (1...65535).contains(number) else { return nil }
+            let number: Int
+            if let port {
+                guard !port.isEmpty, port.count <= 5, port.allSatisfy({ (0x30...0x39).contains($0) }) else {
+                    return nil
+                }
+                number = port.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+            } else {
+                number = 80
+            }
+            guard (1...65535).contains(number) else { return nil }
             endpoint = PlainHTTPClient.Endpoint(host: String(host), port: number)
             self.path = path
         }

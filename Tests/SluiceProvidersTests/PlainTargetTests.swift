@@ -35,7 +35,8 @@ struct PlainTargetTests {
         arguments: [
             "https://api.openai.com/v1/chat/completions", "HTTPS://x/y", "ftp://host/x", "http://", "http:///path",
             "http://user:secret@host/x", "http://host:0/x", "http://host:65536/x", "http://host:port/x",
-            "http://[::1/x", "http://[::1]x/y", "unix:///tmp/socket",
+            "http://[::1/x", "http://[::1]x/y", "unix:///tmp/socket", "http://host:/x", "http://host:+80/x",
+            "http://host:080000/x", "http://[]:80/x",
         ]
     )
     func refuses(url: String) {
