@@ -174,20 +174,28 @@ extension SluiceRuntime {
     /// The transport settings of Sluice's gRPC servers: grpc-swift-nio-transport's defaults, with flush coalescing
     /// as `grpc.flush_delay_us` says.
     package func serverTransportConfig() -> HTTP2ServerTransport.Posix.Config {
-        let delay = configuration.grpc.flushDelayUs
-        return .defaults { config in
-            config.connection.flushCoalescing =
-                delay > 0 ? .init(maxFlushDelay: .microseconds(delay), maxBytes: Self.flushCoalescingBytes) : nil
-        }
+        Self.serverTransportConfig(flushDelayUs: configuration.grpc.flushDelayUs)
     }
 
     /// The transport settings of Sluice's gRPC clients: grpc-swift-nio-transport's defaults, with flush coalescing
     /// as `grpc.flush_delay_us` says.
     package func clientTransportConfig() -> HTTP2ClientTransport.Posix.Config {
-        let delay = configuration.grpc.flushDelayUs
-        return .defaults { config in
+        Self.clientTransportConfig(flushDelayUs: configuration.grpc.flushDelayUs)
+    }
+
+    /// grpc-swift-nio-transport's default server settings, with flush coalescing for `delay` microseconds (0: off).
+    package static func serverTransportConfig(flushDelayUs delay: Int) -> HTTP2ServerTransport.Posix.Config {
+        .defaults { config in
             config.connection.flushCoalescing =
-                delay > 0 ? .init(maxFlushDelay: .microseconds(delay), maxBytes: Self.flushCoalescingBytes) : nil
+                delay > 0 ? .init(maxFlushDelay: .microseconds(delay), maxBytes: flushCoalescingBytes) : nil
+        }
+    }
+
+    /// grpc-swift-nio-transport's default client settings, with flush coalescing for `delay` microseconds (0: off).
+    package static func clientTransportConfig(flushDelayUs delay: Int) -> HTTP2ClientTransport.Posix.Config {
+        .defaults { config in
+            config.connection.flushCoalescing =
+                delay > 0 ? .init(maxFlushDelay: .microseconds(delay), maxBytes: flushCoalescingBytes) : nil
         }
     }
 

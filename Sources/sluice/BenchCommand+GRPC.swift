@@ -4,6 +4,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import NIOPosix
 import SluiceNIOSupport
+import SluiceServer
 
 extension BenchCommand {
     /// What one gRPC call costs against one message on an open stream, between two processes.
@@ -34,15 +35,11 @@ extension BenchCommand {
 
             func run() async throws {
                 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-                let delay = common.flushDelayUs
                 let server = GRPCServer(
                     transport: .http2NIOPosix(
                         address: .ipv4(host: "127.0.0.1", port: common.port),
                         transportSecurity: .plaintext,
-                        config: .defaults { config in
-                            config.connection.flushCoalescing =
-                                delay > 0 ? .init(maxFlushDelay: .microseconds(delay), maxBytes: 64 * 1024) : nil
-                        },
+                        config: SluiceRuntime.serverTransportConfig(flushDelayUs: common.flushDelayUs),
                         eventLoopGroup: group
                     ),
                     services: [EchoService()]
@@ -76,10 +73,7 @@ extension BenchCommand {
                     transport: try .http2NIOPosix(
                         target: .ipv4(address: "127.0.0.1", port: common.port),
                         transportSecurity: .plaintext,
-                        config: .defaults { config in
-                            config.connection.flushCoalescing =
-                                delay > 0 ? .init(maxFlushDelay: .microseconds(delay), maxBytes: 64 * 1024) : nil
-                        },
+                        config: SluiceRuntime.clientTransportConfig(flushDelayUs: delay),
                         eventLoopGroup: group
                     )
                 )
