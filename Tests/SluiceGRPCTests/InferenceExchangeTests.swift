@@ -18,13 +18,22 @@ struct InferenceExchangeTests {
         usage: Usage(promptTokens: 3, completionTokens: 1, isEstimated: false)
     )
 
-    @Test("concurrent calls share one stream and each gets its own answer")
-    func concurrentCalls() async throws {
-        // Given a service that answers each request with its request id
+    @Test(
+        "concurrent calls each get their own answer, on one stream or on streams retired under them",
+        arguments: [Duration.seconds(60), .zero]
+    )
+    func concurrentCalls(admission: Duration) async throws {
+        // Given a service that answers each request with its request id, and a client that keeps one stream for a
+        // minute, or opens a new one (retiring the last) for every call, so that a caller's chosen stream may be
+        // retired before its call is sent and the call moves to the newest
         let fake = FakeInferenceService(chatScript: .echoRequestID(Self.answer))
 
         // When 40 calls are made at once
-        let answers = try await InProcessMesh.withInference(serving: fake, exchange: true) { client in
+        let answers = try await InProcessMesh.withInference(
+            serving: fake,
+            exchange: true,
+            exchangeAdmission: admission
+        ) { client in
             try await withThrowingTaskGroup(of: (String, String).self) { group in
                 for index in 0..<40 {
                     group.addTask {
