@@ -72,14 +72,13 @@ extension SluiceConfiguration {
         var problems = inference.problems
         if !(0...65535).contains(http.port) { problems.append("http.port \(http.port) is out of range") }
         if http.maxBodyBytes < 1024 { problems.append("http.max_body_bytes must be at least 1024") }
-        if services.inference.hostAndPort == nil {
-            problems.append("services.inference.address '\(services.inference.address)' is not host:port")
-        }
-        if services.governance.hostAndPort == nil {
-            problems.append("services.governance.address '\(services.governance.address)' is not host:port")
-        }
-        if services.vector.hostAndPort == nil {
-            problems.append("services.vector.address '\(services.vector.address)' is not host:port")
+        for (name, endpoint) in [
+            ("inference", services.inference), ("governance", services.governance), ("vector", services.vector),
+        ] where endpoint.location == nil {
+            problems.append(
+                "services.\(name).address '\(endpoint.address)' is not host:port or unix:PATH"
+                    + " (a socket path of 1 to \(Endpoint.maxUnixPathBytes) bytes)"
+            )
         }
         problems += vector.problems
         if grpc.defaultTimeoutMs <= 0 || grpc.streamTimeoutMs <= 0 { problems.append("grpc timeouts must be positive") }

@@ -15,6 +15,7 @@ package import SluiceVector
 ///   `services.governance.address` / `SLUICE_GOVERNANCE_ADDRESS` (`127.0.0.1:50062`),
 ///   `services.vector.address` / `SLUICE_VECTOR_ADDRESS` (`127.0.0.1:50063`): where a service served alone listens,
 ///   and where the others dial it. The vector service also listens there in `sluice serve`, for gRPC clients.
+///   `unix:PATH` instead of `host:port` puts a service on a Unix domain socket, for processes on one host.
 /// - `grpc.default_timeout_ms` (10000): deadline of every unary call between services;
 ///   `grpc.stream_timeout_ms` (600000): deadline of a whole stream;
 ///   `grpc.internal_token_env`: the variable holding a shared token that services demand as
@@ -92,23 +93,48 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
 
     /// One service's address.
     package struct Endpoint: Sendable, Hashable, Codable {
-        /// `host:port`.
+        /// `host:port` (an IPv6 host in brackets) or `unix:PATH`.
         package var address: String
 
         /// Creates an endpoint.
         ///
-        /// - Parameter address: `host:port`.
+        /// - Parameter address: `host:port` or `unix:PATH`.
         package init(address: String) { self.address = address }
 
-        /// The address split into host and port, or `nil` when malformed.
-        package var hostAndPort: (host: String, port: Int)? {
-            guard let colon = address.lastIndex(of: ":"),
-                let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port)
+        /// Where an endpoint is: a TCP host and port, or a Unix domain socket.
+        package enum Location: Sendable, Hashable {
+            /// A host name or IP literal (IPv6 without brackets) and a port.
+            case tcp(host: String, port: Int)
+            /// The path of a Unix domain socket.
+            case unix(path: String)
+        }
+
+        /// The longest Unix domain socket path Linux accepts, in bytes (`sun_path` holds 108 with the final NUL).
+        package static let maxUnixPathBytes = 107
+
+        /// The address parsed, or `nil` when malformed.
+        ///
+        /// `unix:PATH` and `unix://PATH` name a Unix domain socket, as gRPC's naming scheme does (`unix:///run/x.sock`
+        /// is the absolute path `/run/x.sock`); the path must not be empty, hold a NUL byte or exceed
+        /// ``maxUnixPathBytes``. Anything else must be `host:port` with a port of at most five digits.
+        package var location: Location? {
+            if address.hasPrefix("unix:") {
+                var path = address.dropFirst("unix:".count)
+                if path.hasPrefix("//") { path = path.dropFirst(2) }
+                guard !path.isEmpty, path.utf8.count <= Self.maxUnixPathBytes, !path.utf8.contains(0) else {
+                    return nil
+                }
+                return .unix(path: String(path))
+            }
+            guard let colon = address.lastIndex(of: ":") else { return nil }
+            let digits = address[address.index(after: colon)...]
+            guard (1...5).contains(digits.utf8.count), digits.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+                let port = Int(digits), port <= 65535
             else { return nil }
             var host = String(address[..<colon])
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
             guard !host.isEmpty else { return nil }
-            return (host, port)
+            return .tcp(host: host, port: port)
         }
     }
 

@@ -123,11 +123,20 @@ extension SluiceRuntime {
         _ endpoint: SluiceConfiguration.Endpoint,
         name: String
     ) throws -> GRPCNIOTransportHTTP2.SocketAddress {
-        guard let (host, port) = endpoint.hostAndPort else {
-            throw SluiceConfiguration.Invalid(problems: ["\(name) '\(endpoint.address)' is not host:port"])
+        switch endpoint.location {
+        case .tcp(let host, let port):
+            return host.contains(":")
+                ? .ipv6(host: host, port: port) : .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: port)
+        case .unix(let path):
+            // The transport replaces a socket file left at the path, which would also take the path from a
+            // process still serving there: refuse that, as a TCP port in use is refused.
+            if let problem = UnixSocketPath.bindProblem(path) {
+                throw SluiceConfiguration.Invalid(problems: ["\(name) '\(endpoint.address)': \(problem)"])
+            }
+            return .unixDomainSocket(path: path)
+        case nil:
+            throw SluiceConfiguration.Invalid(problems: ["\(name) '\(endpoint.address)' is not host:port or unix:PATH"])
         }
-        return host.contains(":")
-            ? .ipv6(host: host, port: port) : .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: port)
     }
 
     private func serverSecurity() -> HTTP2ServerTransport.Posix.TransportSecurity {
@@ -141,8 +150,8 @@ extension SluiceRuntime {
         _ endpoint: SluiceConfiguration.Endpoint,
         _ eventLoopGroup: any EventLoopGroup
     ) throws -> HTTP2ClientTransport.Posix {
-        guard let (host, port) = endpoint.hostAndPort else {
-            throw SluiceConfiguration.Invalid(problems: ["'\(endpoint.address)' is not host:port"])
+        guard let location = endpoint.location else {
+            throw SluiceConfiguration.Invalid(problems: ["'\(endpoint.address)' is not host:port or unix:PATH"])
         }
         let security: HTTP2ClientTransport.Posix.TransportSecurity
         if let tls = configuration.grpc.tls {
@@ -154,13 +163,17 @@ extension SluiceRuntime {
         }
         // An IP literal cannot be a TLS server name (SNI), so it is dialled as an address: the certificate chain is
         // verified against `ca_path`, without a name check. A host name is resolved and checked against the
-        // certificate as well.
+        // certificate as well. A Unix socket, like an IP literal, has no name to check.
         let target: any ResolvableTarget
-        if host.contains(":") {
+        switch location {
+        case .unix(let path):
+            target = .unixDomainSocket(path: path)
+        case .tcp(let host, let port) where host.contains(":"):
             target = .ipv6(address: host, port: port)
-        } else if host.split(separator: ".").count == 4, host.split(separator: ".").allSatisfy({ UInt8($0) != nil }) {
+        case .tcp(let host, let port)
+        where host.split(separator: ".").count == 4 && host.split(separator: ".").allSatisfy({ UInt8($0) != nil }):
             target = .ipv4(address: host, port: port)
-        } else {
+        case .tcp(let host, let port):
             target = .dns(host: host, port: port)
         }
         return try .http2NIOPosix(

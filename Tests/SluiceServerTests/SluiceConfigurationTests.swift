@@ -83,9 +83,9 @@ struct SluiceConfigurationTests {
         // Then each key is read
         #expect(configuration.dataDirectory == "/var/lib/sluice")
         #expect(configuration.http == EdgeConfiguration(host: "0.0.0.0", port: 9000, maxBodyBytes: 65536))
-        #expect(configuration.services.inference.hostAndPort?.host == "10.0.0.1")
-        #expect(configuration.services.governance.hostAndPort?.port == 7002)
-        #expect(configuration.services.vector.hostAndPort?.host == "10.0.0.3")
+        #expect(configuration.services.inference.location == .tcp(host: "10.0.0.1", port: 7001))
+        #expect(configuration.services.governance.location == .tcp(host: "10.0.0.2", port: 7002))
+        #expect(configuration.services.vector.location == .tcp(host: "10.0.0.3", port: 7003))
         #expect(configuration.vector.maxPointsPerRequest == 500)
         #expect(configuration.vector.snapshotWALBytes == 65536)
         #expect(configuration.vector.maxTopK == 1000)
@@ -160,8 +160,8 @@ struct SluiceConfigurationTests {
             "models[1].name 'm' is used twice",
             "http.port 70000 is out of range",
             "http.max_body_bytes must be at least 1024",
-            "services.inference.address 'nowhere' is not host:port",
-            "services.vector.address 'vector:port' is not host:port",
+            "services.inference.address 'nowhere' is not host:port or unix:PATH (a socket path of 1 to 107 bytes)",
+            "services.vector.address 'vector:port' is not host:port or unix:PATH (a socket path of 1 to 107 bytes)",
             "vector.snapshot_wal_bytes must be at least 4096",
             "vector.compaction_deleted_ratio must be in (0, 1]",
             "grpc timeouts must be positive",
@@ -261,6 +261,39 @@ struct SluiceConfigurationTests {
         #expect(secrets["SLUICE_INTERNAL_TOKEN"] == "(set, redacted)")
         #expect(secrets["AZURE_KEY"] == "(not set)")
         #expect(object["providers"] is [Any])
+    }
+
+    @Test("reads service addresses as host:port, [IPv6]:port or unix:PATH, and refuses malformed ones")
+    func serviceAddresses() throws {
+        // Given addresses in every accepted form, and malformed ones
+        let accepted: [(String, SluiceConfiguration.Endpoint.Location)] = [
+            ("127.0.0.1:50061", .tcp(host: "127.0.0.1", port: 50061)),
+            ("inference.internal:443", .tcp(host: "inference.internal", port: 443)),
+            ("[::1]:7000", .tcp(host: "::1", port: 7000)),
+            ("unix:/run/sluice/inference.sock", .unix(path: "/run/sluice/inference.sock")),
+            ("unix:///run/sluice/inference.sock", .unix(path: "/run/sluice/inference.sock")),
+            ("unix:inference.sock", .unix(path: "inference.sock")),
+            ("unix:/" + String(repeating: "s", count: 106), .unix(path: "/" + String(repeating: "s", count: 106))),
+        ]
+        let refused = [
+            "nowhere", "host:", ":80", "host:+80", "host:65536", "host:123456", "host:8o",
+            "unix:", "unix://", "unix:/" + String(repeating: "s", count: 107), "unix:/a\u{0}b",
+        ]
+
+        // When they are parsed
+        // Then the accepted ones name their place, and each refused one is a problem naming its key
+        for (address, location) in accepted {
+            #expect(SluiceConfiguration.Endpoint(address: address).location == location, "\(address)")
+        }
+        for address in refused {
+            #expect(SluiceConfiguration.Endpoint(address: address).location == nil, "\(address)")
+            let problems = Self.problems(path: nil, environment: ["SLUICE_INFERENCE_ADDRESS": address])
+            #expect(
+                problems.contains {
+                    $0.hasPrefix("services.inference.address '\(address)' is not host:port or unix:PATH")
+                }
+            )
+        }
     }
 
     @Test("sends each gRPC flush at once unless grpc.flush_delay_us asks for coalescing, on servers and clients")

@@ -83,6 +83,7 @@ def test_config_check_redacts_secrets_and_applies_environment(env, tmp_path):
     ('{"http": {"port": 70000}}', "out of range"),
     ('{"grpc": {"internal_token_env": "UNSET_TOKEN_VARIABLE"}}', "UNSET_TOKEN_VARIABLE"),
     ('{"services": {"vector": {"address": "nowhere"}}}', "services.vector.address 'nowhere' is not host:port"),
+    ('{"services": {"inference": {"address": "unix:"}}}', "services.inference.address 'unix:' is not host:port"),
     ('{"vector": {"snapshot_wal_bytes": 10}}', "vector.snapshot_wal_bytes must be at least 4096"),
     ('{"vector": {"max_dimension": 0, "compaction_deleted_ratio": 1.5}}', "vector.compaction_deleted_ratio"),
     ('{"vector": {"max_top_k": "many"}}', "vector.max_top_k"),

@@ -1,0 +1,118 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import SluiceServer
+import SluiceTesting
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite("gRPC services on Unix domain sockets")
+struct UnixSocketAddressTests {
+    /// A fresh directory for sockets, removed after `body`. Kept short: socket paths are limited to 107 bytes.
+    private static func withDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+        let directory = "/tmp/sluice-uds-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        return try await body(directory)
+    }
+
+    /// The problems `sluice serve governance` reports when its address is `address`, or `[]` when it would start.
+    private static func governanceProblems(address: String, dataDirectory: String) async -> [String] {
+        var configuration = SluiceConfiguration()
+        configuration.dataDirectory = dataDirectory
+        configuration.services.governance.address = address
+        let runtime = SluiceRuntime(configuration: configuration, environment: [:], logger: .silent)
+        do {
+            _ = try await runtime.makeServices(mode: .governance)
+            return []
+        } catch let error as SluiceConfiguration.Invalid {
+            return error.problems
+        } catch {
+            return ["unexpected error \(error)"]
+        }
+    }
+
+    /// Binds a Unix socket at `path` and closes it without listening or unlinking: what a crashed server leaves.
+    private static func leaveSocketFile(at path: String) throws {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(descriptor >= 0)
+        defer { close(descriptor) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        try #require(bytes.count < MemoryLayout.size(ofValue: address.sun_path))
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            buffer.copyBytes(from: bytes)
+            buffer[bytes.count] = 0
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        try #require(bound == 0)
+    }
+
+    @Test("refuses a socket another process serves on, a path that is not a socket, and a missing directory")
+    func refusesPathsInUse() async throws {
+        try await Self.withDirectory { directory in
+            // Given a socket a live server accepts on, a regular file, and a path in a missing directory
+            let live = "\(directory)/live.sock"
+            let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(unixDomainSocketPath: live)
+                .get()
+            let file = "\(directory)/file.sock"
+            #expect(FileManager.default.createFile(atPath: file, contents: Data("not a socket".utf8)))
+
+            // When governance is set up to listen at each
+            let liveProblems = await Self.governanceProblems(address: "unix:\(live)", dataDirectory: directory)
+            let fileProblems = await Self.governanceProblems(address: "unix:\(file)", dataDirectory: directory)
+            let missingProblems = await Self.governanceProblems(
+                address: "unix:\(directory)/nowhere/governance.sock",
+                dataDirectory: directory
+            )
+            let liveSocketKept = FileManager.default.fileExists(atPath: live)
+            try await server.close()
+
+            // Then each is refused with the reason, and the live server's socket is left alone
+            #expect(
+                liveProblems == [
+                    "services.governance.address 'unix:\(live)': another process is serving on that socket"
+                ]
+            )
+            #expect(
+                fileProblems == [
+                    "services.governance.address 'unix:\(file)': a file that is not a socket is at that path"
+                ]
+            )
+            #expect(
+                missingProblems == [
+                    "services.governance.address 'unix:\(directory)/nowhere/governance.sock': "
+                        + "the directory '\(directory)/nowhere' does not exist"
+                ]
+            )
+            #expect(liveSocketKept)
+            #expect(try String(contentsOfFile: file, encoding: .utf8) == "not a socket")
+        }
+    }
+
+    @Test("accepts a fresh path and a socket file left behind by a server that died")
+    func acceptsFreeAndStalePaths() async throws {
+        try await Self.withDirectory { directory in
+            // Given the socket file of a process that died without removing it, and a path where nothing is
+            let stale = "\(directory)/stale.sock"
+            try Self.leaveSocketFile(at: stale)
+            #expect(FileManager.default.fileExists(atPath: stale))
+
+            // When governance is set up to listen at each
+            // Then neither is a problem
+            #expect(await Self.governanceProblems(address: "unix:\(stale)", dataDirectory: directory) == [])
+            #expect(
+                await Self.governanceProblems(address: "unix:\(directory)/fresh.sock", dataDirectory: directory) == []
+            )
+        }
+    }
+}
