@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures the latency Sluice adds and the throughput it keeps, against a fixed-answer upstream on loopback.
 #
-# Usage: scripts/bench.sh [SECONDS]   (each measurement runs SECONDS, default 10)
+# Usage: scripts/bench.sh [SECONDS] [ROUNDS]   (each measurement runs SECONDS, default 10; ROUNDS rounds, default 3)
+#        SLUICE_BENCH_BIN=path/to/sluice scripts/bench.sh ...   measures that binary instead of building one
 #
 # Release build. Three targets, all answering POST /v1/chat/completions the same way:
 #   direct      wrk → fixed-answer upstream (`sluice bench upstream`)
@@ -11,16 +12,23 @@
 #               beyond forwarding, as a reference for what any proxy hop costs on this machine
 #   nio-proxy   wrk → `sluice bench proxy` (a bare SwiftNIO forwarding proxy) → upstream: the same for SwiftNIO
 # For each, non-stream and stream: p50/p99 at concurrency 1 (wrk -c1), requests/s at 64 connections (wrk -c64).
-# Prints a Markdown table; added latency = target − direct, throughput as a ratio of direct, from the same run.
+# Every round measures every target once, in turn, so slow drifts of a shared machine reach all targets alike. Prints
+# a Markdown table of medians over the rounds: added latency is target − direct within each round, throughput a ratio
+# of direct in the same round; the p99-added column also gives the lowest and highest round.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
+rounds="${2:-3}"
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 [[ -x /usr/sbin/nginx ]] || { apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null; }
 scripts/fetch-tokenizer.sh >/dev/null
-swift build -c release --scratch-path .build-release --product sluice >/dev/null
-bin="$(swift build -c release --scratch-path .build-release --show-bin-path)/sluice"
+if [[ -n "${SLUICE_BENCH_BIN:-}" ]]; then
+    bin="$SLUICE_BENCH_BIN"
+else
+    swift build -c release --scratch-path .build-release --product sluice >/dev/null
+    bin="$(swift build -c release --scratch-path .build-release --show-bin-path)/sluice"
+fi
 
 work="$(mktemp -d)"
 pids=()
@@ -124,15 +132,16 @@ declare -A urls=(
 
 results="$work/results.txt"
 : > "$results"
-for kind in plain stream; do
-    for target in direct nginx nio-proxy all-in-one split; do
-        # Warm up connections, caches and allocators before measuring.
-        wrk -t1 -c4 -d2s -s "$work/$kind.lua" "${urls[$target]}" > /dev/null
-        wrk -t1 -c1 -d"${seconds}s" --latency -s "$work/$kind.lua" "${urls[$target]}" > "$work/c1.txt"
-        wrk -t2 -c64 -d"${seconds}s" -s "$work/$kind.lua" "${urls[$target]}" > "$work/c64.txt"
-        python3 - "$kind" "$target" "$work/c1.txt" "$work/c64.txt" >> "$results" <<'PY'
+for round in $(seq 1 "$rounds"); do
+    for kind in plain stream; do
+        for target in direct nginx nio-proxy all-in-one split; do
+            # Warm up connections, caches and allocators before measuring.
+            wrk -t1 -c4 -d2s -s "$work/$kind.lua" "${urls[$target]}" > /dev/null
+            wrk -t1 -c1 -d"${seconds}s" --latency -s "$work/$kind.lua" "${urls[$target]}" > "$work/c1.txt"
+            wrk -t2 -c64 -d"${seconds}s" -s "$work/$kind.lua" "${urls[$target]}" > "$work/c64.txt"
+            python3 - "$round" "$kind" "$target" "$work/c1.txt" "$work/c64.txt" >> "$results" <<'PY'
 import re, sys
-kind, target, c1, c64 = sys.argv[1:5]
+round_, kind, target, c1, c64 = sys.argv[1:6]
 def micros(text, pct):
     m = re.search(rf"^\s*{pct}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
     value, unit = float(m.group(1)), m.group(2)
@@ -143,22 +152,37 @@ def check(text):
 t1, t64 = open(c1).read(), open(c64).read()
 check(t1); check(t64)
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t64).group(1))
-print(kind, target, micros(t1, 50), micros(t1, 99), rps)
+print(round_, kind, target, micros(t1, 50), micros(t1, 99), rps)
 PY
+        done
     done
+    echo "bench: round $round of $rounds done" >&2
 done
 
 python3 - "$results" <<'PY'
-import sys
+import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
-data = {(k, t): (float(p50), float(p99), float(rps)) for k, t, p50, p99, rps in rows}
-print("| mode | target | p50 µs | p99 µs | p50 added µs | p99 added µs | req/s @64 | vs direct |")
+data = {(r, k, t): (float(p50), float(p99), float(rps)) for r, k, t, p50, p99, rps in rows}
+rounds = sorted({r for r, _, _ in data}, key=int)
+targets = ("direct", "nginx", "nio-proxy", "all-in-one", "split")
+print(f"{len(rounds)} rounds; medians over the rounds")
+print()
+print("| mode | target | p50 µs | p99 µs | p50 added µs | p99 added µs (lowest–highest round) | req/s @64 | vs direct |")
 print("|---|---|---|---|---|---|---|---|")
 for kind in ("plain", "stream"):
-    base = data[(kind, "direct")]
-    for target in ("direct", "nginx", "nio-proxy", "all-in-one", "split"):
-        p50, p99, rps = data[(kind, target)]
-        added = "" if target == "direct" else f"{p50 - base[0]:.0f} | {p99 - base[1]:.0f}"
-        if target == "direct": added = "– | –"
-        print(f"| {'stream' if kind == 'stream' else 'non-stream'} | {target} | {p50:.0f} | {p99:.0f} | {added} | {rps:.0f} | {rps / base[2]:.2f}× |")
+    for target in targets:
+        runs = [data[(r, kind, target)] for r in rounds]
+        bases = [data[(r, kind, "direct")] for r in rounds]
+        p50 = statistics.median(run[0] for run in runs)
+        p99 = statistics.median(run[1] for run in runs)
+        rps = statistics.median(run[2] for run in runs)
+        ratio = statistics.median(run[2] / base[2] for run, base in zip(runs, bases))
+        if target == "direct":
+            added = "– | –"
+        else:
+            added50 = statistics.median(run[0] - base[0] for run, base in zip(runs, bases))
+            added99 = [run[1] - base[1] for run, base in zip(runs, bases)]
+            added = f"{added50:.0f} | {statistics.median(added99):.0f} ({min(added99):.0f}–{max(added99):.0f})"
+        mode = "stream" if kind == "stream" else "non-stream"
+        print(f"| {mode} | {target} | {p50:.0f} | {p99:.0f} | {added} | {rps:.0f} | {ratio:.2f}× |")
 PY
