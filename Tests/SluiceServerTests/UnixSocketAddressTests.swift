@@ -37,23 +37,11 @@ struct UnixSocketAddressTests {
 
     /// Binds a Unix socket at `path` and closes it without listening or unlinking: what a crashed server leaves.
     private static func leaveSocketFile(at path: String) throws {
+        let address = try SocketAddress(unixDomainSocketPath: path)
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         try #require(descriptor >= 0)
         defer { close(descriptor) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        try #require(bytes.count < MemoryLayout.size(ofValue: address.sun_path))
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            buffer.copyBytes(from: bytes)
-            buffer[bytes.count] = 0
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        try #require(bound == 0)
+        try #require(address.withSockAddr { bind(descriptor, $0, socklen_t($1)) } == 0)
     }
 
     @Test("refuses a socket another process serves on, a path that is not a socket, and a missing directory")
