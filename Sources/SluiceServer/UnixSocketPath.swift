@@ -10,7 +10,7 @@ import NIOCore
 /// Checks made before a gRPC server binds a Unix domain socket.
 ///
 /// grpc-swift-nio-transport binds with `cleanupExistingSocketFile`: it removes a socket file already at the path.
-/// That is right for a file a stopped process left behind, and wrong for one a running process still serves, which
+/// That is right for a file a crashed process left behind, and wrong for one a running process still serves, which
 /// would silently lose its address. These checks tell the two apart by connecting to it.
 enum UnixSocketPath {
     /// Why `path` cannot be bound, or `nil` when it can: nothing is there, or only a socket nobody accepts on.
