@@ -121,13 +121,15 @@ struct InferenceStreamingTests {
         arguments: [false, true]
     )
     func streamDeadline(exchange: Bool) async throws {
-        // Given an implementation that blocks after one delta, and a client whose streams may last 2 s (long enough
-        // for the first delta to arrive even when the whole suite loads both cores)
+        // Given an implementation that blocks after one delta, and a client whose streams may last 5 s: long enough
+        // for the first delta to arrive while the whole suite loads both cores. (With 2 s, one CI run in several
+        // saw no answer in time over `Exchange`: CPU-bound suites can hold the concurrency pool's threads for
+        // seconds at the start of the run.)
         let fake = FakeInferenceService(streamScript: .eventsThenBlock([.delta(ChatDelta(content: "first"))]))
 
         let (received, error) = try await InProcessMesh.withInference(
             serving: fake,
-            streamTimeout: .seconds(2),
+            streamTimeout: .seconds(5),
             exchange: exchange
         ) {
             client in
