@@ -74,11 +74,8 @@ extension SluiceConfiguration {
         if http.maxBodyBytes < 1024 { problems.append("http.max_body_bytes must be at least 1024") }
         for (name, endpoint) in [
             ("inference", services.inference), ("governance", services.governance), ("vector", services.vector),
-        ] where endpoint.location == nil {
-            problems.append(
-                "services.\(name).address '\(endpoint.address)' is not host:port or unix:PATH"
-                    + " (a socket path of 1 to \(Endpoint.maxUnixPathBytes) bytes)"
-            )
+        ] {
+            if let problem = endpoint.problem(key: "services.\(name).address") { problems.append(problem) }
         }
         problems += vector.problems
         if grpc.defaultTimeoutMs <= 0 || grpc.streamTimeoutMs <= 0 { problems.append("grpc timeouts must be positive") }

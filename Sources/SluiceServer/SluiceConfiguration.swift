@@ -101,6 +101,16 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
         /// - Parameter address: `host:port` or `unix:PATH`.
         package init(address: String) { self.address = address }
 
+        /// What is wrong with the address, naming its configuration `key`, or `nil` when it parses.
+        ///
+        /// - Parameter key: The configuration key, such as `services.inference.address`.
+        /// - Returns: A sentence for the operator, or `nil`.
+        package func problem(key: String) -> String? {
+            guard location == nil else { return nil }
+            return
+                "\(key) '\(address)' is not host:port or unix:PATH (a socket path of 1 to \(Self.maxUnixPathBytes) bytes)"
+        }
+
         /// Where an endpoint is: a TCP host and port, or a Unix domain socket.
         package enum Location: Sendable, Hashable {
             /// A host name or IP literal (IPv6 without brackets) and a port.

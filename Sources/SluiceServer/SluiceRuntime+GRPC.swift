@@ -93,7 +93,13 @@ extension SluiceRuntime {
         let group: any EventLoopGroup = eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
         let executor = eventLoopGroup.map { EventLoopTaskExecutor($0.next()) }
         let inference = InferenceGRPCClient(
-            client: GRPCClient(transport: try clientTransport(configuration.services.inference, group)),
+            client: GRPCClient(
+                transport: try clientTransport(
+                    configuration.services.inference,
+                    name: "services.inference.address",
+                    group
+                )
+            ),
             timeout: .milliseconds(configuration.grpc.defaultTimeoutMs),
             streamTimeout: .milliseconds(configuration.grpc.streamTimeoutMs),
             authorizationToken: token,
@@ -101,7 +107,13 @@ extension SluiceRuntime {
             exchange: true
         )
         let governance = GovernanceGRPCClient(
-            client: GRPCClient(transport: try clientTransport(configuration.services.governance, group)),
+            client: GRPCClient(
+                transport: try clientTransport(
+                    configuration.services.governance,
+                    name: "services.governance.address",
+                    group
+                )
+            ),
             timeout: .milliseconds(configuration.grpc.defaultTimeoutMs),
             authorizationToken: token,
             executor: executor
@@ -135,7 +147,7 @@ extension SluiceRuntime {
             }
             return .unixDomainSocket(path: path)
         case nil:
-            throw SluiceConfiguration.Invalid(problems: ["\(name) '\(endpoint.address)' is not host:port or unix:PATH"])
+            throw SluiceConfiguration.Invalid(problems: endpoint.problem(key: name).map { [$0] } ?? [])
         }
     }
 
@@ -148,10 +160,11 @@ extension SluiceRuntime {
 
     private func clientTransport(
         _ endpoint: SluiceConfiguration.Endpoint,
+        name: String,
         _ eventLoopGroup: any EventLoopGroup
     ) throws -> HTTP2ClientTransport.Posix {
         guard let location = endpoint.location else {
-            throw SluiceConfiguration.Invalid(problems: ["'\(endpoint.address)' is not host:port or unix:PATH"])
+            throw SluiceConfiguration.Invalid(problems: endpoint.problem(key: name).map { [$0] } ?? [])
         }
         let security: HTTP2ClientTransport.Posix.TransportSecurity
         if let tls = configuration.grpc.tls {

@@ -37,12 +37,17 @@ enum UnixSocketPath {
         return acceptsConnections(path) ? "another process is serving on that socket" : nil
     }
 
-    /// Whether a process accepts connections on the socket at `path`.
+    /// Whether a process listens on the socket at `path`.
+    ///
+    /// The connection attempt never blocks: a listener whose backlog is full (a live server that is not accepting)
+    /// answers `EAGAIN` at once and counts as listening; a socket nobody listens on answers `ECONNREFUSED`.
     private static func acceptsConnections(_ path: String) -> Bool {
         guard let address = try? SocketAddress(unixDomainSocketPath: path) else { return false }
-        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
+        let descriptor = socket(AF_UNIX, type, 0)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
-        return address.withSockAddr { connect(descriptor, $0, socklen_t($1)) } == 0
+        let result = address.withSockAddr { connect(descriptor, $0, socklen_t($1)) }
+        return result == 0 || errno == EAGAIN
     }
 }

@@ -87,6 +87,41 @@ struct UnixSocketAddressTests {
         }
     }
 
+    @Test(
+        "refuses, without waiting, a socket whose server listens but no longer accepts (its backlog full)",
+        .timeLimit(.minutes(1))
+    )
+    func refusesStalledListener() async throws {
+        try await Self.withDirectory { directory in
+            // Given a socket that listens with a backlog of one and never accepts, and pending connections filling it
+            let path = "\(directory)/stalled.sock"
+            let address = try SocketAddress(unixDomainSocketPath: path)
+            let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            try #require(listener >= 0)
+            defer { close(listener) }
+            try #require(address.withSockAddr { bind(listener, $0, socklen_t($1)) } == 0)
+            try #require(listen(listener, 1) == 0)
+            var pending: [Int32] = []
+            defer { for descriptor in pending { close(descriptor) } }
+            var full = false
+            while !full, pending.count < 16 {
+                let client = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+                try #require(client >= 0)
+                pending.append(client)
+                full = address.withSockAddr { connect(client, $0, socklen_t($1)) } != 0 && errno == EAGAIN
+            }
+            try #require(full, "the backlog never filled")
+
+            // When governance is set up to listen there
+            let problems = await Self.governanceProblems(address: "unix:\(path)", dataDirectory: directory)
+
+            // Then it is refused at once, as a served socket
+            #expect(
+                problems == ["services.governance.address 'unix:\(path)': another process is serving on that socket"]
+            )
+        }
+    }
+
     @Test("accepts a fresh path and a socket file left behind by a server that died")
     func acceptsFreeAndStalePaths() async throws {
         try await Self.withDirectory { directory in
