@@ -1,3 +1,4 @@
+import Dispatch
 import GRPCCore
 import SluiceInferenceGRPC
 import Synchronization
@@ -72,6 +73,36 @@ struct ExchangeOutboxTests {
 
         // Then the three went as one batch after the first
         #expect(writer.batches.withLock { $0 } == [[1], [2, 3, 4]])
+    }
+
+    /// A task executor that runs its jobs one at a time, in the order they came, on a serial dispatch queue: what an
+    /// event loop does for the tasks of one connection.
+    final class SerialQueueExecutor: TaskExecutor {
+        private let queue = DispatchQueue(label: "exchange-outbox-tests")
+
+        func enqueue(_ job: consuming ExecutorJob) {
+            let job = UnownedJob(job)
+            queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+        }
+    }
+
+    @Test("messages posted in one turn of a serial executor leave in one batch, the first included")
+    func oneTurnOneBatch() async throws {
+        // Given a writer parked on an empty outbox, on the executor the posters use
+        let executor = SerialQueueExecutor()
+        let writer = GatedWriter()
+        let outbox = ExchangeOutbox<Int>()
+        let writing = Task(executorPreference: executor) { await outbox.run(writer: RPCWriter(wrapping: writer)) }
+
+        // When a task on the same executor posts three messages in one turn (the writer's first job ran before it)
+        try await Task(executorPreference: executor) {
+            for message in 1...3 { try await outbox.post(message) }
+        }.value
+        outbox.close()
+        await writing.value
+
+        // Then the writer, woken by the first, took all three when it ran
+        #expect(writer.batches.withLock { $0 } == [[1, 2, 3]])
     }
 
     @Test("past the high-water mark a poster waits until the writer takes the messages; a failed write fails it")
