@@ -11,7 +11,10 @@
 #   nginx       wrk → nginx (one worker, keep-alive upstream) → upstream: a mature C reverse proxy doing no work
 #               beyond forwarding, as a reference for what any proxy hop costs on this machine
 #   nio-proxy   wrk → `sluice bench proxy` (a bare SwiftNIO forwarding proxy) → upstream: the same for SwiftNIO
-# For each, non-stream and stream: p50/p99 at concurrency 1 (wrk -c1), requests/s at 64 connections (wrk -c64).
+# For each, non-stream and stream: p50/p99 at concurrency 1 (wrk -c1), requests/s at 64 connections (wrk -c64), and
+# the CPU time the target's own processes spent per request during the concurrency-1 run (the upstream's for direct;
+# edge, inference and governance together for split). CPU time changes far less with the machine's background load
+# than latency does, so it is the steadier figure for comparing two builds.
 # Every round measures every target once, in turn, so slow drifts of a shared machine reach all targets alike. Prints
 # a Markdown table of medians over the rounds: added latency is target − direct within each round, throughput a ratio
 # of direct in the same round; the p99-added column also gives the lowest and highest round.
@@ -51,6 +54,7 @@ wait_http() {
 
 upstream_port=$(free_port)
 "$bin" bench upstream --port "$upstream_port" & pids+=($!)
+upstream_pid=$!
 
 mkdir -p "$work/data/tokenizers"
 cp "${SLUICE_DATA_DIR:-./.sluice}/tokenizers/cl100k_base.tiktoken" "$work/data/tokenizers/"
@@ -67,17 +71,22 @@ key=$("$bin" keys create --tenant bench --json | python3 -c 'import json,sys; pr
 
 aio_port=$(free_port)
 SLUICE_HTTP_PORT=$aio_port "$bin" serve > "$work/aio.log" 2>&1 & pids+=($!)
+aio_pid=$!
 
 split_port=$(free_port)
 export SLUICE_INFERENCE_ADDRESS="127.0.0.1:$(free_port)" SLUICE_GOVERNANCE_ADDRESS="127.0.0.1:$(free_port)"
 governance_ops=$(free_port)
 inference_ops=$(free_port)
 SLUICE_HTTP_PORT=$governance_ops "$bin" serve governance > "$work/governance.log" 2>&1 & pids+=($!)
+split_pids="$!"
 SLUICE_HTTP_PORT=$inference_ops "$bin" serve inference > "$work/inference.log" 2>&1 & pids+=($!)
+split_pids+=" $!"
 SLUICE_HTTP_PORT=$split_port "$bin" serve edge > "$work/edge.log" 2>&1 & pids+=($!)
+split_pids+=" $!"
 
 nio_proxy_port=$(free_port)
 "$bin" bench proxy --port "$nio_proxy_port" --upstream-port "$upstream_port" & pids+=($!)
+nio_proxy_pid=$!
 
 nginx_port=$(free_port)
 mkdir -p "$work/nginx"
@@ -103,6 +112,7 @@ http {
 }
 NGINX
 /usr/sbin/nginx -c "$work/nginx/nginx.conf" -g "daemon off;" & pids+=($!)
+nginx_pid=$!
 
 wait_http "http://127.0.0.1:$aio_port/health/ready"
 wait_http "http://127.0.0.1:$governance_ops/health/ready"
@@ -122,6 +132,22 @@ wrk.body = '{"model":"bench",$stream_field"messages":[{"role":"system","content"
 LUA
 done
 
+# The processes whose CPU time counts for each target: nginx's is its worker, a child of the master started here.
+declare -A target_pids=(
+    [direct]="$upstream_pid"
+    [all-in-one]="$aio_pid"
+    [split]="$split_pids"
+    [nginx]="$(pgrep -P "$nginx_pid" | tr '\n' ' ')"
+    [nio-proxy]="$nio_proxy_pid"
+)
+# User plus system time of the given processes, all threads, in clock ticks (/proc/PID/stat fields 14 and 15).
+cpu_ticks() {
+    local total=0 pid
+    for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
+    echo "$total"
+}
+ticks_per_second=$(getconf CLK_TCK)
+
 declare -A urls=(
     [direct]="http://127.0.0.1:$upstream_port/v1/chat/completions"
     [all-in-one]="http://127.0.0.1:$aio_port/v1/chat/completions"
@@ -137,11 +163,16 @@ for round in $(seq 1 "$rounds"); do
         for target in direct nginx nio-proxy all-in-one split; do
             # Warm up connections, caches and allocators before measuring.
             wrk -t1 -c4 -d2s -s "$work/$kind.lua" "${urls[$target]}" > /dev/null
+            # shellcheck disable=SC2086 # the list of pids is meant to split
+            before=$(cpu_ticks ${target_pids[$target]})
             wrk -t1 -c1 -d"${seconds}s" --latency -s "$work/$kind.lua" "${urls[$target]}" > "$work/c1.txt"
+            # shellcheck disable=SC2086
+            after=$(cpu_ticks ${target_pids[$target]})
             wrk -t2 -c64 -d"${seconds}s" -s "$work/$kind.lua" "${urls[$target]}" > "$work/c64.txt"
-            python3 - "$round" "$kind" "$target" "$work/c1.txt" "$work/c64.txt" >> "$results" <<'PY'
+            python3 - "$round" "$kind" "$target" "$work/c1.txt" "$work/c64.txt" \
+                "$((after - before))" "$ticks_per_second" >> "$results" <<'PY'
 import re, sys
-round_, kind, target, c1, c64 = sys.argv[1:6]
+round_, kind, target, c1, c64, ticks, per_second = sys.argv[1:8]
 def micros(text, pct):
     m = re.search(rf"^\s*{pct}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
     value, unit = float(m.group(1)), m.group(2)
@@ -152,7 +183,9 @@ def check(text):
 t1, t64 = open(c1).read(), open(c64).read()
 check(t1); check(t64)
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t64).group(1))
-print(round_, kind, target, micros(t1, 50), micros(t1, 99), rps)
+requests = int(re.search(r"^\s*(\d+) requests in", t1, re.M).group(1))
+cpu = int(ticks) / int(per_second) * 1e6 / requests
+print(round_, kind, target, micros(t1, 50), micros(t1, 99), rps, cpu)
 PY
         done
     done
@@ -162,13 +195,16 @@ done
 python3 - "$results" <<'PY'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
-data = {(r, k, t): (float(p50), float(p99), float(rps)) for r, k, t, p50, p99, rps in rows}
+data = {(r, k, t): (float(p50), float(p99), float(rps), float(cpu)) for r, k, t, p50, p99, rps, cpu in rows}
 rounds = sorted({r for r, _, _ in data}, key=int)
 targets = ("direct", "nginx", "nio-proxy", "all-in-one", "split")
 print(f"{len(rounds)} rounds; medians over the rounds")
 print()
-print("| mode | target | p50 µs | p99 µs | p50 added µs | p99 added µs (lowest–highest round) | req/s @64 | vs direct |")
-print("|---|---|---|---|---|---|---|---|")
+print(
+    "| mode | target | p50 µs | p99 µs | p50 added µs | p99 added µs (lowest–highest round) | req/s @64 | vs direct "
+    "| CPU µs/request @1 |"
+)
+print("|---|---|---|---|---|---|---|---|---|")
 for kind in ("plain", "stream"):
     for target in targets:
         runs = [data[(r, kind, target)] for r in rounds]
@@ -176,6 +212,7 @@ for kind in ("plain", "stream"):
         p50 = statistics.median(run[0] for run in runs)
         p99 = statistics.median(run[1] for run in runs)
         rps = statistics.median(run[2] for run in runs)
+        cpu = statistics.median(run[3] for run in runs)
         ratio = statistics.median(run[2] / base[2] for run, base in zip(runs, bases))
         if target == "direct":
             added = "– | –"
@@ -184,5 +221,5 @@ for kind in ("plain", "stream"):
             added99 = [run[1] - base[1] for run, base in zip(runs, bases)]
             added = f"{added50:.0f} | {statistics.median(added99):.0f} ({min(added99):.0f}–{max(added99):.0f})"
         mode = "stream" if kind == "stream" else "non-stream"
-        print(f"| {mode} | {target} | {p50:.0f} | {p99:.0f} | {added} | {rps:.0f} | {ratio:.2f}× |")
+        print(f"| {mode} | {target} | {p50:.0f} | {p99:.0f} | {added} | {rps:.0f} | {ratio:.2f}× | {cpu:.0f} |")
 PY
