@@ -7,9 +7,11 @@ import Synchronization
 /// Calls ``post(_:)`` their messages; ``run(writer:)`` waits for the first, then writes everything posted by the time
 /// it runs as one batch. A post only wakes the writer, which takes the messages when its task runs, after the poster's
 /// turn of the executor: a streamed answer whose events arrive together (one upstream read often carries the stream's
-/// start, its events and its end) thus leaves in one write, its first message included. Posting returns at once while fewer than ``highWater`` messages wait; past that, posters wait until
-/// the writer has taken them, so a caller that stops reading holds the calls back, as per-message writes would. When
-/// a write fails (the stream is gone), waiting and later posters get its error.
+/// start, its events and its end) thus leaves in one write, its first message included.
+///
+/// Posting returns at once while fewer than ``highWater`` messages wait; past that, posters wait until the writer has
+/// taken them, so a caller that stops reading holds the calls back, as per-message writes would. When a write fails
+/// (the stream is gone), waiting and later posters get its error.
 package final class ExchangeOutbox<Message: Sendable>: Sendable {
     /// How many messages may wait before posters wait too.
     package static var highWater: Int { 1024 }
