@@ -39,6 +39,9 @@ func makePoints(_ count: Int, dimension: Int, seed: UInt64 = 11, prefix: String 
 }
 
 /// The ids of the `k` nearest points by exact search over `points` that pass `keep`.
+///
+/// Plain loops over the vectors' storage, no per-point copies or closures: the recall tests call this for every
+/// query over thousands of points in a debug build, on the test run's shared threads.
 func exactNeighbors(
     of query: [Float],
     in points: [VectorPoint],
@@ -46,17 +49,38 @@ func exactNeighbors(
     k: Int,
     keep: (VectorPoint) -> Bool = { _ in true }
 ) -> [String] {
-    func normalized(_ v: [Float]) -> [Float] {
-        let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        return norm > 0 ? v.map { $0 / norm } : v
+    func dot(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
+        var sum: Float = 0
+        for i in 0..<a.count { sum += a[i] * b[i] }
+        return sum
     }
-    let q = metric == .cosine ? normalized(query) : query
-    let scored = points.filter(keep).map { point -> (String, Float) in
-        let v = metric == .cosine ? normalized(point.vector) : point.vector
-        switch metric {
-        case .l2: return (point.id, zip(q, v).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) })
-        case .cosine, .dot: return (point.id, -zip(q, v).reduce(0) { $0 + $1.0 * $1.1 })
+    func squaredDistance(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
+        var sum: Float = 0
+        for i in 0..<a.count {
+            let d = a[i] - b[i]
+            sum += d * d
+        }
+        return sum
+    }
+    var scored: [(index: Int, distance: Float)] = []
+    scored.reserveCapacity(points.count)
+    query.withUnsafeBufferPointer { q in
+        let queryNorm = dot(q, q).squareRoot()
+        for index in points.indices where keep(points[index]) {
+            let distance = points[index].vector.withUnsafeBufferPointer { v -> Float in
+                switch metric {
+                case .l2:
+                    return squaredDistance(q, v)
+                case .dot:
+                    return -dot(q, v)
+                case .cosine:
+                    let norms = queryNorm * dot(v, v).squareRoot()
+                    return norms > 0 ? -dot(q, v) / norms : 0
+                }
+            }
+            scored.append((index, distance))
         }
     }
-    return scored.sorted { $0.1 < $1.1 }.prefix(k).map(\.0)
+    scored.sort { $0.distance < $1.distance }
+    return scored.prefix(k).map { points[$0.index].id }
 }
