@@ -105,7 +105,7 @@ package struct OpenAIProvider: ChatProvider {
     // MARK: - Stream
 
     private struct ChunkIterator: AsyncIteratorProtocol {
-        var events: AsyncThrowingStream<ServerSentEventParser.Event, any Error>.Iterator
+        var events: UpstreamHTTP.EventIterator
         let provider: String
         var ready: [ChatStreamEvent] = []
         var finished = false

@@ -228,18 +228,29 @@ package final class UpstreamHTTP: Sendable {
 
     /// The server-sent events of a streamed response, as they arrive.
     ///
+    /// The events are pulled straight from the response body by whoever iterates them (a provider's stream iterator),
+    /// without a stream of their own in between.
+    ///
     /// - Parameter response: A response from ``post(url:headers:body:)``.
     /// - Returns: The events; transport failures are thrown as ``InferenceError``.
-    func events(of response: Response) -> AsyncThrowingStream<ServerSentEventParser.Event, any Error> {
+    func events(of response: Response) -> Events {
         let source: EventIterator.Source =
             switch response.body {
             case .client(let body): .client(body.makeAsyncIterator())
             case .plain(let lease): .plain(lease)
             }
-        return .pulling(from: EventIterator(source: source, http: self))
+        return Events(iterator: EventIterator(source: source, http: self))
     }
 
-    private struct EventIterator: AsyncIteratorProtocol {
+    /// The server-sent events of one streamed response; iterate them once.
+    struct Events: AsyncSequence {
+        fileprivate let iterator: EventIterator
+
+        func makeAsyncIterator() -> EventIterator { iterator }
+    }
+
+    /// Reads a streamed response body and hands out its server-sent events.
+    struct EventIterator: AsyncIteratorProtocol {
         enum Source {
             case client(HTTPClientResponse.Body.AsyncIterator)
             case plain(PlainBodyLease)
