@@ -11,9 +11,10 @@
 ///     func chat(_ request: ChatRequest, upstreamModel: String) async throws -> ProviderReply {
 ///         ProviderReply(message: ChatMessage(role: .assistant, text: "42"), finishReason: .stop, usage: nil)
 ///     }
-///     func openStream(_ request: ChatRequest, upstreamModel: String) async throws
-///         -> AsyncThrowingStream<ChatStreamEvent, any Error> {
-///         AsyncThrowingStream { $0.yield(.delta(ChatDelta(content: "42"))); $0.yield(.finish(.stop)); $0.finish() }
+///     func openStream(_ request: ChatRequest, upstreamModel: String) async throws -> ChatEvents {
+///         ChatEvents(
+///             AsyncThrowingStream { $0.yield(.delta(ChatDelta(content: "42"))); $0.yield(.finish(.stop)); $0.finish() }
+///         )
 ///     }
 /// }
 /// ```
@@ -38,12 +39,13 @@ package protocol ChatProvider: Sendable {
     /// - Parameters:
     ///   - request: The request, with `model` still the public name.
     ///   - upstreamModel: The model name the provider knows.
-    /// - Returns: The upstream's events.
+    /// - Returns: The upstream's events; a provider that reads them from an iterator of its own pulls them with
+    ///   ``ChatEvents/init(pulling:)``.
     func openStream(
         _ request: ChatRequest,
         upstreamModel: String
     ) async throws
-        -> AsyncThrowingStream<ChatStreamEvent, any Error>
+        -> ChatEvents
 }
 
 /// A provider's complete answer, before Sluice fills in usage.

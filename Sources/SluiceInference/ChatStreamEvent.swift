@@ -41,7 +41,7 @@ package struct ChatStream: Sendable {
     /// Which deployment answers.
     package var servedBy: ServedBy
     /// The events, starting with the first one received.
-    package var events: AsyncThrowingStream<ChatStreamEvent, any Error>
+    package var events: ChatEvents
 
     /// Creates an open stream.
     ///
@@ -54,11 +54,27 @@ package struct ChatStream: Sendable {
         id: String,
         created: Int64,
         servedBy: ServedBy,
-        events: AsyncThrowingStream<ChatStreamEvent, any Error>
+        events: ChatEvents
     ) {
         self.id = id
         self.created = created
         self.servedBy = servedBy
         self.events = events
+    }
+
+    /// Creates an open stream whose events come from `events`.
+    ///
+    /// - Parameters:
+    ///   - id: The completion id.
+    ///   - created: Creation time in Unix seconds.
+    ///   - servedBy: Which deployment answers.
+    ///   - events: The events, starting with the first one received.
+    package init(
+        id: String,
+        created: Int64,
+        servedBy: ServedBy,
+        events: AsyncThrowingStream<ChatStreamEvent, any Error>
+    ) {
+        self.init(id: id, created: created, servedBy: servedBy, events: ChatEvents(events))
     }
 }

@@ -44,7 +44,7 @@ package struct EchoProvider: ChatProvider {
         _ request: ChatRequest,
         upstreamModel: String
     ) async throws
-        -> AsyncThrowingStream<ChatStreamEvent, any Error>
+        -> ChatEvents
     {
         let plan = answer(to: request, upstreamModel: upstreamModel)
         var events: [ChatStreamEvent] = []
@@ -59,7 +59,7 @@ package struct EchoProvider: ChatProvider {
         let cursor = Mutex(0)
         let settings = self.settings
         let planned = events
-        return AsyncThrowingStream(unfolding: {
+        let stream = AsyncThrowingStream<ChatStreamEvent, any Error>(unfolding: {
             let index = cursor.withLock { index in
                 defer { index += 1 }
                 return index
@@ -70,6 +70,7 @@ package struct EchoProvider: ChatProvider {
             }
             return planned[index]
         })
+        return ChatEvents(stream)
     }
 
     // MARK: - Answer

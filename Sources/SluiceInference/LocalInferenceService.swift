@@ -88,7 +88,7 @@ package final class LocalInferenceService: InferenceService {
         try request.validate()
         let (opened, servedBy) = try await withFallbacks(for: request) { deployment, provider in
             let events = try await provider.openStream(request, upstreamModel: deployment.model)
-            let upstream = SingleConsumerIterator(events.makeAsyncIterator())
+            let upstream = events.makeAsyncIterator()
             guard let first = try await upstream.next() else {
                 throw InferenceError(
                     .upstreamUnavailable,
@@ -109,7 +109,7 @@ package final class LocalInferenceService: InferenceService {
             id: Self.makeCompletionID(),
             created: Int64(Date().timeIntervalSince1970),
             servedBy: servedBy,
-            events: .pulling(from: relay)
+            events: ChatEvents(pulling: relay)
         )
     }
 
@@ -136,7 +136,7 @@ package final class LocalInferenceService: InferenceService {
 
     private struct OpenedStream: Sendable {
         var first: ChatStreamEvent
-        var upstream: SingleConsumerIterator<AsyncThrowingStream<ChatStreamEvent, any Error>.Iterator>
+        var upstream: ChatEvents.Iterator
     }
 
     private func deployments(for request: ChatRequest) throws -> [DeploymentConfiguration] {

@@ -1,7 +1,7 @@
 /// Relays an upstream stream and enforces its ending: a stream that stops without `finish`, or throws, ends
 /// with ``InferenceError/Code/streamInterrupted`` (or `upstream_timeout` when the upstream went silent); one that finishes without usage gets an estimated usage event.
 struct UsageCompletingIterator: AsyncIteratorProtocol {
-    typealias Upstream = SingleConsumerIterator<AsyncThrowingStream<ChatStreamEvent, any Error>.Iterator>
+    typealias Upstream = ChatEvents.Iterator
 
     private var pending: ChatStreamEvent?
     private let upstream: Upstream

@@ -79,12 +79,12 @@ package struct AnthropicProvider: ChatProvider {
         _ request: ChatRequest,
         upstreamModel: String
     ) async throws
-        -> AsyncThrowingStream<ChatStreamEvent, any Error>
+        -> ChatEvents
     {
         let response = try await send(request, upstreamModel: upstreamModel, stream: true)
         let events = http.events(of: response)
-        return .pulling(
-            from: AnthropicWire.EventIterator(
+        return ChatEvents(
+            pulling: AnthropicWire.EventIterator(
                 events: events.makeAsyncIterator(),
                 translator: AnthropicWire.StreamTranslator(provider: name)
             )

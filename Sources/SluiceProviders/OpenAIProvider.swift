@@ -70,11 +70,11 @@ package struct OpenAIProvider: ChatProvider {
         _ request: ChatRequest,
         upstreamModel: String
     ) async throws
-        -> AsyncThrowingStream<ChatStreamEvent, any Error>
+        -> ChatEvents
     {
         let response = try await send(request, upstreamModel: upstreamModel, stream: true)
         let events = http.events(of: response)
-        return .pulling(from: ChunkIterator(events: events.makeAsyncIterator(), provider: name))
+        return ChatEvents(pulling: ChunkIterator(events: events.makeAsyncIterator(), provider: name))
     }
 
     // MARK: - Request

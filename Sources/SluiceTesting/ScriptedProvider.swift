@@ -116,7 +116,7 @@ package final class ScriptedProvider: ChatProvider {
         _ request: ChatRequest,
         upstreamModel: String
     ) async throws
-        -> AsyncThrowingStream<ChatStreamEvent, any Error>
+        -> ChatEvents
     {
         let events: [ChatStreamEvent]
         let failure: (any Error)?
@@ -130,10 +130,12 @@ package final class ScriptedProvider: ChatProvider {
             events = scripted
             failure = error
         }
-        return AsyncThrowingStream { continuation in
-            for event in events { continuation.yield(event) }
-            continuation.finish(throwing: failure)
-        }
+        return ChatEvents(
+            AsyncThrowingStream { continuation in
+                for event in events { continuation.yield(event) }
+                continuation.finish(throwing: failure)
+            }
+        )
     }
 
     // MARK: - Script

@@ -12,7 +12,7 @@ struct EchoProviderTests {
     }
 
     private static func collect(
-        _ stream: AsyncThrowingStream<ChatStreamEvent, any Error>
+        _ stream: ChatEvents
     ) async throws -> [ChatStreamEvent] {
         var events: [ChatStreamEvent] = []
         for try await event in stream { events.append(event) }

@@ -111,7 +111,7 @@ struct AnthropicStreamTests {
             events: Recorded(events: events, failure: failure),
             translator: AnthropicWire.StreamTranslator(provider: "anthropic")
         )
-        for try await event in AsyncThrowingStream.pulling(from: iterator) {
+        for try await event in ChatEvents(pulling: iterator) {
             received.append(event)
         }
     }
