@@ -90,6 +90,37 @@ struct UpstreamHTTPTests {
         }
     }
 
+    @Test(
+        "a provider stream whose waiting consumer is cancelled ends with cancelled and delivers nothing more",
+        arguments: [true, false]
+    )
+    func cancelledStream(plain: Bool) async throws {
+        try await Self.withClient(plain: plain) { http, upstream in
+            // Given an OpenAI stream that sent one delta and then stalls
+            let provider = OpenAIProvider(
+                name: "scripted",
+                endpoint: .openAI(baseURL: Self.url(upstream, "/stalled-stream")),
+                apiKey: nil,
+                http: http
+            )
+            let request = ChatRequest(model: "public", messages: [ChatMessage(role: .user, text: "hi")])
+            let events = try await provider.openStream(request, upstreamModel: "m")
+            let iterator = events.makeAsyncIterator()
+            #expect(try await iterator.next() == .delta(ChatDelta(content: "hi")))
+
+            // When the task waiting for the next event is cancelled
+            let waiting = Task { try await iterator.next() }
+            waiting.cancel()
+
+            // Then the read ends with cancelled (the iterator underneath gives up on the upstream; nothing between
+            // it and the consumer turns the cancellation into a clean end), and a later read delivers no event
+            let error = await #expect(throws: InferenceError.self) { _ = try await waiting.value }
+            #expect(error?.code == .cancelled)
+            let later = try? await iterator.next()
+            #expect(later == nil)
+        }
+    }
+
     @Test("maps 429 with Retry-After and 500 to their inference errors", arguments: [true, false])
     func statuses(plain: Bool) async throws {
         try await Self.withClient(plain: plain) { http, upstream in

@@ -46,6 +46,8 @@ final class ScriptedUpstream: Sendable {
 
     static let okBody = #"{"id":"ok","n":1}"#
     static let events = ["data: {\"n\":1}\n\n", "data: {\"n\":2}\n\n", "data: [DONE]\n\n"]
+    /// The one chunk `/stalled-stream/chat/completions` sends.
+    static let firstChunk = #"data: {"id":"c1","choices":[{"index":0,"delta":{"content":"hi"}}]}"# + "\n\n"
 }
 
 /// The server's client connections, added from its event loops and read by the test.
@@ -94,6 +96,17 @@ private final class ScriptedUpstreamHandler: ChannelInboundHandler {
             send(context, .internalServerError, body: #"{"error":{"message":"boom inside"}}"#)
         case "/stall":
             break
+        case "/stalled-stream/chat/completions":
+            // One OpenAI chunk, then nothing more: the stream stays open until the client gives up.
+            let headers = HTTPHeaders([("content-type", "text/event-stream"), ("transfer-encoding", "chunked")])
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
+                promise: nil
+            )
+            context.writeAndFlush(
+                wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: ScriptedUpstream.firstChunk)))),
+                promise: nil
+            )
         case "/cut":
             let headers = HTTPHeaders([("content-type", "application/json"), ("content-length", "100")])
             context.write(
