@@ -11,6 +11,8 @@
 #   nginx       wrk → nginx (one worker, keep-alive upstream) → upstream: a mature C reverse proxy doing no work
 #               beyond forwarding, as a reference for what any proxy hop costs on this machine
 #   nio-proxy   wrk → `sluice bench proxy` (a bare SwiftNIO forwarding proxy) → upstream: the same for SwiftNIO
+#   nginx-split wrk → nginx → (auth_request to a second nginx answering 204) → a third nginx → upstream: split mode's
+#               process hops with none of its work, as a reference for what that shape costs on this machine
 # For each, non-stream and stream: p50/p99 at concurrency 1 (wrk -c1), requests/s at 64 connections (wrk -c64), and
 # the CPU time the target's own processes spent per request during the concurrency-1 run (the upstream's for direct;
 # edge, inference and governance together for split). CPU time changes far less with the machine's background load
@@ -88,37 +90,68 @@ nio_proxy_port=$(free_port)
 "$bin" bench proxy --port "$nio_proxy_port" --upstream-port "$upstream_port" & pids+=($!)
 nio_proxy_pid=$!
 
-nginx_port=$(free_port)
-mkdir -p "$work/nginx"
-cat > "$work/nginx/nginx.conf" <<NGINX
+# Starts an nginx with one worker: nginx NAME PORT UPSTREAMS LOCATIONS; prints the master's pid.
+nginx() {
+    local dir="$work/nginx-$1"
+    mkdir -p "$dir"
+    cat > "$dir/nginx.conf" <<NGINX
 worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
 events { worker_connections 1024; }
 http {
     access_log off;
-    client_body_temp_path $work/nginx/body;
-    proxy_temp_path $work/nginx/proxy;
-    upstream bench { server 127.0.0.1:$upstream_port; keepalive 64; }
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    $3
     server {
-        listen 127.0.0.1:$nginx_port;
-        location / {
-            proxy_pass http://bench;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_buffering off;
-        }
+        listen 127.0.0.1:$2;
+        $4
     }
 }
 NGINX
-/usr/sbin/nginx -c "$work/nginx/nginx.conf" -g "daemon off;" & pids+=($!)
-nginx_pid=$!
+    /usr/sbin/nginx -c "$dir/nginx.conf" -g "daemon off;" > /dev/null 2>&1 &
+    echo $!
+}
+# Forwards to the named keep-alive upstream, streaming the answer through as it arrives.
+forward() { echo "proxy_pass http://$1; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_buffering off;"; }
+
+nginx_port=$(free_port)
+nginx_pid=$(nginx one "$nginx_port" "upstream bench { server 127.0.0.1:$upstream_port; keepalive 64; }" \
+    "location / { $(forward bench) }")
+pids+=("$nginx_pid")
+
+# Split mode's shape with three nginx processes doing no work: the front asks a second process (auth_request, an
+# empty 204) before it forwards to a third, which forwards to the upstream. Every hop split mode makes, none of its
+# work: a floor for split's added latency on this machine.
+nginx_split_port=$(free_port)
+nginx_auth_port=$(free_port)
+nginx_relay_port=$(free_port)
+nginx_auth_pid=$(nginx auth "$nginx_auth_port" "" "location / { return 204; }")
+pids+=("$nginx_auth_pid")
+nginx_relay_pid=$(nginx relay "$nginx_relay_port" \
+    "upstream bench { server 127.0.0.1:$upstream_port; keepalive 64; }" "location / { $(forward bench) }")
+pids+=("$nginx_relay_pid")
+nginx_front_pid=$(nginx front "$nginx_split_port" "
+    upstream auth { server 127.0.0.1:$nginx_auth_port; keepalive 64; }
+    upstream relay { server 127.0.0.1:$nginx_relay_port; keepalive 64; }" "
+        location / { auth_request /auth; $(forward relay) }
+        location = /auth {
+            internal;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length \"\";
+            $(forward auth)
+        }")
+pids+=("$nginx_front_pid")
 
 wait_http "http://127.0.0.1:$aio_port/health/ready"
 wait_http "http://127.0.0.1:$governance_ops/health/ready"
 wait_http "http://127.0.0.1:$inference_ops/health/ready"
 wait_http "http://127.0.0.1:$split_port/health/ready"
 wait_http "http://127.0.0.1:$nginx_port/"
+wait_http "http://127.0.0.1:$nginx_auth_port/"
+wait_http "http://127.0.0.1:$nginx_relay_port/"
+wait_http "http://127.0.0.1:$nginx_split_port/"
 wait_http "http://127.0.0.1:$nio_proxy_port/"
 
 for kind in plain stream; do
@@ -139,6 +172,7 @@ declare -A target_pids=(
     [split]="$split_pids"
     [nginx]="$(pgrep -P "$nginx_pid" | tr '\n' ' ')"
     [nio-proxy]="$nio_proxy_pid"
+    [nginx-split]="$(pgrep -P "$nginx_front_pid,$nginx_auth_pid,$nginx_relay_pid" | tr '\n' ' ')"
 )
 # User plus system time of the given processes, all threads, in clock ticks (/proc/PID/stat fields 14 and 15).
 cpu_ticks() {
@@ -154,13 +188,14 @@ declare -A urls=(
     [split]="http://127.0.0.1:$split_port/v1/chat/completions"
     [nginx]="http://127.0.0.1:$nginx_port/v1/chat/completions"
     [nio-proxy]="http://127.0.0.1:$nio_proxy_port/v1/chat/completions"
+    [nginx-split]="http://127.0.0.1:$nginx_split_port/v1/chat/completions"
 )
 
 results="$work/results.txt"
 : > "$results"
 for round in $(seq 1 "$rounds"); do
     for kind in plain stream; do
-        for target in direct nginx nio-proxy all-in-one split; do
+        for target in direct nginx nio-proxy all-in-one nginx-split split; do
             # Warm up connections, caches and allocators before measuring.
             wrk -t1 -c4 -d2s -s "$work/$kind.lua" "${urls[$target]}" > /dev/null
             # shellcheck disable=SC2086 # the list of pids is meant to split
@@ -197,7 +232,7 @@ import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
 data = {(r, k, t): (float(p50), float(p99), float(rps), float(cpu)) for r, k, t, p50, p99, rps, cpu in rows}
 rounds = sorted({r for r, _, _ in data}, key=int)
-targets = ("direct", "nginx", "nio-proxy", "all-in-one", "split")
+targets = ("direct", "nginx", "nio-proxy", "all-in-one", "nginx-split", "split")
 print(f"{len(rounds)} rounds; medians over the rounds")
 print()
 print(
