@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import NIOCore
 import NIOPosix
 import SluiceNIOSupport
 import SluiceServer
@@ -32,9 +33,12 @@ extension BenchCommand {
             static let configuration = CommandConfiguration(abstract: "Serve the echo service.")
 
             @OptionGroup var common: Common
+            @Flag(help: "Serve the stream method on swift-nio-http2 alone, without grpc-swift (no unary method).")
+            var lean = false
 
             func run() async throws {
                 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+                if lean { return try await serveLeanEcho(on: group.next(), port: common.port) }
                 let server = GRPCServer(
                     transport: .http2NIOPosix(
                         address: .ipv4(host: "127.0.0.1", port: common.port),
@@ -55,12 +59,20 @@ extension BenchCommand {
             static let configuration = CommandConfiguration(abstract: "Call the echo service and print the costs.")
 
             @OptionGroup var common: Common
-            @Option(help: "unary: one call per message; stream: every message on one open stream.") var mode = "unary"
+            @Option(
+                help: """
+                    unary: one call per message; stream: every message on one open stream; lean-stream: the same on \
+                    swift-nio-http2 alone, without grpc-swift.
+                    """
+            )
+            var mode = "unary"
             @Option(help: "How many calls or messages to measure, after 500 for warm-up.") var count = 10_000
             @Option(help: "The size of each message in bytes.") var bytes = 300
 
             func validate() throws {
-                guard ["unary", "stream"].contains(mode) else { throw ValidationError("--mode is unary or stream") }
+                guard ["unary", "stream", "lean-stream"].contains(mode) else {
+                    throw ValidationError("--mode is unary, stream or lean-stream")
+                }
                 guard count > 0, bytes >= 0 else {
                     throw ValidationError("--count must be positive, --bytes not negative")
                 }
@@ -79,7 +91,18 @@ extension BenchCommand {
                 )
                 let payload = [UInt8](repeating: 7, count: bytes)
                 let (mode, count) = (self.mode, self.count)
-                let result = try await withTaskExecutorPreference(EventLoopTaskExecutor.shared(for: group.next())) {
+                let loop = group.next()
+                if mode == "lean-stream" {
+                    let port = common.port
+                    let result = try await withTaskExecutorPreference(EventLoopTaskExecutor.shared(for: loop)) {
+                        try await Self.leanStream(loop: loop, port: port, payload: payload, count: count)
+                    }
+                    return print(
+                        "mode=\(mode) flush_delay_us=\(delay) calls=\(count) p50_us=\(result.percentile(0.5))",
+                        "p99_us=\(result.percentile(0.99)) client_cpu_us_per_call=\(result.cpuMicrosecondsPerCall)"
+                    )
+                }
+                let result = try await withTaskExecutorPreference(EventLoopTaskExecutor.shared(for: loop)) {
                     try await withThrowingTaskGroup(of: Measurement?.self) { tasks in
                         tasks.addTask {
                             try await client.runConnections()
@@ -113,6 +136,30 @@ extension BenchCommand {
                         deserializer: RawBytes(),
                         options: .defaults
                     ) { try $0.message }
+                    if index >= 500 { measurement.record(ContinuousClock.now - started) }
+                }
+                measurement.stop()
+                return measurement
+            }
+
+            private static func leanStream(
+                loop: any EventLoop,
+                port: Int,
+                payload: [UInt8],
+                count: Int
+            ) async throws -> Measurement {
+                let stream = try await openLeanEchoStream(
+                    on: loop,
+                    port: port,
+                    path: "/\(EchoService.stream.fullyQualifiedMethod)"
+                )
+                let message = ByteBuffer(bytes: payload)
+                var measurement = Measurement(capacity: count)
+                for index in 0..<(500 + count) {
+                    if index == 500 { measurement.start() }
+                    let started = ContinuousClock.now
+                    // This task runs on `loop` (its executor preference), so the stream is reached without a hop.
+                    _ = try await withCheckedThrowingContinuation { stream.value.send(message, $0) }
                     if index >= 500 { measurement.record(ContinuousClock.now - started) }
                 }
                 measurement.stop()
