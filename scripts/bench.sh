@@ -12,7 +12,8 @@
 #               beyond forwarding, as a reference for what any proxy hop costs on this machine
 #   nio-proxy   wrk → `sluice bench proxy` (a bare SwiftNIO forwarding proxy) → upstream: the same for SwiftNIO
 #   nginx-split wrk → nginx → (auth_request to a second nginx answering 204) → a third nginx → upstream: split mode's
-#               process hops with none of its work, as a reference for what that shape costs on this machine
+#               process hops with none of its work (and an authorization hop on every request, which split's edge
+#               caches for a second), as a reference for what that shape costs on this machine
 # For each, non-stream and stream: p50/p99 at concurrency 1 (wrk -c1), requests/s at 64 connections (wrk -c64), and
 # the CPU time the target's own processes spent per request during the concurrency-1 run (the upstream's for direct;
 # edge, inference and governance together for split). CPU time changes far less with the machine's background load
@@ -122,8 +123,9 @@ nginx_pid=$(nginx one "$nginx_port" "upstream bench { server 127.0.0.1:$upstream
 pids+=("$nginx_pid")
 
 # Split mode's shape with three nginx processes doing no work: the front asks a second process (auth_request, an
-# empty 204) before it forwards to a third, which forwards to the upstream. Every hop split mode makes, none of its
-# work: a floor for split's added latency on this machine.
+# empty 204) before it forwards to a third, which forwards to the upstream. Split mode's hops with none of its work,
+# and one more per request: split's edge asks governance once per key and second, this front asks on every request.
+# A generous floor for split's added latency on this machine.
 nginx_split_port=$(free_port)
 nginx_auth_port=$(free_port)
 nginx_relay_port=$(free_port)
