@@ -85,6 +85,108 @@ struct UsageRecorderTests {
         func revokeKey(id: String) async throws { throw Unsupported() }
     }
 
+    /// A ledger that refuses writes with `error` until it has refused `failures` of them, or until ``recover()``.
+    ///
+    /// Its waits end when the awaited state is reached or when the waiting task is cancelled (a test's time limit),
+    /// so a recorder that never writes fails the test rather than hanging it.
+    private final class FlakyLedger: GovernanceService {
+        struct Unsupported: Error {}
+
+        private struct Waiter {
+            var token: Int
+            var reached: @Sendable (State) -> Bool
+            var continuation: CheckedContinuation<Void, Never>
+        }
+
+        private struct State {
+            var remainingFailures: Int
+            var attempts = 0
+            var written: [String] = []
+            var waiters: [Waiter] = []
+            var nextToken = 0
+        }
+
+        private let state: Mutex<State>
+        private let error: GovernanceError
+
+        init(failing failures: Int, with error: GovernanceError) {
+            state = Mutex(State(remainingFailures: failures))
+            self.error = error
+        }
+
+        /// The request ids written, in order.
+        var written: [String] { state.withLock { $0.written } }
+        /// Every try, failed or not.
+        var attempts: Int { state.withLock { $0.attempts } }
+
+        func recordUsage(batch records: [UsageRecord]) async throws {
+            let (fail, ready) = state.withLock { state -> (Bool, [Waiter]) in
+                state.attempts += 1
+                let fail = state.remainingFailures > 0
+                if fail {
+                    state.remainingFailures -= 1
+                } else {
+                    state.written += records.map(\.requestID)
+                }
+                let current = state
+                let ready = state.waiters.filter { $0.reached(current) }
+                state.waiters.removeAll { $0.reached(current) }
+                return (fail, ready)
+            }
+            ready.forEach { $0.continuation.resume() }
+            if fail { throw error }
+        }
+
+        func recover() { state.withLock { $0.remainingFailures = 0 } }
+
+        func untilFirstAttempt() async { await wait { $0.attempts > 0 } }
+
+        func untilWritten(_ count: Int) async { await wait { $0.written.count >= count } }
+
+        private func wait(until reached: @escaping @Sendable (State) -> Bool) async {
+            let token = state.withLock { state in
+                state.nextToken += 1
+                return state.nextToken
+            }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    let now = state.withLock { state in
+                        if reached(state) || Task.isCancelled { return true }
+                        state.waiters.append(Waiter(token: token, reached: reached, continuation: continuation))
+                        return false
+                    }
+                    if now { continuation.resume() }
+                }
+            } onCancel: {
+                let waiter = state.withLock { state in
+                    state.waiters.firstIndex { $0.token == token }.map { state.waiters.remove(at: $0) }
+                }
+                waiter?.continuation.resume()
+            }
+        }
+
+        func recordUsage(_ record: UsageRecord) async throws { try await recordUsage(batch: [record]) }
+        func authorize(_ request: AuthorizationRequest) async throws -> Authorization { throw Unsupported() }
+        func createKey(_ request: KeyCreationRequest) async throws -> CreatedKey { throw Unsupported() }
+        func listKeys(tenant: String?) async throws -> [APIKeyInfo] { throw Unsupported() }
+        func revokeKey(id: String) async throws { throw Unsupported() }
+    }
+
+    /// Runs `recorder` in a service group around `body`, then shuts it down gracefully.
+    private static func running<T: Sendable>(
+        _ recorder: UsageRecorder,
+        _ body: () async throws -> T
+    ) async throws -> T {
+        let group = ServiceGroup(services: [recorder], logger: Logger(label: "test"))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let result = try await body()
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        }
+    }
+
     private static func record(_ id: String) -> UsageRecord {
         UsageRecord(
             requestID: id,
@@ -130,5 +232,90 @@ struct UsageRecorderTests {
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
+    }
+
+    @Test(
+        "while governance is unreachable a batch is retried until it is written, and nothing is lost",
+        .timeLimit(.minutes(1))
+    )
+    func retriesWhileUnreachable() async throws {
+        // Given a governance that cannot be reached for its first twelve tries (more than the three a refused batch
+        // gets), and a recorder that backs off from 1 ms to at most 4 ms
+        let ledger = FlakyLedger(failing: 12, with: GovernanceError(.unavailable, "connection refused"))
+        let recorder = UsageRecorder(
+            governance: ledger,
+            logger: Logger(label: "test"),
+            batchWindow: .milliseconds(1),
+            retryDelay: .milliseconds(1),
+            maximumRetryDelay: .milliseconds(4)
+        )
+
+        // When records arrive during the outage
+        try await Self.running(recorder) {
+            for id in ["r1", "r2", "r3"] { recorder.record(Self.record(id)) }
+            await ledger.untilFirstAttempt()
+            for id in ["r4", "r5"] { recorder.record(Self.record(id)) }
+            await ledger.untilWritten(5)
+        }
+
+        // Then every record is written once, in order, after the twelve failed tries
+        #expect(ledger.written == ["r1", "r2", "r3", "r4", "r5"])
+        #expect(ledger.attempts >= 13)
+    }
+
+    @Test(
+        "a batch governance refuses gets three tries and is dropped, and later records are still written",
+        .timeLimit(.minutes(1))
+    )
+    func refusedBatchIsDropped() async throws {
+        // Given a governance that refuses the first three writes as invalid
+        let ledger = FlakyLedger(failing: 3, with: GovernanceError(.invalidArgument, "bad record"))
+        let recorder = UsageRecorder(
+            governance: ledger,
+            logger: Logger(label: "test"),
+            batchWindow: .milliseconds(1),
+            retryDelay: .milliseconds(1)
+        )
+
+        // When one record is refused and another arrives while it is retried
+        try await Self.running(recorder) {
+            recorder.record(Self.record("refused"))
+            await ledger.untilFirstAttempt()
+            recorder.record(Self.record("later"))
+            await ledger.untilWritten(1)
+        }
+
+        // Then the refused record was dropped after three tries, and the later one written in its own batch
+        #expect(ledger.written == ["later"])
+        #expect(ledger.attempts == 4)
+    }
+
+    @Test(
+        "a full queue drops its oldest records while governance is unreachable and keeps the newest",
+        .timeLimit(.minutes(1))
+    )
+    func fullQueueDropsOldest() async throws {
+        // Given a recorder that queues at most three records, and a governance that stays unreachable until told
+        let ledger = FlakyLedger(failing: .max, with: GovernanceError(.unavailable, "deadline exceeded"))
+        let recorder = UsageRecorder(
+            governance: ledger,
+            logger: Logger(label: "test"),
+            batchWindow: .milliseconds(1),
+            retryDelay: .milliseconds(1),
+            maximumRetryDelay: .milliseconds(2),
+            maximumQueued: 3
+        )
+
+        // When the first record is being retried and five more arrive, and governance then comes back
+        try await Self.running(recorder) {
+            recorder.record(Self.record("first"))
+            await ledger.untilFirstAttempt()
+            for id in ["q1", "q2", "q3", "q4", "q5"] { recorder.record(Self.record(id)) }
+            ledger.recover()
+            await ledger.untilWritten(4)
+        }
+
+        // Then the batch in flight and the three newest were written; the two oldest queued were dropped
+        #expect(ledger.written == ["first", "q3", "q4", "q5"])
     }
 }
