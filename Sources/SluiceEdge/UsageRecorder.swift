@@ -45,7 +45,7 @@ package final class UsageRecorder: Service {
     package static let attemptsWhenRefused = 3
 
     /// The most records queued by default while governance is unreachable: about two minutes of 1,500 requests a
-    /// second, some 60 MB.
+    /// second, at a few hundred bytes a record.
     package static let defaultMaximumQueued = 200_000
 
     /// How long records gather before a batch is written, unless a full batch is already waiting.
