@@ -91,8 +91,8 @@ nio_proxy_port=$(free_port)
 "$bin" bench proxy --port "$nio_proxy_port" --upstream-port "$upstream_port" & pids+=($!)
 nio_proxy_pid=$!
 
-# Starts an nginx with one worker: nginx NAME PORT UPSTREAMS LOCATIONS; prints the master's pid.
-nginx() {
+# Starts an nginx with one worker: start_nginx NAME PORT UPSTREAMS LOCATIONS; prints the master's pid.
+start_nginx() {
     local dir="$work/nginx-$1"
     mkdir -p "$dir"
     cat > "$dir/nginx.conf" <<NGINX
@@ -118,7 +118,7 @@ NGINX
 forward() { echo "proxy_pass http://$1; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_buffering off;"; }
 
 nginx_port=$(free_port)
-nginx_pid=$(nginx one "$nginx_port" "upstream bench { server 127.0.0.1:$upstream_port; keepalive 64; }" \
+nginx_pid=$(start_nginx one "$nginx_port" "upstream bench { server 127.0.0.1:$upstream_port; keepalive 64; }" \
     "location / { $(forward bench) }")
 pids+=("$nginx_pid")
 
@@ -129,12 +129,12 @@ pids+=("$nginx_pid")
 nginx_split_port=$(free_port)
 nginx_auth_port=$(free_port)
 nginx_relay_port=$(free_port)
-nginx_auth_pid=$(nginx auth "$nginx_auth_port" "" "location / { return 204; }")
+nginx_auth_pid=$(start_nginx auth "$nginx_auth_port" "" "location / { return 204; }")
 pids+=("$nginx_auth_pid")
-nginx_relay_pid=$(nginx relay "$nginx_relay_port" \
+nginx_relay_pid=$(start_nginx relay "$nginx_relay_port" \
     "upstream bench { server 127.0.0.1:$upstream_port; keepalive 64; }" "location / { $(forward bench) }")
 pids+=("$nginx_relay_pid")
-nginx_front_pid=$(nginx front "$nginx_split_port" "
+nginx_front_pid=$(start_nginx front "$nginx_split_port" "
     upstream auth { server 127.0.0.1:$nginx_auth_port; keepalive 64; }
     upstream relay { server 127.0.0.1:$nginx_relay_port; keepalive 64; }" "
         location / { auth_request /auth; $(forward relay) }

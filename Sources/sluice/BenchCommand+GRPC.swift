@@ -80,30 +80,23 @@ extension BenchCommand {
 
             func run() async throws {
                 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-                let delay = common.flushDelayUs
-                let client = GRPCClient(
-                    transport: try .http2NIOPosix(
-                        target: .ipv4(address: "127.0.0.1", port: common.port),
-                        transportSecurity: .plaintext,
-                        config: SluiceRuntime.clientTransportConfig(flushDelayUs: delay),
-                        eventLoopGroup: group
-                    )
-                )
-                let payload = [UInt8](repeating: 7, count: bytes)
-                let (mode, count) = (self.mode, self.count)
                 let loop = group.next()
-                if mode == "lean-stream" {
-                    let port = common.port
-                    let result = try await withTaskExecutorPreference(EventLoopTaskExecutor.shared(for: loop)) {
-                        try await Self.leanStream(loop: loop, port: port, payload: payload, count: count)
-                    }
-                    return print(
-                        "mode=\(mode) flush_delay_us=\(delay) calls=\(count) p50_us=\(result.percentile(0.5))",
-                        "p99_us=\(result.percentile(0.99)) client_cpu_us_per_call=\(result.cpuMicrosecondsPerCall)"
-                    )
-                }
+                let delay = common.flushDelayUs
+                let payload = [UInt8](repeating: 7, count: bytes)
+                let (mode, count, port) = (self.mode, self.count, common.port)
                 let result = try await withTaskExecutorPreference(EventLoopTaskExecutor.shared(for: loop)) {
-                    try await withThrowingTaskGroup(of: Measurement?.self) { tasks in
+                    if mode == "lean-stream" {
+                        return try await Self.leanStream(loop: loop, port: port, payload: payload, count: count)
+                    }
+                    let client = GRPCClient(
+                        transport: try .http2NIOPosix(
+                            target: .ipv4(address: "127.0.0.1", port: port),
+                            transportSecurity: .plaintext,
+                            config: SluiceRuntime.clientTransportConfig(flushDelayUs: delay),
+                            eventLoopGroup: group
+                        )
+                    )
+                    return try await withThrowingTaskGroup(of: Measurement?.self) { tasks in
                         tasks.addTask {
                             try await client.runConnections()
                             return nil

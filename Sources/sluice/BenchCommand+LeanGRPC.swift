@@ -10,6 +10,9 @@ import NIOPosix
 
 /// Length-prefixed gRPC messages taken out of the DATA frames of one stream, uncompressed only.
 struct GRPCMessageFramer {
+    /// The largest message taken, gRPC's usual default receive limit: a peer cannot make the buffer grow past it.
+    static let maximumMessageBytes: UInt32 = 4 * 1024 * 1024
+
     private var buffer = ByteBuffer()
 
     /// The frame that carries `message` on the wire: flag 0 (uncompressed), a 32-bit big-endian length, the bytes.
@@ -29,11 +32,15 @@ struct GRPCMessageFramer {
 
     /// The next whole message, if one has arrived.
     mutating func next() throws -> ByteBuffer? {
+        // The prefix is checked as soon as it has arrived, before the body is buffered.
         guard let flag = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
-            let length = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt32.self),
-            buffer.readableBytes >= 5 + Int(length)
+            let length = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt32.self)
         else { return nil }
         guard flag == 0 else { throw LeanGRPCError("compressed messages are not supported") }
+        guard length <= Self.maximumMessageBytes else {
+            throw LeanGRPCError("a message of \(length) bytes is over the \(Self.maximumMessageBytes)-byte limit")
+        }
+        guard buffer.readableBytes >= 5 + Int(length) else { return nil }
         buffer.moveReaderIndex(forwardBy: 5)
         let message = buffer.readSlice(length: Int(length))
         if buffer.readableBytes == 0 { buffer.clear() }
