@@ -172,6 +172,22 @@ struct UsageRecorderTests {
         func revokeKey(id: String) async throws { throw Unsupported() }
     }
 
+    /// A recorder with a 1 ms window and a first retry after 1 ms, so that outages of many tries take milliseconds.
+    private static func quickRecorder(
+        _ ledger: FlakyLedger,
+        maximumRetryDelay: Duration = .seconds(5),
+        maximumQueued: Int = UsageRecorder.defaultMaximumQueued
+    ) -> UsageRecorder {
+        UsageRecorder(
+            governance: ledger,
+            logger: Logger(label: "test"),
+            batchWindow: .milliseconds(1),
+            retryDelay: .milliseconds(1),
+            maximumRetryDelay: maximumRetryDelay,
+            maximumQueued: maximumQueued
+        )
+    }
+
     /// Runs `recorder` in a service group around `body`, then shuts it down gracefully.
     private static func running<T: Sendable>(
         _ recorder: UsageRecorder,
@@ -242,13 +258,7 @@ struct UsageRecorderTests {
         // Given a governance that cannot be reached for its first twelve tries (more than the three a refused batch
         // gets), and a recorder that backs off from 1 ms to at most 4 ms
         let ledger = FlakyLedger(failing: 12, with: GovernanceError(.unavailable, "connection refused"))
-        let recorder = UsageRecorder(
-            governance: ledger,
-            logger: Logger(label: "test"),
-            batchWindow: .milliseconds(1),
-            retryDelay: .milliseconds(1),
-            maximumRetryDelay: .milliseconds(4)
-        )
+        let recorder = Self.quickRecorder(ledger, maximumRetryDelay: .milliseconds(4))
 
         // When records arrive during the outage
         try await Self.running(recorder) {
@@ -270,12 +280,7 @@ struct UsageRecorderTests {
     func refusedBatchIsDropped() async throws {
         // Given a governance that refuses the first three writes as invalid
         let ledger = FlakyLedger(failing: 3, with: GovernanceError(.invalidArgument, "bad record"))
-        let recorder = UsageRecorder(
-            governance: ledger,
-            logger: Logger(label: "test"),
-            batchWindow: .milliseconds(1),
-            retryDelay: .milliseconds(1)
-        )
+        let recorder = Self.quickRecorder(ledger)
 
         // When one record is refused and another arrives while it is retried
         try await Self.running(recorder) {
@@ -297,14 +302,7 @@ struct UsageRecorderTests {
     func fullQueueDropsOldest() async throws {
         // Given a recorder that queues at most three records, and a governance that stays unreachable until told
         let ledger = FlakyLedger(failing: .max, with: GovernanceError(.unavailable, "deadline exceeded"))
-        let recorder = UsageRecorder(
-            governance: ledger,
-            logger: Logger(label: "test"),
-            batchWindow: .milliseconds(1),
-            retryDelay: .milliseconds(1),
-            maximumRetryDelay: .milliseconds(2),
-            maximumQueued: 3
-        )
+        let recorder = Self.quickRecorder(ledger, maximumRetryDelay: .milliseconds(2), maximumQueued: 3)
 
         // When the first record is being retried and five more arrive, and governance then comes back
         try await Self.running(recorder) {
