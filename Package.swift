@@ -17,6 +17,10 @@ let vectorTargetCPU: [SwiftSetting] = {
     return cpu == "generic" || cpu.isEmpty ? [] : [.unsafeFlags(["-target-cpu", cpu])]
 }()
 
+/// `sluice-bench`, the benchmark tools `scripts/bench*.sh` run, is built only with `SLUICE_BENCHMARKS=1`, so the
+/// default build and the `sluice` product carry none of it (as hummingbird's `ENABLE_HB_BENCHMARKS` does).
+let benchmarksEnabled = Context.environment["SLUICE_BENCHMARKS"] == "1"
+
 let package = Package(
     name: "sluice",
     platforms: [.macOS(.v15)],
@@ -38,7 +42,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
@@ -213,18 +216,8 @@ let package = Package(
             dependencies: [
                 "SluiceServer",
                 "SluiceGovernance",
-                "SluiceVector",
-                "SluiceNIOSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "GRPCCore", package: "grpc-swift-2"),
-                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
-                .product(name: "NIOHPACK", package: "swift-nio-http2"),
-                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: defaultSwiftSettings
         ),
@@ -337,3 +330,29 @@ let package = Package(
         ),
     ]
 )
+
+if benchmarksEnabled {
+    package.dependencies.append(.package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"))
+    package.products.append(.executable(name: "sluice-bench", targets: ["sluice-bench"]))
+    package.targets.append(
+        .executableTarget(
+            name: "sluice-bench",
+            dependencies: [
+                "SluiceServer",
+                "SluiceVector",
+                "SluiceNIOSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        )
+    )
+}

@@ -5,16 +5,17 @@
 #
 # Usage: scripts/bench-grpc.sh [CALLS]   (measured calls per row, default 10000, after 500 for warm-up)
 #
-# Release build. `sluice bench grpc serve` answers an echo service on one event loop (`--lean`: the stream method on
-# swift-nio-http2 alone); `sluice bench grpc call` makes the calls one after another (concurrency 1) and reports the
+# Release build. `sluice-bench grpc serve` answers an echo service on one event loop (`--lean`: the stream method on
+# swift-nio-http2 alone); `sluice-bench grpc call` makes the calls one after another (concurrency 1) and reports the
 # round trip and its own CPU per call (`--mode lean-stream`: the stream on swift-nio-http2 alone); the server's CPU
 # per call comes from /proc. Prints a Markdown table; ratios are against the first row, measured in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 calls="${1:-10000}"
 
-swift build -c release --scratch-path .build-release --product sluice >/dev/null
-bin="$(swift build -c release --scratch-path .build-release --show-bin-path)/sluice"
+export SLUICE_BENCHMARKS=1
+swift build -c release --scratch-path .build-release --product sluice-bench >/dev/null
+bench_bin="$(swift build -c release --scratch-path .build-release --show-bin-path)/sluice-bench"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 server=""
@@ -32,14 +33,14 @@ for row in "grpc 100 unary stream" "grpc 0 unary stream lean-stream" "lean 0 str
     read -r kind delay modes <<<"$row"
     flags=(--port "$port" --flush-delay-us "$delay")
     [[ $kind == lean ]] && flags+=(--lean)
-    "$bin" bench grpc serve "${flags[@]}" & server=$!
+    "$bench_bin" grpc serve "${flags[@]}" & server=$!
     for _ in $(seq 1 100); do
         python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.1)" 2>/dev/null && break
         sleep 0.05
     done
     for mode in $modes; do
         before=$(cpu_ticks "$server")
-        line=$("$bin" bench grpc call --port "$port" --flush-delay-us "$delay" --mode "$mode" --count "$calls")
+        line=$("$bench_bin" grpc call --port "$port" --flush-delay-us "$delay" --mode "$mode" --count "$calls")
         after=$(cpu_ticks "$server")
         p50=$(sed -n 's/.*p50_us=\([0-9]*\).*/\1/p' <<<"$line")
         p99=$(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$line")

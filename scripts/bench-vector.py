@@ -27,7 +27,7 @@ divided by N, plus the index's own size figure (hnswlib: `index_file_size()`, th
 Each implementation runs in a process of its own that reads the same files: hnswlib in a child Python process
 (this script with --hnswlib-worker), Sluice as:
 
-    <binary> bench vector --base base.fvecs --queries queries.fvecs --truth truth.ivecs
+    <binary> vector --base base.fvecs --queries queries.fvecs --truth truth.ivecs
         --metric cosine --m 16 --ef-construction 200 --ef-search 32,64,128 --k 10 --json
 
 Both print one JSON object (hnswlib adds "python_call_overhead_us"):
@@ -645,7 +645,7 @@ def rss_bytes() -> int:
 
 
 def nearest_rank(samples: np.ndarray, fraction: float) -> float:
-    """The sorted sample at index ⌊n · fraction⌋, the percentile definition `sluice bench vector` uses."""
+    """The sorted sample at index ⌊n · fraction⌋, the percentile definition `sluice-bench vector` uses."""
     ordered = np.sort(samples)
     return float(ordered[min(len(ordered) - 1, int(len(ordered) * fraction))])
 
@@ -658,7 +658,7 @@ def recall_at(found: np.ndarray, truth: np.ndarray, k: int) -> float:
 
 @dataclass
 class Result:
-    """What one implementation measured on one dataset: the JSON contract of `sluice bench vector`."""
+    """What one implementation measured on one dataset: the JSON contract of `sluice-bench vector`."""
 
     label: str
     build_seconds: float
@@ -756,7 +756,7 @@ def hnswlib_worker(base_path: Path, queries_path: Path, truth_path: Path) -> dic
     try:
         for ef in EF_SEARCH:
             index.set_ef(ef)
-            for row in range(len(queries)):  # warm-up pass at this ef, as `sluice bench vector` does
+            for row in range(len(queries)):  # warm-up pass at this ef, as `sluice-bench vector` does
                 index.knn_query(queries[row : row + 1], k=K, num_threads=1)
             found = np.empty((len(queries), K), dtype=np.int64)
             latencies = np.empty(len(queries), dtype=np.float64)
@@ -813,7 +813,7 @@ def bench_sluice(binary: Path, dataset: Dataset, query_count: int) -> Result:
     """Runs `sluice bench vector … --json` on the dataset's files."""
     queries_path, truth_path = dataset.query_files(query_count)
     command = [
-        str(binary), "bench", "vector",
+        str(binary), "vector",
         "--base", str(dataset.base_path),
         "--queries", str(queries_path),
         "--truth", str(truth_path),
@@ -994,7 +994,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--dataset", choices=["clustered", "sentences", "all"], default="all")
     target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--binary", type=Path, help="the sluice executable (release build)")
+    target.add_argument("--binary", type=Path, help="the sluice-bench executable (release build)")
     target.add_argument("--hnswlib-only", action="store_true", help="measure hnswlib alone (no Sluice binary)")
     parser.add_argument("--queries", type=int, default=QUERY_POOL, help=f"queries to run (1 – {QUERY_POOL})")
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the tables to FILE")

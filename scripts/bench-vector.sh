@@ -73,9 +73,9 @@ fi
 
 if [[ "$chooses_target" == false ]]; then
     if [[ "$build" == true ]]; then
-        swift build -c release --scratch-path .build-release --product sluice >/dev/null
+        SLUICE_BENCHMARKS=1 swift build -c release --scratch-path .build-release --product sluice-bench >/dev/null
     fi
-    arguments+=(--binary .build-release/release/sluice)
+    arguments+=(--binary .build-release/release/sluice-bench)
 fi
 
 exec "$venv/bin/python" scripts/bench-vector.py "${arguments[@]}"

@@ -5,12 +5,12 @@
 #        SLUICE_BENCH_BIN=path/to/sluice scripts/bench.sh ...   measures that binary instead of building one
 #
 # Release build. Three targets, all answering POST /v1/chat/completions the same way:
-#   direct      wrk → fixed-answer upstream (`sluice bench upstream`)
+#   direct      wrk → fixed-answer upstream (`sluice-bench upstream`)
 #   all-in-one  wrk → `sluice serve` → upstream
 #   split       wrk → `sluice serve edge` → gRPC → `sluice serve inference` → upstream (+ governance over gRPC)
 #   nginx       wrk → nginx (one worker, keep-alive upstream) → upstream: a mature C reverse proxy doing no work
 #               beyond forwarding, as a reference for what any proxy hop costs on this machine
-#   nio-proxy   wrk → `sluice bench proxy` (a bare SwiftNIO forwarding proxy) → upstream: the same for SwiftNIO
+#   nio-proxy   wrk → `sluice-bench proxy` (a bare SwiftNIO forwarding proxy) → upstream: the same for SwiftNIO
 #   nginx-split wrk → nginx → (auth_request to a second nginx answering 204) → a third nginx → upstream: split mode's
 #               process hops with none of its work (and an authorization hop on every request, which split's edge
 #               caches for a second), as a reference for what that shape costs on this machine
@@ -29,6 +29,10 @@ rounds="${2:-3}"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 [[ -x /usr/sbin/nginx ]] || { apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null; }
 scripts/fetch-tokenizer.sh >/dev/null
+# The benchmark tools (the fixed-answer upstream, the bare NIO proxy) live in `sluice-bench`, outside the product.
+export SLUICE_BENCHMARKS=1
+swift build -c release --scratch-path .build-release --product sluice-bench >/dev/null
+bench_bin="$(swift build -c release --scratch-path .build-release --show-bin-path)/sluice-bench"
 if [[ -n "${SLUICE_BENCH_BIN:-}" ]]; then
     bin="$SLUICE_BENCH_BIN"
 else
@@ -56,7 +60,7 @@ wait_http() {
 }
 
 upstream_port=$(free_port)
-"$bin" bench upstream --port "$upstream_port" & pids+=($!)
+"$bench_bin" upstream --port "$upstream_port" & pids+=($!)
 upstream_pid=$!
 
 mkdir -p "$work/data/tokenizers"
@@ -88,7 +92,7 @@ SLUICE_HTTP_PORT=$split_port "$bin" serve edge > "$work/edge.log" 2>&1 & pids+=(
 split_pids+=" $!"
 
 nio_proxy_port=$(free_port)
-"$bin" bench proxy --port "$nio_proxy_port" --upstream-port "$upstream_port" & pids+=($!)
+"$bench_bin" proxy --port "$nio_proxy_port" --upstream-port "$upstream_port" & pids+=($!)
 nio_proxy_pid=$!
 
 # Starts an nginx with one worker: start_nginx NAME PORT UPSTREAMS LOCATIONS; prints the master's pid.

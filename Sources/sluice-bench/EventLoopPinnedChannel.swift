@@ -1,4 +1,4 @@
-package import HummingbirdCore
+import HummingbirdCore
 import Logging
 import NIOCore
 import SluiceNIOSupport
@@ -27,9 +27,9 @@ struct EventLoopPinnedChannel<Base: ServerChildChannel>: ServerChildChannel {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 with each connection handled on its own event loop (``EventLoopPinnedChannel``); the edge's server,
-    /// and `sluice bench upstream`'s.
-    package static var pinnedHTTP1: HTTPServerBuilder {
+    /// HTTP/1.1 with each connection handled on its own event loop (``EventLoopPinnedChannel``), for
+    /// `sluice-bench upstream`.
+    static var pinnedHTTP1: HTTPServerBuilder {
         .init { responder in
             EventLoopPinnedChannel(base: HTTP1Channel(responder: responder))
         }

@@ -4,10 +4,18 @@ import Logging
 import NIOCore
 import SluiceEdge
 
-/// `sluice bench upstream`: tools for measuring Sluice itself.
+/// `sluice-bench`: tools for measuring Sluice itself, kept out of the `sluice` product.
+///
+/// Built only when `SLUICE_BENCHMARKS=1` is set (`scripts/bench*.sh` set it):
+///
+/// ```bash
+/// SLUICE_BENCHMARKS=1 swift build -c release --scratch-path .build-release --product sluice-bench
+/// .build-release/release/sluice-bench upstream --port 9900
+/// ```
+@main
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
+        commandName: "sluice-bench",
         abstract: "Benchmark tools (see scripts/bench.sh and Docs/BENCHMARKS.md).",
         subcommands: [Upstream.self, Proxy.self, GRPC.self, Vector.self, VectorFilter.self]
     )
@@ -17,7 +25,7 @@ struct BenchCommand: AsyncParsableCommand {
     /// It answers every `POST /v1/chat/completions` with the same precomputed bytes: a completion, or when the
     /// body asks for `"stream":true`, five content chunks, a finish chunk, a usage chunk and `[DONE]`. It does not
     /// parse JSON, so its own cost stays small and constant. Like Sluice's edge it handles each connection on the
-    /// connection's event loop (`pinnedHTTP1`), which costs it about a third less CPU per request than Hummingbird's
+    /// connection's event loop (`EventLoopPinnedChannel`), which costs it about a third less CPU per request than Hummingbird's
     /// default and leaves more of the machine to what is measured.
     struct Upstream: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Serve a fixed-answer OpenAI-compatible upstream.")
