@@ -33,13 +33,12 @@ package protocol InferenceService: Sendable {
     /// - Returns: Every configured model, in configuration order.
     func listModels() async throws -> [ModelDescriptor]
 
-    /// Counts the tokens of a prompt as the model would see it.
+    /// Counts tokens as the model would see them: a chat prompt with its tools, or plain text as is.
     ///
-    /// - Parameters:
-    ///   - model: The public model name.
-    ///   - messages: The prompt.
+    /// - Parameter request: The model and what to count.
     /// - Returns: The count, flagged when estimated.
-    func countTokens(model: String, messages: [ChatMessage]) async throws -> TokenCountResult
+    /// - Throws: ``InferenceError`` with `modelNotFound` for an unknown model.
+    func countTokens(_ request: TokenCountRequest) async throws -> TokenCountResult
 }
 
 /// A public model as the inference service offers it.

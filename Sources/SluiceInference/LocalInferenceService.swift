@@ -124,12 +124,17 @@ package final class LocalInferenceService: InferenceService {
         }
     }
 
-    /// Counts a prompt with the first deployment's encoding, flagged when estimated.
-    package func countTokens(model: String, messages: [ChatMessage]) async throws -> TokenCountResult {
-        guard let configuration = models[model], let first = configuration.deployments.first else {
-            throw InferenceError(.modelNotFound, "The model '\(model)' does not exist")
+    /// Counts with the first deployment's encoding, flagged when estimated.
+    package func countTokens(_ request: TokenCountRequest) async throws -> TokenCountResult {
+        guard let configuration = models[request.model], let first = configuration.deployments.first else {
+            throw InferenceError(.modelNotFound, "The model '\(request.model)' does not exist")
         }
-        return tokens.countPrompt(messages, upstreamModel: first.model)
+        switch request.input {
+        case .prompt(let messages, let tools):
+            return tokens.countPrompt(messages, tools: tools, upstreamModel: first.model)
+        case .text(let text):
+            return tokens.countText(text, upstreamModel: first.model)
+        }
     }
 
     // MARK: - Routing, retries, breakers

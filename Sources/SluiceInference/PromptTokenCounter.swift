@@ -50,12 +50,22 @@ package struct PromptTokenCounter: Sendable {
     ///
     /// - Parameters:
     ///   - messages: The prompt.
+    ///   - tools: The tools offered with the prompt; each definition's name, description and parameter schema count.
     ///   - upstreamModel: The model name the provider knows.
     /// - Returns: The count; estimated unless the model's exact encoding was used.
-    package func countPrompt(_ messages: [ChatMessage], upstreamModel: String) -> TokenCountResult {
+    package func countPrompt(
+        _ messages: [ChatMessage],
+        tools: [ToolDefinition] = [],
+        upstreamModel: String
+    ) -> TokenCountResult {
         let (counter, encoding) = counter(forUpstreamModel: upstreamModel)
         var total = Self.replyPriming
         var estimated = counter.count("").isEstimated
+        for tool in tools {
+            for part in [tool.name, tool.description, tool.parametersJSON].compactMap(\.self) {
+                total += counter.count(part).tokens
+            }
+        }
         for message in messages {
             total += Self.tokensPerMessage
             let counted = counter.count(message.role.rawValue + message.text)
@@ -69,6 +79,18 @@ package struct PromptTokenCounter: Sendable {
             }
         }
         return TokenCountResult(tokens: total, isEstimated: estimated, encoding: encoding)
+    }
+
+    /// Counts plain text as is, with no chat-format overhead.
+    ///
+    /// - Parameters:
+    ///   - text: The text.
+    ///   - upstreamModel: The model name the provider knows.
+    /// - Returns: The count; estimated unless the model's exact encoding was used.
+    package func countText(_ text: String, upstreamModel: String) -> TokenCountResult {
+        let (counter, encoding) = counter(forUpstreamModel: upstreamModel)
+        let counted = counter.count(text)
+        return TokenCountResult(tokens: counted.tokens, isEstimated: counted.isEstimated, encoding: encoding)
     }
 
     /// Counts generated text.

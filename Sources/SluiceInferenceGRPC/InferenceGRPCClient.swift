@@ -189,17 +189,13 @@ package struct InferenceGRPCClient<Transport: ClientTransport>: InferenceService
         return response.models.map(ModelDescriptor.init(proto:))
     }
 
-    /// Counts a prompt's tokens with the remote service.
+    /// Counts tokens with the remote service.
     ///
-    /// - Parameters:
-    ///   - model: The public model name.
-    ///   - messages: The prompt.
+    /// - Parameter request: The model and what to count.
     /// - Returns: The count.
     /// - Throws: ``InferenceError``.
-    package func countTokens(model: String, messages: [ChatMessage]) async throws -> TokenCountResult {
-        var message = Sluice_Inference_V1_CountTokensRequest()
-        message.model = model
-        message.messages = messages.map(Sluice_Inference_V1_Message.init)
+    package func countTokens(_ request: TokenCountRequest) async throws -> TokenCountResult {
+        let message = Sluice_Inference_V1_CountTokensRequest(request)
         let options = callOptions(timeout: timeout)
         let metadata = metadata(requestID: "")
         let response = try await Self.mappingErrors {

@@ -97,7 +97,7 @@ package struct InferenceGRPCService: Sluice_Inference_V1_InferenceService.Simple
         return response
     }
 
-    /// Answers `CountTokens` for `messages`; the domain counts chat prompts only, so `text` is refused.
+    /// Answers `CountTokens`: exactly one of `messages` (with `tools`) and `text`, as the proto says.
     ///
     /// - Parameters:
     ///   - request: The request message.
@@ -106,17 +106,9 @@ package struct InferenceGRPCService: Sluice_Inference_V1_InferenceService.Simple
         request: Sluice_Inference_V1_CountTokensRequest,
         context: ServerContext
     ) async throws -> Sluice_Inference_V1_CountTokensResponse {
-        guard request.text.isEmpty else {
-            // The domain counts chat prompts only; counting plain text as a message would add message overhead.
-            throw InferenceError(.invalidRequest, "Counting plain text is not supported; send the prompt as messages")
-        }
-        guard !request.messages.isEmpty else {
-            throw InferenceError(.invalidRequest, "Set the messages to count")
-        }
-        let model = request.model
-        let messages = try request.messages.map { try ChatMessage(proto: $0) }
+        let count = try TokenCountRequest(proto: request)
         let service = self.service
-        let result = try await perform(context) { try await service.countTokens(model: model, messages: messages) }
+        let result = try await perform(context) { try await service.countTokens(count) }
         return Sluice_Inference_V1_CountTokensResponse(result)
     }
 

@@ -33,6 +33,45 @@ extension ModelDescriptor {
     }
 }
 
+extension Sluice_Inference_V1_CountTokensRequest {
+    init(_ request: TokenCountRequest) {
+        self.init()
+        model = request.model
+        switch request.input {
+        case .prompt(let messages, let tools):
+            self.messages = messages.map(Sluice_Inference_V1_Message.init)
+            self.tools = tools.map(Sluice_Inference_V1_Tool.init)
+        case .text(let text):
+            self.text = text
+        }
+    }
+}
+
+extension TokenCountRequest {
+    /// Reads a `CountTokensRequest`: exactly one of `messages` and `text`; `tools` only with `messages`.
+    ///
+    /// - Throws: ``InferenceError`` with `invalidRequest` when the message breaks those rules.
+    init(proto: Sluice_Inference_V1_CountTokensRequest) throws {
+        guard !proto.model.isEmpty else {
+            throw InferenceError(.invalidRequest, "Set the model whose tokenizer counts")
+        }
+        switch (proto.messages.isEmpty, proto.text.isEmpty) {
+        case (false, false):
+            throw InferenceError(.invalidRequest, "Set either messages or text, not both")
+        case (true, true):
+            throw InferenceError(.invalidRequest, "Set the messages or the text to count")
+        case (false, true):
+            let messages = try proto.messages.map { try ChatMessage(proto: $0) }
+            self.init(model: proto.model, input: .prompt(messages: messages, tools: proto.tools.map(ToolDefinition.init(proto:))))
+        case (true, false):
+            guard proto.tools.isEmpty else {
+                throw InferenceError(.invalidRequest, "Tools count only with messages; plain text is counted as is")
+            }
+            self.init(model: proto.model, input: .text(proto.text))
+        }
+    }
+}
+
 extension Sluice_Inference_V1_CountTokensResponse {
     init(_ result: TokenCountResult) {
         self.init()

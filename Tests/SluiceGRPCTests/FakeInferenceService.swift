@@ -26,7 +26,7 @@ final class FakeInferenceService: InferenceService {
     private struct State {
         var chatRequests: [ChatRequest] = []
         var streamRequests: [ChatRequest] = []
-        var countedMessages: [[ChatMessage]] = []
+        var counted: [TokenCountRequest] = []
         var openContinuations: [AsyncThrowingStream<ChatStreamEvent, any Error>.Continuation] = []
     }
 
@@ -60,7 +60,7 @@ final class FakeInferenceService: InferenceService {
 
     var chatRequests: [ChatRequest] { state.withLock { $0.chatRequests } }
     var streamRequests: [ChatRequest] { state.withLock { $0.streamRequests } }
-    var countedMessages: [[ChatMessage]] { state.withLock { $0.countedMessages } }
+    var counted: [TokenCountRequest] { state.withLock { $0.counted } }
 
     func chat(_ request: ChatRequest) async throws -> ChatResponse {
         state.withLock { $0.chatRequests.append(request) }
@@ -104,8 +104,8 @@ final class FakeInferenceService: InferenceService {
         models
     }
 
-    func countTokens(model: String, messages: [ChatMessage]) async throws -> TokenCountResult {
-        state.withLock { $0.countedMessages.append(messages) }
+    func countTokens(_ request: TokenCountRequest) async throws -> TokenCountResult {
+        state.withLock { $0.counted.append(request) }
         return TokenCountResult(tokens: 42, isEstimated: true, encoding: "cl100k_base")
     }
 }

@@ -143,17 +143,24 @@ struct InferenceGRPCTests {
             ModelDescriptor(id: "echo", ownedBy: "echo", deployments: [.init(provider: "echo", model: "echo")]),
         ]
         let fake = FakeInferenceService(models: models)
-        let prompt = [ChatMessage(role: .user, text: "count me")]
+        let prompt = TokenCountRequest(
+            model: "echo",
+            input: .prompt(
+                messages: [ChatMessage(role: .user, text: "count me")],
+                tools: [ToolDefinition(name: "lookup", description: "Finds", parametersJSON: #"{"type":"object"}"#)]
+            )
+        )
+        let text = TokenCountRequest(model: "echo", input: .text("plain text"))
 
-        // When the client lists models and counts tokens
-        let (listed, count) = try await InProcessMesh.withInference(serving: fake) { client in
-            (try await client.listModels(), try await client.countTokens(model: "echo", messages: prompt))
+        // When the client lists models and counts a prompt with tools, and plain text
+        let (listed, count, _) = try await InProcessMesh.withInference(serving: fake) { client in
+            (try await client.listModels(), try await client.countTokens(prompt), try await client.countTokens(text))
         }
 
-        // Then both come back unchanged
+        // Then everything comes back unchanged
         #expect(listed == models)
         #expect(count == TokenCountResult(tokens: 42, isEstimated: true, encoding: "cl100k_base"))
-        #expect(fake.countedMessages == [prompt])
+        #expect(fake.counted == [prompt, text])
     }
 
     @Test("a wrong internal token is refused and the right one accepted", arguments: [false, true])

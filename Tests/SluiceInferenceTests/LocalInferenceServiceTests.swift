@@ -127,15 +127,26 @@ struct LocalInferenceServiceTests {
             providers: [ScriptedProvider(name: "a", always: .text("x"))],
             models: [.model("exact", [("a", "gpt-4")]), .model("rough", [("a", "claude-3-haiku")])]
         )
-        let messages = [ChatMessage(role: .user, text: "hello world")]
+        let prompt = TokenCountRequest.Input.prompt(messages: [ChatMessage(role: .user, text: "hello world")], tools: [])
+        let tool = ToolDefinition(name: "lookup", description: "finds things", parametersJSON: nil)
 
-        // When tokens are counted for each, and for an unknown model
-        let exact = try await service.countTokens(model: "exact", messages: messages)
-        let rough = try await service.countTokens(model: "rough", messages: messages)
-        let unknown = await Self.code { try await service.countTokens(model: "nope", messages: messages) }
+        // When tokens are counted for each, with a tool, as plain text, and for an unknown model
+        let exact = try await service.countTokens(TokenCountRequest(model: "exact", input: prompt))
+        let rough = try await service.countTokens(TokenCountRequest(model: "rough", input: prompt))
+        let withTool = try await service.countTokens(
+            TokenCountRequest(
+                model: "exact",
+                input: .prompt(messages: [ChatMessage(role: .user, text: "hello world")], tools: [tool])
+            )
+        )
+        let text = try await service.countTokens(TokenCountRequest(model: "exact", input: .text("hello world")))
+        let unknown = await Self.code { try await service.countTokens(TokenCountRequest(model: "nope", input: prompt)) }
 
-        // Then the exact counter is used where it applies, and unknown models are rejected
+        // Then the exact counter is used where it applies, a tool's definition counts towards the prompt, plain text
+        // is counted with no chat overhead, and unknown models are rejected
         #expect(exact == TokenCountResult(tokens: 8, isEstimated: false, encoding: "cl100k_base"))
+        #expect(withTool.tokens == 8 + 3)  // "lookup", "finds things": three words
+        #expect(text == TokenCountResult(tokens: 2, isEstimated: false, encoding: "cl100k_base"))
         #expect(rough.isEstimated)
         #expect(rough.encoding == "estimate")
         #expect(unknown == .modelNotFound)

