@@ -107,7 +107,7 @@ package struct AuthorizationRequest: Sendable, Hashable {
 }
 
 /// A caller that governance recognised.
-package struct Principal: Sendable, Hashable {
+package struct Principal: Sendable, Hashable, Codable {
     /// The tenant id.
     package var tenantID: String
     /// The tenant name.
@@ -167,7 +167,7 @@ package struct Authorization: Sendable, Hashable {
 }
 
 /// The usage of one completed call.
-package struct UsageRecord: Sendable, Hashable {
+package struct UsageRecord: Sendable, Hashable, Codable {
     /// The request id.
     package var requestID: String
     /// The caller.

@@ -14,8 +14,6 @@ package struct LocalGovernanceService: GovernanceService {
     private let store: GovernanceStore
     private let logger: Logger
     private let keys: KeyCache<StoredKey>
-    /// Where ledger transactions run: at idle priority, so they never delay a request (see ``LowPriorityWorker``).
-    private let ledger: LowPriorityWorker
 
     /// Creates the service.
     ///
@@ -28,7 +26,6 @@ package struct LocalGovernanceService: GovernanceService {
         self.store = store
         self.logger = logger
         self.keys = KeyCache(ttl: keyCacheTTL)
-        self.ledger = LowPriorityWorker(name: "ledger")
     }
 
     // MARK: - Authorization
@@ -92,21 +89,14 @@ package struct LocalGovernanceService: GovernanceService {
     /// Recording is idempotent per request id: a record whose request id is already in the ledger is ignored, so a
     /// retried write never counts a call twice.
     ///
-    /// The transaction runs on a ``LowPriorityWorker`` thread, so on a busy machine it yields the CPU to requests.
+    /// The transaction runs on the store's writer (GRDB's serial writer queue), never on the caller's thread.
     ///
     /// - Parameter records: The records, in the order they completed.
     package func recordUsage(batch records: [UsageRecord]) async throws {
         guard !records.isEmpty else { return }
-        let writer = store.writer
-        try await ledger.run {
-            try Self.insert(records, into: writer)
-        }
-    }
-
-    private static func insert(_ records: [UsageRecord], into writer: any DatabaseWriter) throws {
         // One timestamp per batch, formatted once rather than once per row.
         let recordedAt = Date().databaseValue
-        try writer.write { db in
+        try await store.writer.write { db in
             let statement = try db.cachedStatement(
                 sql: """
                     INSERT OR IGNORE INTO usage_ledger (request_id, tenant_id, key_id, model, provider, upstream_model,

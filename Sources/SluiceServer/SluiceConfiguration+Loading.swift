@@ -72,6 +72,7 @@ extension SluiceConfiguration {
         var problems = inference.problems
         if !(0...65535).contains(http.port) { problems.append("http.port \(http.port) is out of range") }
         if http.maxBodyBytes < 1024 { problems.append("http.max_body_bytes must be at least 1024") }
+        if usage.admissionLimit < 1 { problems.append("usage.admission_limit must be at least 1") }
         for (name, endpoint) in [
             ("inference", services.inference), ("governance", services.governance), ("vector", services.vector),
         ] {

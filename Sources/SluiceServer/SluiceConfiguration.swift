@@ -22,6 +22,8 @@ package import SluiceVector
 ///   `authorization: Bearer …`; `grpc.tls`: `cert_path`, `key_path` (server), `ca_path` (client trust).
 /// - `providers`, `models`: see ``InferenceConfiguration``.
 /// - `vector`: limits, snapshots and compaction of the vector service; see ``VectorConfiguration``.
+/// - `usage.admission_limit` (10000): how many usage records may wait for the ledger before new requests wait
+///   (backpressure; see ``UsageRecorder``).
 /// - `log_level` / `SLUICE_LOG_LEVEL` (`info`).
 package struct SluiceConfiguration: Sendable, Hashable, Codable {
     /// The data directory.
@@ -38,6 +40,8 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
     package var models: [ModelConfiguration] = []
     /// The vector service.
     package var vector = VectorConfiguration()
+    /// How the edge hands usage records to the ledger.
+    package var usage = Usage()
     /// The log level: trace, debug, info, notice, warning, error, critical.
     package var logLevel: String = "info"
 
@@ -50,7 +54,7 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case http, services, grpc, providers, models, vector
+        case http, services, grpc, providers, models, vector, usage
         case dataDirectory = "data_dir"
         case logLevel = "log_level"
     }
@@ -65,7 +69,27 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
         providers = try container.decodeIfPresent([ProviderConfiguration].self, forKey: .providers) ?? []
         models = try container.decodeIfPresent([ModelConfiguration].self, forKey: .models) ?? []
         vector = try container.decodeIfPresent(VectorConfiguration.self, forKey: .vector) ?? vector
+        usage = try container.decodeIfPresent(Usage.self, forKey: .usage) ?? usage
         logLevel = try container.decodeIfPresent(String.self, forKey: .logLevel) ?? logLevel
+    }
+
+    /// How the edge hands usage records to the ledger.
+    package struct Usage: Sendable, Hashable, Codable {
+        /// How many records may wait for the ledger before new requests wait.
+        package var admissionLimit = UsageRecorder.defaultAdmissionLimit
+
+        /// Creates the defaults.
+        package init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case admissionLimit = "admission_limit"
+        }
+
+        /// Decodes from the configuration file; absent keys keep their defaults.
+        package init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            admissionLimit = try container.decodeIfPresent(Int.self, forKey: .admissionLimit) ?? admissionLimit
+        }
     }
 
     /// Addresses of the services.

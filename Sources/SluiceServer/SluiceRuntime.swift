@@ -185,7 +185,12 @@ package struct SluiceRuntime: Sendable {
         eventLoopGroup: (any EventLoopGroup)? = nil,
         onHTTPServerRunning: @escaping @Sendable (Int) async -> Void
     ) -> [any Service] {
-        let recorder = UsageRecorder(governance: governance, logger: logger)
+        let recorder = UsageRecorder(
+            governance: governance,
+            spoolDirectory: dataDirectory.appendingPathComponent("usage-spool"),
+            logger: logger,
+            admissionLimit: configuration.usage.admissionLimit
+        )
         let readiness = Readiness()
         let services = EdgeServices(
             inference: inference,

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 import SluiceEdge
@@ -172,20 +173,34 @@ struct UsageRecorderTests {
         func revokeKey(id: String) async throws { throw Unsupported() }
     }
 
+    /// What happened, in order, across tasks.
+    private final class EventLog: Sendable {
+        private let events = Mutex<[String]>([])
+        var entries: [String] { events.withLock { $0 } }
+        func append(_ event: String) { events.withLock { $0.append(event) } }
+    }
+
     /// A recorder with a 1 ms window and a first retry after 1 ms, so that outages of many tries take milliseconds.
     private static func quickRecorder(
-        _ ledger: FlakyLedger,
+        _ ledger: any GovernanceService,
+        spool: URL? = nil,
         maximumRetryDelay: Duration = .seconds(5),
-        maximumQueued: Int = UsageRecorder.defaultMaximumQueued
+        admissionLimit: Int = UsageRecorder.defaultAdmissionLimit
     ) -> UsageRecorder {
         UsageRecorder(
             governance: ledger,
+            spoolDirectory: spool,
             logger: Logger(label: "test"),
             batchWindow: .milliseconds(1),
             retryDelay: .milliseconds(1),
             maximumRetryDelay: maximumRetryDelay,
-            maximumQueued: maximumQueued
+            admissionLimit: admissionLimit
         )
+    }
+
+    /// A new, empty folder for a spool.
+    private static func temporaryFolder() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("sluice-spool-\(UUID().uuidString)")
     }
 
     /// Runs `recorder` in a service group around `body`, then shuts it down gracefully.
@@ -296,24 +311,119 @@ struct UsageRecorderTests {
     }
 
     @Test(
-        "a full queue drops its oldest records while governance is unreachable and keeps the newest",
+        "while governance is unreachable records go to the spool on disk and are replayed in order once it answers",
         .timeLimit(.minutes(1))
     )
-    func fullQueueDropsOldest() async throws {
-        // Given a recorder that queues at most three records, and a governance that stays unreachable until told
-        let ledger = FlakyLedger(failing: .max, with: GovernanceError(.unavailable, "deadline exceeded"))
-        let recorder = Self.quickRecorder(ledger, maximumRetryDelay: .milliseconds(2), maximumQueued: 3)
+    func spoolsWhileUnreachable() async throws {
+        // Given a governance unreachable for its first five tries, and a recorder with a spool
+        let folder = Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let ledger = FlakyLedger(failing: 5, with: GovernanceError(.unavailable, "connection refused"))
+        let recorder = Self.quickRecorder(ledger, spool: folder, maximumRetryDelay: .milliseconds(4))
 
-        // When the first record is being retried and five more arrive, and governance then comes back
+        // When records arrive before and during the outage
         try await Self.running(recorder) {
-            recorder.record(Self.record("first"))
+            for id in ["s1", "s2"] { recorder.record(Self.record(id)) }
             await ledger.untilFirstAttempt()
-            for id in ["q1", "q2", "q3", "q4", "q5"] { recorder.record(Self.record(id)) }
-            ledger.recover()
-            await ledger.untilWritten(4)
+            for id in ["s3", "s4", "s5"] { recorder.record(Self.record(id)) }
+            await ledger.untilWritten(5)
         }
 
-        // Then the batch in flight and the three newest were written; the two oldest queued were dropped
-        #expect(ledger.written == ["first", "q3", "q4", "q5"])
+        // Then every record is written once, in order, and the replayed spool is empty
+        #expect(ledger.written == ["s1", "s2", "s3", "s4", "s5"])
+        #expect(try UsageSpool(directory: folder).isEmpty)
+    }
+
+    @Test(
+        "records still queued at shutdown while governance is unreachable wait in the spool for the next start",
+        .timeLimit(.minutes(1))
+    )
+    func spoolSurvivesRestart() async throws {
+        // Given a governance that never answers, and a recorder with a spool
+        let folder = Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let down = FlakyLedger(failing: .max, with: GovernanceError(.unavailable, "deadline exceeded"))
+        let first = Self.quickRecorder(down, spool: folder, maximumRetryDelay: .milliseconds(2))
+
+        // When records arrive and the process shuts down
+        try await Self.running(first) {
+            for id in ["k1", "k2", "k3"] { first.record(Self.record(id)) }
+            await down.untilFirstAttempt()
+            first.record(Self.record("k4"))
+        }
+
+        // Then they are on disk, in order
+        var spool = try UsageSpool(directory: folder)
+        let segments = try spool.sealSegments()
+        let spooled = try segments.flatMap { try spool.records(in: $0).records.map(\.requestID) }
+        #expect(spooled == ["k1", "k2", "k3", "k4"])
+
+        // And when the next run starts with governance back, the spool is replayed and emptied
+        let up = FlakyLedger(failing: 0, with: GovernanceError(.unavailable, "unused"))
+        let second = Self.quickRecorder(up, spool: folder)
+        try await Self.running(second) { await up.untilWritten(4) }
+        #expect(up.written == ["k1", "k2", "k3", "k4"])
+        #expect(try UsageSpool(directory: folder).isEmpty)
+    }
+
+    @Test("a spooled line cut short by a crash is skipped and the rest replayed", .timeLimit(.minutes(1)))
+    func tornSpoolLine() async throws {
+        // Given a spool segment whose last line was cut short mid-append
+        let folder = Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var spool = try UsageSpool(directory: folder)
+        try spool.append([Self.record("t1"), Self.record("t2")])
+        let segment = try #require(try spool.sealSegments().first)
+        let handle = try FileHandle(forWritingTo: segment.url)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(#"{"requestID":"t3","princ"#.utf8))
+        try handle.close()
+
+        // When a recorder starts with governance reachable
+        let ledger = FlakyLedger(failing: 0, with: GovernanceError(.unavailable, "unused"))
+        let recorder = Self.quickRecorder(ledger, spool: folder)
+        try await Self.running(recorder) { await ledger.untilWritten(2) }
+
+        // Then the whole records are written and the segment removed
+        #expect(ledger.written == ["t1", "t2"])
+        #expect(try UsageSpool(directory: folder).isEmpty)
+    }
+
+    @Test(
+        "requests wait while the ledger is behind by the admission limit, and go on once it catches up",
+        .timeLimit(.minutes(1))
+    )
+    func backpressure() async throws {
+        // Given a recorder admitting while fewer than three records wait, whose first write the ledger holds
+        let ledger = GatedLedger()
+        let recorder = UsageRecorder(
+            governance: ledger,
+            logger: Logger(label: "test"),
+            batchWindow: .milliseconds(1),
+            admissionLimit: 3
+        )
+        let events = EventLog()
+        try await Self.running(recorder) {
+            recorder.record(Self.record("a1"))
+            await ledger.untilFirstWriteStarted()
+            for id in ["b1", "b2"] { recorder.record(Self.record(id)) }
+            await recorder.admit()  // two waiting: admitted at once
+            recorder.record(Self.record("b3"))
+
+            // When a request asks to be admitted with three records waiting
+            async let admitted: Void = {
+                await recorder.admit()
+                events.append("admitted")
+            }()
+            while recorder.waitingAdmissions == 0 { await Task.yield() }
+            events.append("ledger released")
+            ledger.openGate()
+            await admitted
+
+            // Then it waited until the writer took the queue, and nothing was dropped
+            await ledger.untilBatches(2)
+        }
+        #expect(events.entries == ["ledger released", "admitted"])
+        #expect(ledger.batches.flatMap(\.records) == ["a1", "b1", "b2", "b3"])
     }
 }
