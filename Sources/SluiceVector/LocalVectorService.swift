@@ -23,14 +23,21 @@ package struct LocalVectorService: VectorService {
     ///   - dataDirectory: The data directory.
     ///   - configuration: Service settings.
     ///   - logger: The logger.
+    ///   - files: How the collections' WALs write and sync their frames; tests pass a recording one.
     /// - Returns: The service; collections load with `store.loadAll()`.
     package static func open(
         dataDirectory: URL,
         configuration: VectorConfiguration = VectorConfiguration(),
-        logger: Logger
+        logger: Logger,
+        files: any WALFileOperations = POSIXFileOperations()
     ) throws -> LocalVectorService {
         LocalVectorService(
-            store: try VectorStore.open(dataDirectory: dataDirectory, configuration: configuration, logger: logger)
+            store: try VectorStore.open(
+                dataDirectory: dataDirectory,
+                configuration: configuration,
+                logger: logger,
+                files: files
+            )
         )
     }
 

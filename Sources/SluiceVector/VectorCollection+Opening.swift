@@ -11,12 +11,14 @@ extension VectorCollection {
     ///   - directory: Its directory.
     ///   - configuration: Service settings.
     ///   - logger: The logger.
+    ///   - files: How the WAL writes and syncs its frames.
     /// - Returns: The empty collection.
     package static func create(
         _ descriptor: CollectionDescriptor,
         in directory: URL,
         configuration: VectorConfiguration,
-        logger: Logger
+        logger: Logger,
+        files: any WALFileOperations = POSIXFileOperations()
     ) throws -> VectorCollection {
         let parent = directory.deletingLastPathComponent()
         let staging = parent.appendingPathComponent(".creating-\(descriptor.name)-\(UUID().uuidString)")
@@ -32,7 +34,7 @@ extension VectorCollection {
             try? FileManager.default.removeItem(at: staging)
             throw error
         }
-        return try open(directory, configuration: configuration, logger: logger)
+        return try open(directory, configuration: configuration, logger: logger, files: files)
     }
 
     /// Reads a collection's settings from its directory.
@@ -52,11 +54,13 @@ extension VectorCollection {
     ///   - directory: The collection's directory.
     ///   - configuration: Service settings.
     ///   - logger: The logger.
+    ///   - files: How the WAL writes and syncs its frames.
     /// - Returns: The collection, ready to serve.
     package static func open(
         _ directory: URL,
         configuration: VectorConfiguration,
-        logger: Logger
+        logger: Logger,
+        files: any WALFileOperations = POSIXFileOperations()
     ) throws -> VectorCollection {
         let descriptor = try readDescriptor(in: directory)
         let snapshotURL = directory.appendingPathComponent(snapshotFile)
@@ -78,7 +82,9 @@ extension VectorCollection {
         )
         let snapshotSequence = contents?.sequence ?? 0
         var lastSequence = snapshotSequence
-        let (log, report) = try WriteAheadLog.open(url: directory.appendingPathComponent(walFile)) { sequence, record in
+        let (log, report) = try WriteAheadLog.open(url: directory.appendingPathComponent(walFile), files: files) {
+            sequence,
+            record in
             guard sequence > snapshotSequence else { return }
             guard sequence == lastSequence + 1 else {
                 throw VectorError(.internal, "WAL of \(descriptor.name) skips from \(lastSequence) to \(sequence)")

@@ -14,6 +14,8 @@ package final class VectorStore: Sendable {
     package let root: URL
     let configuration: VectorConfiguration
     let logger: Logger
+    /// How the collections' WALs write and sync their frames.
+    private let files: any WALFileOperations
     private let entries: Mutex<[String: Entry]>
 
     enum Entry: Sendable {
@@ -23,10 +25,17 @@ package final class VectorStore: Sendable {
         case failed(CollectionDescriptor, String)
     }
 
-    private init(root: URL, configuration: VectorConfiguration, logger: Logger, entries: [String: Entry]) {
+    private init(
+        root: URL,
+        configuration: VectorConfiguration,
+        logger: Logger,
+        files: any WALFileOperations,
+        entries: [String: Entry]
+    ) {
         self.root = root
         self.configuration = configuration
         self.logger = logger
+        self.files = files
         self.entries = Mutex(entries)
     }
 
@@ -36,11 +45,13 @@ package final class VectorStore: Sendable {
     ///   - dataDirectory: The data directory.
     ///   - configuration: Service settings.
     ///   - logger: The logger.
+    ///   - files: How the collections' WALs write and sync their frames; tests pass a recording one.
     /// - Returns: The store; call ``loadAll()`` to load the collections.
     package static func open(
         dataDirectory: URL,
         configuration: VectorConfiguration,
-        logger: Logger
+        logger: Logger,
+        files: any WALFileOperations = POSIXFileOperations()
     ) throws -> VectorStore {
         let root = dataDirectory.appendingPathComponent("vector/collections", isDirectory: true)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -60,7 +71,7 @@ package final class VectorStore: Sendable {
                 )
             }
         }
-        return VectorStore(root: root, configuration: configuration, logger: logger, entries: entries)
+        return VectorStore(root: root, configuration: configuration, logger: logger, files: files, entries: entries)
     }
 
     /// Loads every collection listed as loading, one after another, off the cooperative pool.
@@ -78,7 +89,12 @@ package final class VectorStore: Sendable {
                 DispatchQueue.global().async {
                     continuation.resume(
                         returning: Result {
-                            try VectorCollection.open(directory, configuration: self.configuration, logger: self.logger)
+                            try VectorCollection.open(
+                                directory,
+                                configuration: self.configuration,
+                                logger: self.logger,
+                                files: self.files
+                            )
                         }
                     )
                 }
@@ -194,7 +210,8 @@ package final class VectorStore: Sendable {
                 descriptor,
                 in: root.appendingPathComponent(descriptor.name, isDirectory: true),
                 configuration: configuration,
-                logger: logger
+                logger: logger,
+                files: files
             )
             entries.withLock { $0[descriptor.name] = .ready(collection) }
             return (collection, true)

@@ -46,14 +46,16 @@ package final class WriteAheadLog {
     /// The log file.
     package let url: URL
     private var fd: Int32
+    private let files: any WALFileOperations
     /// The file's size in bytes.
     package private(set) var bytes: Int
     /// Records in the file.
     package private(set) var entries: Int
 
-    private init(url: URL, fd: Int32, bytes: Int, entries: Int) {
+    private init(url: URL, fd: Int32, files: any WALFileOperations, bytes: Int, entries: Int) {
         self.url = url
         self.fd = fd
+        self.files = files
         self.bytes = bytes
         self.entries = entries
     }
@@ -64,11 +66,13 @@ package final class WriteAheadLog {
     ///
     /// - Parameters:
     ///   - url: The log file.
+    ///   - files: How frames are written and synced.
     ///   - replay: Called with each record's sequence number and record.
     /// - Returns: The open log, positioned at its end, and what was found.
     /// - Throws: ``VectorError`` `.internal` for a file that is not a Sluice WAL or an I/O failure.
     package static func open(
         url: URL,
+        files: any WALFileOperations = POSIXFileOperations(),
         replay: (UInt64, WALRecord) throws -> Void
     ) throws -> (WriteAheadLog, OpenReport) {
         let existing = FileManager.default.fileExists(atPath: url.path) ? try FileIO.read(url) : []
@@ -126,7 +130,13 @@ package final class WriteAheadLog {
             Glibc.close(fd)
             throw error
         }
-        let log = WriteAheadLog(url: url, fd: fd, bytes: max(validEnd, headerSize), entries: report.records)
+        let log = WriteAheadLog(
+            url: url,
+            fd: fd,
+            files: files,
+            bytes: max(validEnd, headerSize),
+            entries: report.records
+        )
         return (log, report)
     }
 
@@ -139,8 +149,8 @@ package final class WriteAheadLog {
         var writer = BinaryWriter()
         for (sequence, record) in records { Self.encodeFrame(sequence: sequence, record: record, into: &writer) }
         do {
-            try writer.bytes.withUnsafeBytes { try FileIO.writeAll(fd, $0, path: url.path) }
-            try FileIO.sync(fd, path: url.path)
+            try writer.bytes.withUnsafeBytes { try files.write(fd, $0, path: url.path) }
+            try files.sync(fd, path: url.path)
         } catch {
             _ = ftruncate(fd, off_t(bytes))
             _ = lseek(fd, 0, SEEK_END)
