@@ -62,7 +62,10 @@ extension TokenCountRequest {
             throw InferenceError(.invalidRequest, "Set the messages or the text to count")
         case (false, true):
             let messages = try proto.messages.map { try ChatMessage(proto: $0) }
-            self.init(model: proto.model, input: .prompt(messages: messages, tools: proto.tools.map(ToolDefinition.init(proto:))))
+            self.init(
+                model: proto.model,
+                input: .prompt(messages: messages, tools: proto.tools.map(ToolDefinition.init(proto:)))
+            )
         case (true, false):
             guard proto.tools.isEmpty else {
                 throw InferenceError(.invalidRequest, "Tools count only with messages; plain text is counted as is")

@@ -127,7 +127,10 @@ struct LocalInferenceServiceTests {
             providers: [ScriptedProvider(name: "a", always: .text("x"))],
             models: [.model("exact", [("a", "gpt-4")]), .model("rough", [("a", "claude-3-haiku")])]
         )
-        let prompt = TokenCountRequest.Input.prompt(messages: [ChatMessage(role: .user, text: "hello world")], tools: [])
+        let prompt = TokenCountRequest.Input.prompt(
+            messages: [ChatMessage(role: .user, text: "hello world")],
+            tools: []
+        )
         let tool = ToolDefinition(name: "lookup", description: "finds things", parametersJSON: nil)
 
         // When tokens are counted for each, with a tool, as plain text, and for an unknown model

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import signal
 import statistics
 import subprocess
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import grpc
@@ -35,6 +37,10 @@ def services(tmp_path_factory: pytest.TempPathFactory):
     config = {"data_dir": str(root / "data"), "grpc": {"internal_token_env": "SLUICE_INTERNAL_TOKEN"},
               "providers": [{"name": "echo", "kind": "echo", "echo": {"per_token_delay_ms": 20}}]}
     (root / "sluice.json").write_text(json.dumps(config))
+    # The exact cl100k_base counts CountTokens is checked against need the ranks file in the data directory.
+    tokenizer = Path(os.environ.get("SLUICE_TOKENIZER_FILE", ".sluice/tokenizers/cl100k_base.tiktoken"))
+    (root / "data" / "tokenizers").mkdir(parents=True)
+    shutil.copy(tokenizer, root / "data" / "tokenizers" / "cl100k_base.tiktoken")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
     inference, governance = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
     env.update(SLUICE_CONFIG=str(root / "sluice.json"), SLUICE_INTERNAL_TOKEN=TOKEN,
