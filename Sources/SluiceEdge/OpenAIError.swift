@@ -153,6 +153,8 @@ package struct OpenAIError: Error, Sendable {
             )
         case .permissionDenied:
             self.init(.forbidden, type: "permission_error", code: "permission_denied", message: error.message)
+        case .routeNotAllowed:
+            self.init(.forbidden, type: "permission_error", code: "route_not_allowed", message: error.message)
         case .notFound:
             self.init(.notFound, type: "invalid_request_error", code: "not_found", message: error.message)
         case .invalidArgument:

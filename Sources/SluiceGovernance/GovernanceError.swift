@@ -41,6 +41,8 @@ package struct GovernanceError: Error, Sendable, Hashable, CustomStringConvertib
         package static let modelNotAllowed = Code("model_not_allowed")
         /// The caller lacks the role the operation needs.
         package static let permissionDenied = Code("permission_denied")
+        /// The caller may not override routes.
+        package static let routeNotAllowed = Code("route_not_allowed")
         /// The named key or tenant does not exist.
         package static let notFound = Code("not_found")
         /// The request itself is invalid.
@@ -51,7 +53,8 @@ package struct GovernanceError: Error, Sendable, Hashable, CustomStringConvertib
         package static let unavailable = Code("unavailable")
 
         private static let all: [Code] = [
-            .unauthenticated, .modelNotAllowed, .permissionDenied, .notFound, .invalidArgument, .internal, .unavailable,
+            .unauthenticated, .modelNotAllowed, .permissionDenied, .routeNotAllowed, .notFound, .invalidArgument,
+            .internal, .unavailable,
         ]
     }
 }

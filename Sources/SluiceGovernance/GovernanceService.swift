@@ -69,6 +69,8 @@ package struct AuthorizationRequest: Sendable, Hashable {
     package var model: String?
     /// The request id, for the audit trail.
     package var requestID: String
+    /// A route override the caller asks for (`X-Sluice-Route`, "provider/model"), or `nil`; only admins may.
+    package var route: String?
 
     /// Creates a request.
     ///
@@ -77,11 +79,19 @@ package struct AuthorizationRequest: Sendable, Hashable {
     ///   - operation: The operation.
     ///   - model: The public model concerned.
     ///   - requestID: The request id.
-    package init(credential: String, operation: Operation, model: String? = nil, requestID: String = "") {
+    ///   - route: A route override the caller asks for.
+    package init(
+        credential: String,
+        operation: Operation,
+        model: String? = nil,
+        requestID: String = "",
+        route: String? = nil
+    ) {
         self.credential = credential
         self.operation = operation
         self.model = model
         self.requestID = requestID
+        self.route = route
     }
 
     /// An operation governed by policy.

@@ -30,7 +30,7 @@ package struct LocalGovernanceService: GovernanceService {
 
     // MARK: - Authorization
 
-    /// Checks the key (constant-time hash comparison), its revocation, role and model allow-list.
+    /// Checks the key (constant-time hash comparison), its revocation, role, model allow-list and route override.
     package func authorize(_ request: AuthorizationRequest) async throws -> Authorization {
         guard let parsed = KeyMaterial.parse(request.credential) else {
             throw GovernanceError(.unauthenticated, "Missing or malformed API key")
@@ -58,6 +58,9 @@ package struct LocalGovernanceService: GovernanceService {
         }
         if let model = request.model, !authorization.allows(model: model) {
             throw GovernanceError(.modelNotAllowed, "This API key may not use the model '\(model)'")
+        }
+        if request.route != nil, !roles.contains(.admin) {
+            throw GovernanceError(.routeNotAllowed, "This API key may not override routes")
         }
         return authorization
     }

@@ -93,6 +93,7 @@ extension Sluice_Governance_V1_AuthorizeRequest {
         operation = Sluice_Governance_V1_Operation(request.operation)
         model = request.model ?? ""
         requestID = request.requestID
+        route = request.route ?? ""
     }
 }
 
@@ -112,6 +113,7 @@ extension Sluice_Governance_V1_AuthorizeResponse {
         case .unauthenticated: reason = .unauthenticated
         case .modelNotAllowed: reason = .modelNotAllowed
         case .permissionDenied: reason = .permissionDenied
+        case .routeNotAllowed: reason = .routeNotAllowed
         default: return nil
         }
         self.init()
@@ -137,6 +139,7 @@ extension GovernanceError {
             switch response.reason {
             case .unauthenticated, .expired, .revoked: .unauthenticated
             case .modelNotAllowed: .modelNotAllowed
+            case .routeNotAllowed: .routeNotAllowed
             default: .permissionDenied
             }
         self.init(code, response.message.isEmpty ? "The request was denied (\(response.reason))" : response.message)
@@ -209,7 +212,7 @@ extension Sluice_Governance_V1_Outcome {
         case UsageRecord.successOutcome: self = .success
         case "cancelled": self = .cancelled
         case "invalid_request", "model_not_found", "unauthenticated", "model_not_allowed", "permission_denied",
-            "invalid_argument", "not_found":
+            "route_not_allowed", "invalid_argument", "not_found":
             self = .clientError
         case "upstream_timeout": self = .timeout
         case "internal": self = .internalError

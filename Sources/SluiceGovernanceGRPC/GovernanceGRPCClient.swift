@@ -26,7 +26,6 @@ package struct GovernanceGRPCClient<Transport: ClientTransport>: GovernanceServi
     private let client: Sluice_Governance_V1_GovernanceService.Client<Transport>
     private let timeout: Duration
     private let authorization: String?
-    private let authorizations: KeyCache<Authorization>
     private let executor: (any TaskExecutor)?
 
     /// Creates a client.
@@ -38,18 +37,14 @@ package struct GovernanceGRPCClient<Transport: ClientTransport>: GovernanceServi
     ///     them elsewhere.
     ///   - timeout: The deadline of each call.
     ///   - authorizationToken: The shared internal token, sent as `authorization: Bearer <token>`; `nil` sends none.
-    ///   - authorizationTTL: How long a successful authorization is reused without calling governance (denials are
-    ///     never reused). A key revoked elsewhere stops working within this time plus governance's own key cache.
     ///   - executor: Where the connections run; pass the executor of the event loop the transport uses.
     package init(
         client: GRPCClient<Transport>,
         timeout: Duration = .seconds(30),
         authorizationToken: String? = nil,
-        authorizationTTL: Duration = .seconds(1),
         executor: (any TaskExecutor)? = nil
     ) {
         self.executor = executor
-        self.authorizations = KeyCache(ttl: authorizationTTL)
         self.grpcClient = client
         self.client = Sluice_Governance_V1_GovernanceService.Client(wrapping: client)
         self.timeout = timeout
@@ -72,21 +67,14 @@ package struct GovernanceGRPCClient<Transport: ClientTransport>: GovernanceServi
 
     /// Checks a credential and an operation with the remote service.
     ///
+    /// Every call asks governance: the decision is governance's alone, and once limits and budgets exist an answer
+    /// reused at the edge would let requests past them.
+    ///
     /// - Parameter request: The credential, the operation and the model it concerns.
     /// - Returns: The caller and what they may use.
-    /// - Throws: ``GovernanceError``; a denial as `unauthenticated`, `modelNotAllowed` or `permissionDenied`.
+    /// - Throws: ``GovernanceError``; a denial as `unauthenticated`, `modelNotAllowed`, `permissionDenied` or
+    ///   `routeNotAllowed`.
     package func authorize(_ request: AuthorizationRequest) async throws -> Authorization {
-        // Keyed by a hash, so no credential is kept in memory longer than the call.
-        let cacheKey = KeyMaterial.hexHash(
-            request.credential + "\u{0}" + request.operation.rawValue + "\u{0}" + (request.model ?? "")
-        )
-        if case .some(.some(let cached)) = authorizations.lookup(cacheKey) { return cached }
-        let authorization = try await authorizeRemotely(request)
-        authorizations.store(authorization, for: cacheKey)
-        return authorization
-    }
-
-    private func authorizeRemotely(_ request: AuthorizationRequest) async throws -> Authorization {
         var metadata = metadata(requestID: request.requestID)
         metadata.addString(request.operation.rawValue, forKey: GovernanceMetadata.operation)
         let message = Sluice_Governance_V1_AuthorizeRequest(request)

@@ -67,7 +67,8 @@ package struct GovernanceGRPCService: RegistrableRPCService {
             credential: message.credential,
             operation: operation,
             model: message.model.isEmpty ? nil : message.model,
-            requestID: message.requestID
+            requestID: message.requestID,
+            route: message.route.isEmpty ? nil : message.route
         )
         let service = self.service
         do {
