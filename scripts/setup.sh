@@ -11,8 +11,10 @@ cd "$(dirname "$0")/.."
 want_tests=false
 [[ "${1:-}" == "--test" ]] && want_tests=true
 
-# Debian packages: SQLite headers for GRDB; protoc for regenerating Generated/ (scripts/generate-protos.sh).
+# Debian packages: SQLite headers for GRDB; protoc for regenerating Generated/ (scripts/generate-protos.sh); for the
+# tests, wrk (sustained load through the HTTP interface).
 packages=(libsqlite3-dev protobuf-compiler)
+[[ "${want_tests}" == true ]] && packages+=(wrk)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "${package}" >/dev/null 2>&1 || missing+=("${package}")

@@ -51,8 +51,12 @@ package final class UsageRecorder: Service {
         var admissionWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter = 0
         var isShuttingDown = false
-        /// Whether admissions are being held, for logging the start and end of an episode once.
+        /// Whether admissions are being held.
         var isHoldingAdmissions = false
+        /// Episodes of held admissions since the last log line, and when that line was written: under sustained
+        /// overload an episode starts every batch window, so they are logged about once a minute.
+        var heldEpisodes = 0
+        var lastHoldReport: ContinuousClock.Instant?
     }
 
     /// The most records written in one batch.
@@ -118,10 +122,19 @@ package final class UsageRecorder: Service {
                     state.admissionWaiters[token] = continuation
                     if !state.isHoldingAdmissions {
                         state.isHoldingAdmissions = true
-                        logger.warning(
-                            "requests wait for the usage ledger to catch up",
-                            metadata: ["queued_records": "\(state.pending.count)", "limit": "\(admissionLimit)"]
-                        )
+                        state.heldEpisodes += 1
+                        let now = ContinuousClock.now
+                        if state.lastHoldReport.map({ now - $0 >= .seconds(60) }) ?? true {
+                            logger.warning(
+                                "requests wait for the usage ledger to catch up",
+                                metadata: [
+                                    "queued_records": "\(state.pending.count)", "limit": "\(admissionLimit)",
+                                    "episodes": "\(state.heldEpisodes)",
+                                ]
+                            )
+                            state.lastHoldReport = now
+                            state.heldEpisodes = 0
+                        }
                     }
                     return false
                 }
@@ -206,20 +219,19 @@ package final class UsageRecorder: Service {
 
     /// Takes up to `limit` of the oldest queued records, and lets waiting requests in once the queue is short enough.
     fileprivate func take(atMost limit: Int) -> [UsageRecord] {
-        let (batch, admitted, episodeEnded) = state.withLock { state in
+        let (batch, admitted) = state.withLock { state in
             let count = min(state.pending.count, limit)
             let batch = Array(state.pending.prefix(count))
             state.pending.removeFirst(count)
-            guard state.pending.count < admissionLimit, !state.admissionWaiters.isEmpty || state.isHoldingAdmissions
-            else { return (batch, [CheckedContinuation<Void, Never>](), false) }
+            guard state.pending.count < admissionLimit, state.isHoldingAdmissions || !state.admissionWaiters.isEmpty
+            else { return (batch, [CheckedContinuation<Void, Never>]()) }
             defer {
                 state.admissionWaiters.removeAll()
                 state.isHoldingAdmissions = false
             }
-            return (batch, Array(state.admissionWaiters.values), state.isHoldingAdmissions)
+            return (batch, Array(state.admissionWaiters.values))
         }
         admitted.forEach { $0.resume() }
-        if episodeEnded { logger.info("the usage ledger caught up; requests are admitted again") }
         return batch
     }
 
@@ -266,7 +278,10 @@ private struct LedgerWriter {
         self.recorder = recorder
         self.spool = spool
         if let spool, !spool.isEmpty {
-            recorder.log.info("replaying the usage spool left by an earlier run", metadata: ["directory": "\(spool.directory.path)"])
+            recorder.log.info(
+                "replaying the usage spool left by an earlier run",
+                metadata: ["directory": "\(spool.directory.path)"]
+            )
             outage = Outage(delay: recorder.settings.retry, nextProbe: .now, failures: 0, spooled: 0)
         }
     }

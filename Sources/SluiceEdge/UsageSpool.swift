@@ -2,9 +2,9 @@ package import Foundation
 package import SluiceGovernance
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Usage records kept on disk while governance cannot take them, to be written once it can.
