@@ -12,20 +12,23 @@ import SluiceInference
 /// try await app.runService()
 /// ```
 package enum Edge {
-    /// Builds the router with every edge route.
+    /// Builds the router with every edge route, each registered on one ``RequestPipeline``.
     ///
     /// - Parameters:
     ///   - configuration: Edge settings.
     ///   - services: What the edge talks to.
-    /// - Returns: The router.
+    ///   - screen: The pipeline's content step.
+    /// - Returns: The router, with ``EdgeMiddleware`` (request ids, error shapes, metrics) in front of every route.
     package static func buildRouter(
         configuration: EdgeConfiguration,
-        services: EdgeServices
+        services: EdgeServices,
+        screen: any ContentScreen = PassThroughScreen()
     ) -> Router<EdgeRequestContext> {
         let router = Router(context: EdgeRequestContext.self)
         router.add(middleware: EdgeMiddleware(logger: services.logger))
-        ChatCompletionsController(services: services, maxBodyBytes: configuration.maxBodyBytes).addRoutes(to: router)
-        ModelsController(services: services).addRoutes(to: router)
+        let pipeline = RequestPipeline(services: services, maxBodyBytes: configuration.maxBodyBytes, screen: screen)
+        pipeline.register(ChatCompletionsRoute(), on: router)
+        pipeline.register(ModelsRoute(), on: router)
         OperationsController(readiness: services.readiness, metrics: services.metrics).addRoutes(to: router)
         return router
     }

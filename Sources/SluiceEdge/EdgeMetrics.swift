@@ -10,7 +10,7 @@ import Synchronization
 /// Handles are made once per label set and kept: making one goes through the metrics factory's registry (a lock, the
 /// label array hashed) on every request otherwise. Label sets are bounded: routes are the router's, statuses HTTP's,
 /// models the configured ones (an unknown model never reports tokens). The metrics system must be bootstrapped before
-/// the first request, as `sluice serve` and the test harness do by handing `Telemetry.registry` to the edge.
+/// the first request, as `sluice serve` and the test harness do by handing ``ProcessMetrics/registry`` to the edge.
 enum EdgeMetrics {
     private struct RequestKey: Hashable {
         let route: String

@@ -1,15 +1,11 @@
 import Logging
-import Metrics
 package import Prometheus
+import SluiceEdge
 
 /// Process-wide logging and metrics, bootstrapped once.
 package enum Telemetry {
     /// The registry every metric of this process lands in, rendered by `/metrics`.
-    package static let registry: PrometheusCollectorRegistry = {
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        return registry
-    }()
+    package static var registry: PrometheusCollectorRegistry { ProcessMetrics.registry }
 
     /// Sets up logging to standard error at a level, once per process.
     ///

@@ -54,25 +54,25 @@ struct EndToEndTests {
             let (plain, plainBody) = try await Self.post(
                 port: port,
                 key: key,
-                body: HTTP.chat(text: "hello over the wire")
+                body: ByteBuffer(bytes: TestJSON.chat(text: "hello over the wire"))
             )
             let (streamed, streamBody) = try await Self.post(
                 port: port,
                 key: key,
-                body: HTTP.chat(text: "streamed over the wire", stream: true)
+                body: ByteBuffer(bytes: TestJSON.chat(text: "streamed over the wire", stream: true))
             )
 
             // Then both are answered by echo
             #expect(plain.status == .ok)
             #expect(plain.headers.first(name: "X-Sluice-Provider") == "echo")
-            let completion = try HTTP.object(plainBody)
+            let completion = try TestJSON.object(plainBody)
             let message = (completion["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any]
             #expect(message?["content"] as? String == "hello over the wire")
             #expect(streamed.status == .ok)
             #expect(streamed.headers.first(name: "Content-Type") == "text/event-stream")
             let events = ServerSentEvents.data(in: streamBody)
             #expect(events.last == "[DONE]")
-            let text = try events.dropLast().map(HTTP.object).compactMap {
+            let text = try events.dropLast().map(TestJSON.object).compactMap {
                 (($0["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any])?["content"] as? String
             }.joined()
             #expect(text == "streamed over the wire")

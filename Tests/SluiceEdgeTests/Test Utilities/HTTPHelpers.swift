@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import SluiceEdge
+import SluiceTesting
 import Testing
 
 /// Request bodies, headers and response checks shared by the edge tests.
@@ -14,17 +15,12 @@ enum HTTP {
         stream: Bool? = nil,
         _ extra: [String: Any] = [:]
     ) -> ByteBuffer {
-        var body: [String: Any] = ["model": model, "messages": [["role": "user", "content": text]]]
-        if let stream { body["stream"] = stream }
-        for (key, value) in extra { body[key] = value }
-        return json(body)
+        ByteBuffer(bytes: TestJSON.chat(model: model, text: text, stream: stream, extra))
     }
 
     /// Any JSON value as a body.
     static func json(_ value: Any) -> ByteBuffer {
-        // Keys sorted so that bodies are deterministic.
-        let data = try! JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])
-        return ByteBuffer(bytes: Array(data))
+        ByteBuffer(bytes: TestJSON.encode(value))
     }
 
     /// Headers with a bearer key and a JSON content type.
@@ -37,19 +33,12 @@ enum HTTP {
 
     /// The response body as a JSON object.
     static func object(_ response: TestResponse) throws -> [String: Any] {
-        let data = Data(String(buffer: response.body).utf8)
-        return try #require(
-            try JSONSerialization.jsonObject(with: data) as? [String: Any],
-            "not a JSON object: \(String(buffer: response.body))"
-        )
+        try TestJSON.object(String(buffer: response.body))
     }
 
     /// Parses one SSE payload as a JSON object.
     static func object(_ payload: String) throws -> [String: Any] {
-        try #require(
-            try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any],
-            "not a JSON object: \(payload)"
-        )
+        try TestJSON.object(payload)
     }
 
     /// Checks that a response is an OpenAI error object with the given status, type, code and param.

@@ -6,7 +6,6 @@ import ServiceLifecycle
 import SluiceEdge
 import SluiceGovernance
 import SluiceInference
-import SluiceServer
 import SluiceTesting
 
 /// The HTTP edge over a real governance service on an in-memory database and an inference service whose
@@ -44,7 +43,7 @@ struct EdgeHarness {
             inference: inference,
             governance: governance,
             usage: recorder,
-            metrics: Telemetry.registry,
+            metrics: ProcessMetrics.registry,
             readiness: readiness,
             logger: .silent
         )
