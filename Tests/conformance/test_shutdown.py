@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -106,14 +107,17 @@ def test_sigterm_lets_an_in_flight_stream_finish(setup, signalled):
                 proc.kill()
 
 
-def test_edge_exits_promptly_when_governance_is_gone(setup):
-    """Usage records that cannot reach governance must not hold the edge open: it logs them and exits."""
-    # (SIGKILL in the cleanup below also ends the frozen governance process.)
+def test_edge_stopped_while_governance_hangs_spools_the_usage_and_a_restart_writes_it(setup):
+    """Usage records that cannot reach governance must neither hold the edge open nor be lost: the edge exits within
+    its drain limit with the records in its spool, and the next edge writes them once governance answers."""
     tmp_path, env, key = setup
-    port, governance_port = free_port(), free_port()
+    env = dict(env, SLUICE_CONFIG=str(tmp_path / "fast.json"))
+    config = json.loads((tmp_path / "sluice.json").read_text())
+    config["grpc"] = {"default_timeout_ms": 2000}
+    (tmp_path / "fast.json").write_text(json.dumps(config))
+    port, governance_port, inference_port = free_port(), free_port(), free_port()
     governance = start(["serve", "governance"], dict(env, SLUICE_HTTP_PORT=str(governance_port)),
                        tmp_path / "governance.log")
-    inference_port = free_port()
     inference = start(["serve", "inference"], dict(env, SLUICE_HTTP_PORT=str(inference_port)),
                       tmp_path / "inference.log")
     procs = [governance, inference]
@@ -124,32 +128,50 @@ def test_edge_exits_promptly_when_governance_is_gone(setup):
         procs.append(edge)
         base = f"http://127.0.0.1:{port}"
         wait_http(f"{base}/health/ready", procs)
-        body = {"model": "echo", "messages": [{"role": "user", "content": "hi"}]}
-        headers = {"Authorization": f"Bearer {key}"}
-        # Given calls answered while governance is frozen (the edge reuses the authorization it got a moment before,
-        # for up to 1 s), so their usage records cannot be written
-        with httpx.Client(timeout=5) as client:
-            assert client.post(f"{base}/v1/chat/completions", json=body, headers=headers).status_code == 200
-            governance.send_signal(signal.SIGSTOP)
-            answered = 0
-            for _ in range(5):
-                try:
-                    if client.post(f"{base}/v1/chat/completions", json=body, headers=headers).status_code == 200:
-                        answered += 1
-                except httpx.TimeoutException:
-                    break
-        assert answered > 0, "the cached authorization should have answered calls while governance was frozen"
-        # When the edge is told to stop while governance still hangs (each write would wait out its 10 s deadline,
-        # three attempts per batch, without the drain limit)
+        body = {"model": "echo", "messages": [{"role": "user", "content": " ".join(WORDS)}], "stream": True}
+        # Given a stream authorized before governance froze, which ends while it is frozen
+        with httpx.Client(timeout=10) as client:
+            with client.stream("POST", f"{base}/v1/chat/completions", json=body,
+                               headers={"Authorization": f"Bearer {key}"}) as response:
+                assert response.status_code == 200
+                request_id = response.headers["x-request-id"]
+                lines = response.iter_lines()
+                next(lines)
+                governance.send_signal(signal.SIGSTOP)
+                rest = list(lines)
+        assert rest[-2:] == ["data: [DONE]", ""] or rest[-1] == "data: [DONE]"
+        # When the edge is told to stop while governance still hangs
         started = time.monotonic()
         edge.send_signal(signal.SIGTERM)
-        # Then it exits cleanly within the drain limit (15 s) plus margin, and says what it could not write
+        # Then it exits cleanly within the drain limit (15 s) plus margin, with the record in its spool, not lost
         assert edge.wait(timeout=40) == 0
         assert time.monotonic() - started < 22
         log = (tmp_path / "edge.log").read_text()
-        assert "usage record dropped" in log or "usage records not written" in log
+        assert "lost" not in log and "dropped" not in log, log[-3000:]
+        spool = tmp_path / "data" / "usage-spool"
+        assert any(request_id in path.read_text() for path in spool.glob("*.jsonl")), log[-3000:]
+
+        # And when governance answers again, a new edge writes the spooled record and empties its spool
+        governance.send_signal(signal.SIGCONT)
+        procs.remove(edge)
+        edge = start(["serve", "edge"], dict(env, SLUICE_HTTP_PORT=str(port)), tmp_path / "edge2.log")
+        procs.append(edge)
+        wait_http(f"{base}/health/ready", procs)
+        database = tmp_path / "data" / "governance.sqlite"
+        deadline = time.monotonic() + 30
+        row = None
+        while row is None and time.monotonic() < deadline:
+            with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+                row = db.execute("SELECT outcome, completion_tokens FROM usage_ledger WHERE request_id = ?",
+                                 (request_id,)).fetchone()
+            time.sleep(0.1)
+        assert row is not None and row[0] == "ok" and row[1] > 0
+        deadline = time.monotonic() + 10
+        while list(spool.glob("*.jsonl")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not list(spool.glob("*.jsonl"))
     finally:
-        governance.kill()
+        governance.send_signal(signal.SIGCONT)
         for proc in procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)

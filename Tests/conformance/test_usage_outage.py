@@ -87,8 +87,11 @@ def test_usage_recorded_during_a_governance_outage_lands_when_governance_returns
         assert text.split() == "one two three four five six".split()
         assert usage is not None
 
-        # Then the edge cannot write the record and says so
-        wait_for("the edge's failed usage write", lambda: "usage write failed" in logs["edge"].read_text(), 15)
+        # Then the edge cannot write the record, says so, and keeps it in its spool on disk
+        wait_for("the edge's failed usage write",
+                 lambda: "governance unreachable; usage records go to the spool" in logs["edge"].read_text(), 15)
+        spool = tmp_path / "data" / "usage-spool"
+        wait_for("the spooled record", lambda: any(request_id in p.read_text() for p in spool.glob("*.jsonl")), 15)
 
         # And once governance is back, the record lands in the ledger, and none was dropped
         procs["governance"] = start("governance", env, logs["governance"], ports["governance"])
