@@ -15,6 +15,9 @@ struct ChatCompletionsRoute: EdgeRoute {
     static let path = "/v1/chat/completions"
     static let operation = AuthorizationRequest.Operation.chat
 
+    /// Whether requests are read with the fast reader before `JSONDecoder`.
+    var fastJSON = true
+
     struct Call: Sendable {
         var parsed: OpenAIChatRequest
         var request: ChatRequest
@@ -23,7 +26,7 @@ struct ChatCompletionsRoute: EdgeRoute {
     }
 
     func decode(_ request: Request, body: ByteBuffer, context: EdgeRequestContext) throws -> Call {
-        let parsed = try OpenAIChatRequest.decode(Array(buffer: body))
+        let parsed = try OpenAIChatRequest.decode(Array(buffer: body), fast: fastJSON)
         var domain = try parsed.domainRequest(requestID: context.requestID)
         let header = request.headers[EdgeHeaders.route]
         if let header {

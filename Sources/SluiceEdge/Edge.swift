@@ -18,16 +18,18 @@ package enum Edge {
     ///   - configuration: Edge settings.
     ///   - services: What the edge talks to.
     ///   - screen: The pipeline's content step.
+    ///   - optimizations: The speed machinery in use.
     /// - Returns: The router, with ``EdgeMiddleware`` (request ids, error shapes, metrics) in front of every route.
     package static func buildRouter(
         configuration: EdgeConfiguration,
         services: EdgeServices,
-        screen: any ContentScreen = PassThroughScreen()
+        screen: any ContentScreen = PassThroughScreen(),
+        optimizations: EdgeOptimizations = EdgeOptimizations()
     ) -> Router<EdgeRequestContext> {
         let router = Router(context: EdgeRequestContext.self)
         router.add(middleware: EdgeMiddleware(logger: services.logger))
         let pipeline = RequestPipeline(services: services, maxBodyBytes: configuration.maxBodyBytes, screen: screen)
-        pipeline.register(ChatCompletionsRoute(), on: router)
+        pipeline.register(ChatCompletionsRoute(fastJSON: optimizations.fastJSON), on: router)
         pipeline.register(ModelsRoute(), on: router)
         OperationsController(readiness: services.readiness, metrics: services.metrics).addRoutes(to: router)
         return router
@@ -35,26 +37,31 @@ package enum Edge {
 
     /// Builds the application; it is a `Service` to run in the process's service group.
     ///
-    /// Connections are served by ``LoopHTTP1Channel`` on their own event loops; request bodies are kept in memory up
-    /// to ``EdgeConfiguration/maxBodyBytes``.
+    /// Connections are served by ``LoopHTTP1Channel`` on their own event loops (or by Hummingbird's `HTTP1Channel`
+    /// when ``EdgeOptimizations/eventLoopChannel`` is off); request bodies are kept in memory up to
+    /// ``EdgeConfiguration/maxBodyBytes``.
     ///
     /// - Parameters:
     ///   - configuration: Edge settings.
     ///   - services: What the edge talks to.
+    ///   - optimizations: The speed machinery in use.
     ///   - eventLoopGroup: The loops connections are served on; each connection is handled on its own loop.
     ///   - onServerRunning: Called with the bound port once the server listens.
     /// - Returns: The application.
     package static func buildApplication(
         configuration: EdgeConfiguration,
         services: EdgeServices,
+        optimizations: EdgeOptimizations = EdgeOptimizations(),
         eventLoopGroup: EventLoopGroupProvider = .singleton,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let readiness = services.readiness
-        let responder = buildRouter(configuration: configuration, services: services).buildResponder()
+        let responder = buildRouter(configuration: configuration, services: services, optimizations: optimizations)
+            .buildResponder()
         return Application(
             responder: responder,
-            server: .loopHTTP1(responder: responder, maxBodyBytes: configuration.maxBodyBytes),
+            server: optimizations.eventLoopChannel
+                ? .loopHTTP1(responder: responder, maxBodyBytes: configuration.maxBodyBytes) : .http1(),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: "sluice"

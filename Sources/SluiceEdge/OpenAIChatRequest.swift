@@ -170,11 +170,13 @@ struct OpenAIChatRequest: Decodable {
 
     /// Parses a request body.
     ///
-    /// - Parameter body: The raw body.
+    /// - Parameters:
+    ///   - body: The raw body.
+    ///   - fast: Whether to try the fast reader first; `false` decodes with `JSONDecoder` alone.
     /// - Returns: The decoded request.
     /// - Throws: ``OpenAIError`` 400 with `invalid_json` or `invalid_parameter`.
-    static func decode(_ body: [UInt8]) throws -> OpenAIChatRequest {
-        if let request = fastDecode(body) { return request }
+    static func decode(_ body: [UInt8], fast: Bool = true) throws -> OpenAIChatRequest {
+        if fast, let request = fastDecode(body) { return request }
         do {
             return try JSONDecoder().decode(OpenAIChatRequest.self, from: Data(body))
         } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {

@@ -14,6 +14,7 @@ package struct OpenAIProvider: ChatProvider {
     private let http: UpstreamHTTP
     private let endpoint: Endpoint
     private let apiKey: String?
+    private let fastJSON: Bool
 
     /// How the provider addresses its upstream.
     package enum Endpoint: Sendable, Hashable {
@@ -30,11 +31,14 @@ package struct OpenAIProvider: ChatProvider {
     ///   - endpoint: How the upstream is addressed.
     ///   - apiKey: The upstream key, if any (local servers often need none).
     ///   - http: The provider's HTTP client.
-    package init(name: String, endpoint: Endpoint, apiKey: String?, http: UpstreamHTTP) {
+    ///   - fastJSON: Whether answers are read with the fast JSON readers before `JSONDecoder`
+    ///     (`performance.fast_json`).
+    package init(name: String, endpoint: Endpoint, apiKey: String?, http: UpstreamHTTP, fastJSON: Bool = true) {
         self.name = name
         self.endpoint = endpoint
         self.apiKey = apiKey
         self.http = http
+        self.fastJSON = fastJSON
     }
 
     /// Answers in one piece; see ``ChatProvider/chat(_:upstreamModel:)``.
@@ -43,7 +47,7 @@ package struct OpenAIProvider: ChatProvider {
         let body = try await http.collect(response)
         let completion: OpenAIWire.Completion
         do {
-            completion = try OpenAIWire.readCompletion(Array(body.readableBytesView))
+            completion = try OpenAIWire.readCompletion(Array(body.readableBytesView), fast: fastJSON)
         } catch {
             throw InferenceError(.upstreamUnavailable, "The upstream answered with malformed JSON", provider: name)
         }
@@ -74,7 +78,9 @@ package struct OpenAIProvider: ChatProvider {
     {
         let response = try await send(request, upstreamModel: upstreamModel, stream: true)
         let events = http.events(of: response)
-        return ChatEvents(pulling: ChunkIterator(events: events.makeAsyncIterator(), provider: name))
+        return ChatEvents(
+            pulling: ChunkIterator(events: events.makeAsyncIterator(), provider: name, fastJSON: fastJSON)
+        )
     }
 
     // MARK: - Request
@@ -107,6 +113,7 @@ package struct OpenAIProvider: ChatProvider {
     private struct ChunkIterator: AsyncIteratorProtocol {
         var events: UpstreamHTTP.EventIterator
         let provider: String
+        let fastJSON: Bool
         var ready: [ChatStreamEvent] = []
         var finished = false
 
@@ -119,7 +126,7 @@ package struct OpenAIProvider: ChatProvider {
                 }
                 let chunk: OpenAIWire.Chunk
                 do {
-                    chunk = try OpenAIWire.readChunk(Array(event.data.utf8))
+                    chunk = try OpenAIWire.readChunk(Array(event.data.utf8), fast: fastJSON)
                 } catch {
                     if let message = UpstreamHTTP.upstreamMessage(in: event.data) {
                         throw InferenceError(

@@ -9,21 +9,25 @@ import SluiceJSON
 extension OpenAIWire {
     /// Reads a non-streamed completion.
     ///
-    /// - Parameter bytes: The response body.
+    /// - Parameters:
+    ///   - bytes: The response body.
+    ///   - fast: Whether to try the fast reader first (`performance.fast_json`); `false` decodes with `JSONDecoder`.
     /// - Returns: The completion.
     /// - Throws: `JSONDecoder`'s error when the body does not match ``Completion``.
-    static func readCompletion(_ bytes: [UInt8]) throws -> Completion {
-        if let completion = try? fastCompletion(bytes) { return completion }
+    static func readCompletion(_ bytes: [UInt8], fast: Bool = true) throws -> Completion {
+        if fast, let completion = try? fastCompletion(bytes) { return completion }
         return try UpstreamHTTP.jsonDecoder.decode(Completion.self, from: Data(bytes))
     }
 
     /// Reads one streamed chunk.
     ///
-    /// - Parameter bytes: The event's data.
+    /// - Parameters:
+    ///   - bytes: The event's data.
+    ///   - fast: Whether to try the fast reader first (`performance.fast_json`); `false` decodes with `JSONDecoder`.
     /// - Returns: The chunk.
     /// - Throws: `JSONDecoder`'s error when the data does not match ``Chunk``.
-    static func readChunk(_ bytes: [UInt8]) throws -> Chunk {
-        if let chunk = try? fastChunk(bytes) { return chunk }
+    static func readChunk(_ bytes: [UInt8], fast: Bool = true) throws -> Chunk {
+        if fast, let chunk = try? fastChunk(bytes) { return chunk }
         return try UpstreamHTTP.jsonDecoder.decode(Chunk.self, from: Data(bytes))
     }
 

@@ -12,6 +12,8 @@ struct ProviderFactory {
     let logger: Logger
     /// Where the HTTP clients' connections live.
     var eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup
+    /// Which speed machinery the clients and providers use.
+    var performance = SluiceConfiguration.Performance()
 
     /// The built providers, and the HTTP clients to shut down when the process stops.
     func makeProviders(
@@ -35,12 +37,7 @@ struct ProviderFactory {
                     tokens: tokens
                 )
             case .anthropic:
-                let http = UpstreamHTTP(
-                    providerName: configuration.name,
-                    timeouts: configuration.timeouts,
-                    logger: logger,
-                    eventLoopGroup: eventLoopGroup
-                )
+                let http = makeHTTP(configuration)
                 clients.append(http)
                 providers[configuration.name] = AnthropicProvider(
                     name: configuration.name,
@@ -50,12 +47,7 @@ struct ProviderFactory {
                     http: http
                 )
             case .azureOpenAI:
-                let http = UpstreamHTTP(
-                    providerName: configuration.name,
-                    timeouts: configuration.timeouts,
-                    logger: logger,
-                    eventLoopGroup: eventLoopGroup
-                )
+                let http = makeHTTP(configuration)
                 clients.append(http)
                 providers[configuration.name] = OpenAIProvider(
                     name: configuration.name,
@@ -64,24 +56,31 @@ struct ProviderFactory {
                         apiVersion: configuration.apiVersion ?? "2024-10-21"
                     ),
                     apiKey: apiKey,
-                    http: http
+                    http: http,
+                    fastJSON: performance.fastJSON
                 )
             default:
-                let http = UpstreamHTTP(
-                    providerName: configuration.name,
-                    timeouts: configuration.timeouts,
-                    logger: logger,
-                    eventLoopGroup: eventLoopGroup
-                )
+                let http = makeHTTP(configuration)
                 clients.append(http)
                 providers[configuration.name] = OpenAIProvider(
                     name: configuration.name,
                     endpoint: .openAI(baseURL: configuration.baseURL ?? "https://api.openai.com/v1"),
                     apiKey: apiKey,
-                    http: http
+                    http: http,
+                    fastJSON: performance.fastJSON
                 )
             }
         }
         return (providers, clients)
+    }
+
+    private func makeHTTP(_ configuration: ProviderConfiguration) -> UpstreamHTTP {
+        UpstreamHTTP(
+            providerName: configuration.name,
+            timeouts: configuration.timeouts,
+            logger: logger,
+            eventLoopGroup: eventLoopGroup,
+            plainHTTP: performance.plainHTTPClient
+        )
     }
 }

@@ -22,6 +22,7 @@ package import SluiceVector
 ///   `authorization: Bearer …`; `grpc.tls`: `cert_path`, `key_path` (server), `ca_path` (client trust).
 /// - `providers`, `models`: see ``InferenceConfiguration``.
 /// - `vector`: limits, snapshots and compaction of the vector service; see ``VectorConfiguration``.
+/// - `performance`: the speed machinery, each piece on by default and switchable off; see ``Performance``.
 /// - `usage.admission_limit` (10000): how many usage records may wait for the ledger before new requests wait
 ///   (backpressure; see ``UsageRecorder``).
 /// - `log_level` / `SLUICE_LOG_LEVEL` (`info`).
@@ -42,6 +43,8 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
     package var vector = VectorConfiguration()
     /// How the edge hands usage records to the ledger.
     package var usage = Usage()
+    /// The speed machinery in use.
+    package var performance = Performance()
     /// The log level: trace, debug, info, notice, warning, error, critical.
     package var logLevel: String = "info"
 
@@ -54,7 +57,7 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case http, services, grpc, providers, models, vector, usage
+        case http, services, grpc, providers, models, vector, usage, performance
         case dataDirectory = "data_dir"
         case logLevel = "log_level"
     }
@@ -70,7 +73,58 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
         models = try container.decodeIfPresent([ModelConfiguration].self, forKey: .models) ?? []
         vector = try container.decodeIfPresent(VectorConfiguration.self, forKey: .vector) ?? vector
         usage = try container.decodeIfPresent(Usage.self, forKey: .usage) ?? usage
+        performance = try container.decodeIfPresent(Performance.self, forKey: .performance) ?? performance
         logLevel = try container.decodeIfPresent(String.self, forKey: .logLevel) ?? logLevel
+    }
+
+    /// The speed machinery: each piece bypasses an anchor library for a measured gain (decision record 0005) and can
+    /// be switched off, leaving the anchor alone.
+    ///
+    /// Configuration keys (section `performance`, all `true` by default):
+    /// - `event_loop_channel`: edge connections on ``LoopHTTP1Channel`` rather than Hummingbird's `HTTP1Channel`.
+    /// - `event_loop_executors`: a service served alone runs on one event loop, its tasks pinned to it
+    ///   (`EventLoopTaskExecutor`), rather than on NIO's shared group and Swift's global executor.
+    /// - `plain_http_client`: `http://` upstreams through `PlainHTTPClient` rather than async-http-client.
+    /// - `fast_json`: chat requests and OpenAI-compatible answers read with `SluiceJSON` before `JSONDecoder`.
+    /// - `exchange_streams`: an edge served alone calls inference over `Exchange` streams rather than one gRPC call
+    ///   per chat.
+    package struct Performance: Sendable, Hashable, Codable {
+        /// Edge connections on the event-loop channel.
+        package var eventLoopChannel = true
+        /// Services served alone pinned to one event loop.
+        package var eventLoopExecutors = true
+        /// `http://` upstreams through the plain client.
+        package var plainHTTPClient = true
+        /// The fast JSON readers.
+        package var fastJSON = true
+        /// Chat between the edge and inference over `Exchange` streams.
+        package var exchangeStreams = true
+
+        /// Creates the defaults: everything on.
+        package init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case eventLoopChannel = "event_loop_channel"
+            case eventLoopExecutors = "event_loop_executors"
+            case plainHTTPClient = "plain_http_client"
+            case fastJSON = "fast_json"
+            case exchangeStreams = "exchange_streams"
+        }
+
+        /// Decodes from the configuration file; absent keys keep their defaults.
+        package init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            eventLoopChannel = try container.decodeIfPresent(Bool.self, forKey: .eventLoopChannel) ?? true
+            eventLoopExecutors = try container.decodeIfPresent(Bool.self, forKey: .eventLoopExecutors) ?? true
+            plainHTTPClient = try container.decodeIfPresent(Bool.self, forKey: .plainHTTPClient) ?? true
+            fastJSON = try container.decodeIfPresent(Bool.self, forKey: .fastJSON) ?? true
+            exchangeStreams = try container.decodeIfPresent(Bool.self, forKey: .exchangeStreams) ?? true
+        }
+
+        /// The edge's share of the settings.
+        package var edge: EdgeOptimizations {
+            EdgeOptimizations(eventLoopChannel: eventLoopChannel, fastJSON: fastJSON)
+        }
     }
 
     /// How the edge hands usage records to the ledger.

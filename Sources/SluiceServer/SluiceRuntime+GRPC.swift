@@ -24,7 +24,7 @@ extension SluiceRuntime {
         let server = try makeGRPCServer(
             at: configuration.services.inference,
             name: "inference",
-            eventLoopGroup: Self.serviceEventLoopGroup
+            eventLoopGroup: serviceLoop
         ) { drain, executor in
             InferenceGRPCService(service: inference, drain: drain, executor: executor)
         }
@@ -36,7 +36,7 @@ extension SluiceRuntime {
         let server = try makeGRPCServer(
             at: configuration.services.governance,
             name: "governance",
-            eventLoopGroup: Self.serviceEventLoopGroup
+            eventLoopGroup: serviceLoop
         ) { drain, _ in
             GovernanceGRPCService(service: governance, drain: drain)
         }
@@ -55,6 +55,12 @@ extension SluiceRuntime {
     /// The single event loop a service served alone runs its gRPC server (and, for inference, its upstream clients)
     /// on, so that a call never changes threads; see ``GRPCServerService``.
     static let serviceEventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
+    /// ``serviceEventLoopGroup`` when `performance.event_loop_executors` is on; otherwise `nil`: NIO's shared group
+    /// and Swift's global executor.
+    var serviceLoop: MultiThreadedEventLoopGroup? {
+        configuration.performance.eventLoopExecutors ? Self.serviceEventLoopGroup : nil
+    }
 
     private func makeGRPCServer(
         at endpoint: SluiceConfiguration.Endpoint,
@@ -104,7 +110,7 @@ extension SluiceRuntime {
             streamTimeout: .milliseconds(configuration.grpc.streamTimeoutMs),
             authorizationToken: token,
             executor: executor,
-            exchange: true
+            exchange: configuration.performance.exchangeStreams
         )
         let governance = GovernanceGRPCClient(
             client: GRPCClient(

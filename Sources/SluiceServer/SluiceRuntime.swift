@@ -89,8 +89,7 @@ package struct SluiceRuntime: Sendable {
         case .inference:
             // Served alone, inference runs on one event loop shared by its gRPC server and its upstream clients:
             // a call and its upstream request then stay on one thread (Docs/BENCHMARKS.md).
-            let loop = Self.serviceEventLoopGroup
-            let (inference, clients) = makeInference(eventLoopGroup: loop)
+            let (inference, clients) = makeInference(eventLoopGroup: serviceLoop ?? HTTPClient.defaultEventLoopGroup)
             return [ShutdownHook { for client in clients { try? await client.shutdown() } }]
                 + (try makeInferenceServer(inference))
         case .governance:
@@ -104,7 +103,7 @@ package struct SluiceRuntime: Sendable {
         case .edge:
             // Served alone, the edge serves HTTP and calls the services on one event loop, so that a request and the
             // gRPC calls it makes stay on one thread (Docs/BENCHMARKS.md).
-            let loop = Self.serviceEventLoopGroup
+            let loop = serviceLoop
             let (inferenceClient, governanceClient, clientServices) = try makeRemoteClients(eventLoopGroup: loop)
             return clientServices
                 + makeEdge(
@@ -158,7 +157,8 @@ package struct SluiceRuntime: Sendable {
             environment: environment,
             tokens: tokens,
             logger: logger,
-            eventLoopGroup: eventLoopGroup
+            eventLoopGroup: eventLoopGroup,
+            performance: configuration.performance
         )
         let (providers, clients) = factory.makeProviders(configuration.inference.effectiveProviders)
         let service = LocalInferenceService(
@@ -203,6 +203,7 @@ package struct SluiceRuntime: Sendable {
         let app = Edge.buildApplication(
             configuration: configuration.http,
             services: services,
+            optimizations: configuration.performance.edge,
             eventLoopGroup: eventLoopGroup.map { .shared($0) } ?? .singleton
         ) { port in
             logger.info("edge listening", metadata: ["host": "\(configuration.http.host)", "port": "\(port)"])

@@ -39,6 +39,8 @@ struct SluiceConfigurationTests {
                         "vector": { "address": "10.0.0.3:7003" } },
           "vector": { "max_points_per_request": 500, "snapshot_wal_bytes": 65536 },
           "grpc": { "default_timeout_ms": 5000, "flush_delay_us": 250 },
+          "usage": { "admission_limit": 500 },
+          "performance": { "event_loop_channel": false, "fast_json": false },
           "providers": [
             { "name": "mock-openai", "kind": "openai", "base_url": "http://127.0.0.1:9001/v1",
               "api_key_env": "MOCK_OPENAI_KEY",
@@ -68,6 +70,9 @@ struct SluiceConfigurationTests {
         #expect(configuration.services.vector.address == "127.0.0.1:50063")
         #expect(configuration.vector == VectorConfiguration())
         #expect(configuration.logLevel == "info")
+        #expect(configuration.usage.admissionLimit == 10_000)
+        #expect(configuration.performance == SluiceConfiguration.Performance())
+        #expect(configuration.performance.edge == EdgeOptimizations())
         #expect(configuration.grpc.flushDelayUs == 0)
         #expect(configuration.inference.effectiveModels.map(\.name) == ["echo"])
     }
@@ -98,6 +103,10 @@ struct SluiceConfigurationTests {
         #expect(configuration.providers[1].echo.perTokenDelayMs == 5)
         #expect(configuration.models.first?.deployments.map(\.provider) == ["mock-openai", "echo"])
         #expect(configuration.logLevel == "debug")
+        #expect(configuration.usage.admissionLimit == 500)
+        #expect(configuration.performance.edge == EdgeOptimizations(eventLoopChannel: false, fastJSON: false))
+        #expect(configuration.performance.plainHTTPClient && configuration.performance.exchangeStreams)
+        #expect(configuration.performance.eventLoopExecutors)
     }
 
     @Test("lets the environment override the file, and finds the file through SLUICE_CONFIG")
@@ -145,6 +154,7 @@ struct SluiceConfigurationTests {
               "providers": [ { "name": "p", "kind": "openai" }, { "name": "p", "kind": "anthropic" } ],
               "models": [ { "name": "m", "deployments": [ { "provider": "ghost", "model": "x" } ] },
                           { "name": "m", "deployments": [ { "provider": "p", "model": "x" } ] } ],
+              "usage": { "admission_limit": 0 },
               "log_level": "loud"
             }
             """
@@ -168,6 +178,7 @@ struct SluiceConfigurationTests {
             "grpc.flush_delay_us -1 is not between 0 and 10000",
             "grpc.internal_token_env names 'SLUICE_INTERNAL_TOKEN', which is not set",
             "grpc.tls needs both cert_path and key_path, or neither",
+            "usage.admission_limit must be at least 1",
         ]
         for problem in expected {
             #expect(problems.contains(problem), "missing: \(problem) in \(problems)")

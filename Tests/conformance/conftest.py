@@ -11,7 +11,8 @@ built. When they are selected and the binary is missing they FAIL (with the reas
 
 Environment:
   SLUICE_BIN                  path of the binary (default: <repo>/.build/debug/sluice)
-  SLUICE_CONFORMANCE_MODES    comma list of modes to run (default: all-in-one,split)
+  SLUICE_CONFORMANCE_MODES    comma list of modes to run (default: all-in-one,split,split-anchors; split-anchors is
+                              split mode with every `performance` switch off, on the anchor libraries alone)
   SLUICE_READY_TIMEOUT        seconds to wait for /health/ready (default 90)
   SLUICE_LOG_LEVEL            passed through to Sluice (default: debug)
 """
@@ -43,7 +44,11 @@ from helpers import (  # noqa: E402  (helpers.py sits next to this file)
     MOCK_ANTHROPIC_KEY, MOCK_OPENAI_KEY, MODELS, free_port, generate_grpc_stubs,
 )
 
-MODES = [m.strip() for m in os.environ.get("SLUICE_CONFORMANCE_MODES", "all-in-one,split").split(",") if m.strip()]
+MODES = [m.strip() for m in os.environ.get("SLUICE_CONFORMANCE_MODES", "all-in-one,split,split-anchors").split(",")
+         if m.strip()]
+# Every piece of speed machinery switched off (Docs/decisions/0005): the same behaviour on the anchor libraries alone.
+ANCHORS_ONLY = {"event_loop_channel": False, "event_loop_executors": False, "plain_http_client": False,
+                "fast_json": False, "exchange_streams": False}
 READY_TIMEOUT = float(os.environ.get("SLUICE_READY_TIMEOUT", "90"))
 CLIENT_TIMEOUT = 30.0
 
@@ -297,8 +302,9 @@ def _wait_ready(inst: SluiceInstance, procs: list[subprocess.Popen], deadline: f
 def sluice(request: pytest.FixtureRequest, mock: MockUpstreams,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[SluiceInstance]:
     mode = request.param
-    if mode not in ("all-in-one", "split"):
-        pytest.fail(f"unknown SLUICE_CONFORMANCE_MODES entry {mode!r} (use all-in-one and/or split)", pytrace=False)
+    if mode not in ("all-in-one", "split", "split-anchors"):
+        pytest.fail(f"unknown SLUICE_CONFORMANCE_MODES entry {mode!r} (use all-in-one, split, split-anchors)",
+                    pytrace=False)
     binary = sluice_binary()
     if not binary.is_file() or not os.access(binary, os.X_OK):
         pytest.fail(f"Sluice binary not found or not executable at {binary}. Build it (swift build) or set "
@@ -319,6 +325,8 @@ def sluice(request: pytest.FixtureRequest, mock: MockUpstreams,
     dead_port = dead_socket.getsockname()[1]
     config = build_config(mock, data_dir=data_dir, http_port=http_port, inference=inference_addr,
                           governance=governance_addr, dead_port=dead_port)
+    if mode == "split-anchors":
+        config["performance"] = ANCHORS_ONLY
     config_path.write_text(json.dumps(config, indent=2))
 
     env = dict(os.environ)
