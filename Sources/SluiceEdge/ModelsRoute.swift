@@ -3,7 +3,7 @@ import Hummingbird
 import SluiceGovernance
 import SluiceInference
 
-/// `GET /v1/models`: the configured models this key may use.
+/// `GET /v1/models`: the configured models this key may use, sorted by id.
 struct ModelsRoute: EdgeRoute {
     static let method = HTTPRequest.Method.get
     static let path = "/v1/models"
@@ -15,7 +15,7 @@ struct ModelsRoute: EdgeRoute {
 
     func respond(to call: Void, in exchange: RouteExchange) async throws -> RouteAnswer {
         let models = try await exchange.timed { try await exchange.services.inference.listModels() }
-        let allowed = models.filter { exchange.authorization.allows(model: $0.id) }
+        let allowed = models.filter { exchange.authorization.allows(model: $0.id) }.sorted { $0.id < $1.id }
         return .complete(RouteBody(bytes: OpenAIChatEncoding.models(allowed), metered: nil))
     }
 }

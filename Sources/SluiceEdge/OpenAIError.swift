@@ -141,7 +141,7 @@ package struct OpenAIError: Error, Sendable {
 
     private init(governance error: GovernanceError) {
         switch error.code {
-        case .unauthenticated:
+        case .unauthenticated, .revoked:
             self.init(.unauthorized, type: "invalid_request_error", code: "invalid_api_key", message: error.message)
         case .modelNotAllowed:
             self.init(

@@ -41,6 +41,8 @@ package struct GovernanceError: Error, Sendable, Hashable, CustomStringConvertib
         package static let modelNotAllowed = Code("model_not_allowed")
         /// The caller lacks the role the operation needs.
         package static let permissionDenied = Code("permission_denied")
+        /// The key was revoked.
+        package static let revoked = Code("revoked")
         /// The caller may not override routes.
         package static let routeNotAllowed = Code("route_not_allowed")
         /// The named key or tenant does not exist.
@@ -53,7 +55,8 @@ package struct GovernanceError: Error, Sendable, Hashable, CustomStringConvertib
         package static let unavailable = Code("unavailable")
 
         private static let all: [Code] = [
-            .unauthenticated, .modelNotAllowed, .permissionDenied, .routeNotAllowed, .notFound, .invalidArgument,
+            .unauthenticated, .revoked, .modelNotAllowed, .permissionDenied, .routeNotAllowed, .notFound,
+            .invalidArgument,
             .internal, .unavailable,
         ]
     }

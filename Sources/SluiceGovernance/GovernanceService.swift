@@ -169,10 +169,27 @@ package struct Authorization: Sendable, Hashable {
 
     /// Whether the caller may use a model.
     ///
+    /// An entry is a public model name, in which `*` stands for any run of characters (`gpt-4o*` allows `gpt-4o` and
+    /// `gpt-4o-mini`).
+    ///
     /// - Parameter model: The public model name.
-    /// - Returns: `true` when no allow-list applies or the list names the model.
+    /// - Returns: `true` when no allow-list applies or an entry matches the model.
     package func allows(model: String) -> Bool {
-        allowedModels.map { $0.contains(model) } ?? true
+        allowedModels.map { $0.contains { Self.matches(model, pattern: $0) } } ?? true
+    }
+
+    /// Whether a name matches an allow-list entry in which `*` stands for any run of characters.
+    static func matches(_ name: String, pattern: String) -> Bool {
+        guard pattern.contains("*") else { return name == pattern }
+        let parts = pattern.split(separator: "*", omittingEmptySubsequences: false)
+        var rest = Substring(name)
+        guard let first = parts.first, rest.hasPrefix(first) else { return false }
+        rest = rest.dropFirst(first.count)
+        for part in parts.dropFirst().dropLast() {
+            guard let range = rest.range(of: part) else { return false }
+            rest = rest[range.upperBound...]
+        }
+        return rest.hasSuffix(parts.last ?? "")
     }
 }
 

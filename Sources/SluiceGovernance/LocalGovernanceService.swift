@@ -49,7 +49,7 @@ package struct LocalGovernanceService: GovernanceService {
             throw GovernanceError(.unauthenticated, "Incorrect API key provided")
         }
         guard !record.isRevoked else {
-            throw GovernanceError(.unauthenticated, "This API key has been revoked")
+            throw GovernanceError(.revoked, "This API key has been revoked")
         }
         let roles = record.roles
         let authorization = Authorization(principal: record.principal, allowedModels: record.allowedModels)

@@ -111,6 +111,7 @@ extension Sluice_Governance_V1_AuthorizeResponse {
         let reason: Sluice_Governance_V1_DenialReason
         switch error.code {
         case .unauthenticated: reason = .unauthenticated
+        case .revoked: reason = .revoked
         case .modelNotAllowed: reason = .modelNotAllowed
         case .permissionDenied: reason = .permissionDenied
         case .routeNotAllowed: reason = .routeNotAllowed
@@ -137,7 +138,8 @@ extension GovernanceError {
     init(denial response: Sluice_Governance_V1_AuthorizeResponse) {
         let code: Code =
             switch response.reason {
-            case .unauthenticated, .expired, .revoked: .unauthenticated
+            case .unauthenticated, .expired: .unauthenticated
+            case .revoked: .revoked
             case .modelNotAllowed: .modelNotAllowed
             case .routeNotAllowed: .routeNotAllowed
             default: .permissionDenied
@@ -211,7 +213,8 @@ extension Sluice_Governance_V1_Outcome {
         switch outcome {
         case UsageRecord.successOutcome: self = .success
         case "cancelled": self = .cancelled
-        case "invalid_request", "model_not_found", "unauthenticated", "model_not_allowed", "permission_denied",
+        case "invalid_request", "model_not_found", "unauthenticated", "revoked", "model_not_allowed",
+            "permission_denied",
             "route_not_allowed", "invalid_argument", "not_found":
             self = .clientError
         case "upstream_timeout": self = .timeout

@@ -5,8 +5,8 @@ extension GovernanceError: RPCErrorConvertible {
     /// The gRPC status code for this error, as listed at the top of `governance.proto`.
     package var rpcErrorCode: RPCError.Code {
         switch code {
-        case .unauthenticated: .unauthenticated
-        case .modelNotAllowed, .permissionDenied: .permissionDenied
+        case .unauthenticated, .revoked: .unauthenticated
+        case .modelNotAllowed, .permissionDenied, .routeNotAllowed: .permissionDenied
         case .notFound: .notFound
         case .invalidArgument: .invalidArgument
         case .internal: .internalError

@@ -37,7 +37,8 @@ package struct ChatRequest: Sendable, Hashable {
     package var responseFormat: ResponseFormat?
     /// An end-user id passed to providers for abuse tracking.
     package var user: String?
-    /// Whether a stream should end with a usage event (always true inside Sluice; kept for the edge).
+    /// Whether a stream ends with a usage event; `true` by default, as the edge needs it for the ledger. A gRPC
+    /// caller that leaves `include_usage` unset gets none.
     package var includeUsage: Bool
     /// An explicit deployment override (`X-Sluice-Route`), allowed only where governance allows it.
     package var route: Route?
@@ -88,7 +89,7 @@ extension ChatRequest {
     package struct Route: Sendable, Hashable {
         /// The configured provider name.
         package var provider: String
-        /// The upstream model name.
+        /// The upstream model name; empty means the catalog's deployment of the requested model at the provider.
         package var model: String
 
         /// Creates a route.

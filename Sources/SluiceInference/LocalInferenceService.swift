@@ -103,7 +103,8 @@ package final class LocalInferenceService: InferenceService {
             upstream: opened.upstream,
             servedBy: servedBy,
             promptUsage: { [tokens] in tokens.countPrompt(request.messages, upstreamModel: servedBy.model) },
-            completionTokens: { [tokens] text in tokens.countCompletion(text, upstreamModel: servedBy.model) }
+            completionTokens: { [tokens] text in tokens.countCompletion(text, upstreamModel: servedBy.model) },
+            includeUsage: request.includeUsage
         )
         return ChatStream(
             id: Self.makeCompletionID(),
@@ -147,9 +148,21 @@ package final class LocalInferenceService: InferenceService {
     private func deployments(for request: ChatRequest) throws -> [DeploymentConfiguration] {
         if let route = request.route {
             guard providers[route.provider] != nil else {
-                throw InferenceError(.invalidRequest, "The route names an unknown provider '\(route.provider)'")
+                throw InferenceError(.modelNotFound, "The route names an unknown provider '\(route.provider)'")
             }
-            return [DeploymentConfiguration(provider: route.provider, model: route.model)]
+            guard route.model.isEmpty else {
+                return [DeploymentConfiguration(provider: route.provider, model: route.model)]
+            }
+            // No upstream model: the catalog's deployment of the requested model at that provider.
+            guard
+                let deployment = models[request.model]?.deployments.first(where: { $0.provider == route.provider })
+            else {
+                throw InferenceError(
+                    .modelNotFound,
+                    "The model '\(request.model)' has no deployment at the provider '\(route.provider)'"
+                )
+            }
+            return [deployment]
         }
         guard let model = models[request.model] else {
             throw InferenceError(.modelNotFound, "The model '\(request.model)' does not exist")

@@ -1,5 +1,7 @@
 /// Relays an upstream stream and enforces its ending: a stream that stops without `finish`, or throws, ends
-/// with ``InferenceError/Code/streamInterrupted`` (or `upstream_timeout` when the upstream went silent); one that finishes without usage gets an estimated usage event.
+/// with ``InferenceError/Code/streamInterrupted`` (or `upstream_timeout` when the upstream went silent); one that
+/// finishes without usage gets an estimated usage event. When the request did not ask for usage
+/// (``ChatRequest/includeUsage``), no usage event is relayed.
 struct UsageCompletingIterator: AsyncIteratorProtocol {
     typealias Upstream = ChatEvents.Iterator
 
@@ -8,6 +10,7 @@ struct UsageCompletingIterator: AsyncIteratorProtocol {
     private let servedBy: ServedBy
     private let promptUsage: @Sendable () -> TokenCountResult
     private let completionTokens: @Sendable (String) -> Int
+    private let includeUsage: Bool
     private var generated = ""
     private var finished = false
     private var sawUsage = false
@@ -18,8 +21,10 @@ struct UsageCompletingIterator: AsyncIteratorProtocol {
         upstream: Upstream,
         servedBy: ServedBy,
         promptUsage: @escaping @Sendable () -> TokenCountResult,
-        completionTokens: @escaping @Sendable (String) -> Int
+        completionTokens: @escaping @Sendable (String) -> Int,
+        includeUsage: Bool = true
     ) {
+        self.includeUsage = includeUsage
         self.pending = pending
         self.upstream = upstream
         self.servedBy = servedBy
@@ -28,6 +33,14 @@ struct UsageCompletingIterator: AsyncIteratorProtocol {
     }
 
     mutating func next() async throws -> ChatStreamEvent? {
+        while true {
+            guard let event = try await nextEvent() else { return nil }
+            if case .usage = event, !includeUsage { continue }
+            return event
+        }
+    }
+
+    private mutating func nextEvent() async throws -> ChatStreamEvent? {
         guard !done else { return nil }
         let event: ChatStreamEvent?
         if let pending {
@@ -57,7 +70,7 @@ struct UsageCompletingIterator: AsyncIteratorProtocol {
                     provider: servedBy.provider
                 )
             }
-            guard sawUsage else { return .usage(estimate()) }
+            guard sawUsage || !includeUsage else { return .usage(estimate()) }
             return nil
         }
         switch event {

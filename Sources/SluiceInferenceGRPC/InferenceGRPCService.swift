@@ -78,7 +78,7 @@ package struct InferenceGRPCService: Sluice_Inference_V1_InferenceService.Simple
         }
     }
 
-    /// Answers `ListModels` in the domain's order, keeping only the `allowed` names when the request lists any.
+    /// Answers `ListModels` sorted by id, keeping only the `allowed` names when the request lists any.
     ///
     /// - Parameters:
     ///   - request: The request message.
@@ -91,9 +91,9 @@ package struct InferenceGRPCService: Sluice_Inference_V1_InferenceService.Simple
         let models = try await perform(context) { try await service.listModels() }
         let allowed = Set(request.allowed)
         var response = Sluice_Inference_V1_ListModelsResponse()
-        response.models = models.filter { allowed.isEmpty || allowed.contains($0.id) }.map(
-            Sluice_Inference_V1_Model.init
-        )
+        response.models = models.filter { allowed.isEmpty || allowed.contains($0.id) }
+            .sorted { $0.id < $1.id }
+            .map(Sluice_Inference_V1_Model.init)
         return response
     }
 

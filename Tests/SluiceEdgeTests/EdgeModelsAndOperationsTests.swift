@@ -34,9 +34,9 @@ struct EdgeModelsAndOperationsTests {
             // When the models are listed
             let response = try await client.execute(uri: "/v1/models", method: .get, headers: HTTP.headers(key: key))
 
-            // Then all are listed in configuration order
+            // Then all are listed, sorted by id
             #expect(response.status == .ok)
-            #expect(try Self.ids(response) == ["gpt-4o", "claude", "echo"])
+            #expect(try Self.ids(response) == ["claude", "echo", "gpt-4o"])
         }
     }
 

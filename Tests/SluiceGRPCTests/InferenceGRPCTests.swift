@@ -158,7 +158,7 @@ struct InferenceGRPCTests {
         }
 
         // Then everything comes back unchanged
-        #expect(listed == models)
+        #expect(listed == models.sorted { $0.id < $1.id })
         #expect(count == TokenCountResult(tokens: 42, isEstimated: true, encoding: "cl100k_base"))
         #expect(fake.counted == [prompt, text])
     }

@@ -78,8 +78,48 @@ struct AuthorizationTests {
         // When it is presented again
         let code = await code(AuthorizationRequest(credential: created.plaintext, operation: .chat))
 
-        // Then it is unauthenticated
-        #expect(code == .unauthenticated)
+        // Then it is refused as revoked
+        #expect(code == .revoked)
+    }
+
+    @Test(
+        "allow-list entries may use * for any run of characters",
+        .timeLimit(.minutes(1)),
+        arguments: [
+            ("gpt-4o", true), ("gpt-4o-mini", true), ("gpt-4", false), ("my-gpt-4o", false),
+            ("claude-3-5-sonnet", true), ("claude-sonnet", false), ("echo", true), ("echo-2", false),
+        ]
+    )
+    func wildcardAllowList(model: String, allowed: Bool) async throws {
+        // Given a key allowed "gpt-4o*", "claude-*-sonnet" and "echo"
+        let created = try await governance.createKey(
+            KeyCreationRequest(tenant: "acme", allowedModels: ["gpt-4o*", "claude-*-sonnet", "echo"])
+        )
+
+        // When it asks for a model
+        let code = await code(AuthorizationRequest(credential: created.plaintext, operation: .chat, model: model))
+
+        // Then the patterns decide
+        #expect(code == (allowed ? nil : .modelNotAllowed))
+    }
+
+    @Test("only admin keys may override routes", .timeLimit(.minutes(1)))
+    func routeOverride() async throws {
+        // Given a member key and an admin key
+        let member = try await governance.createKey(KeyCreationRequest(tenant: "acme"))
+        let admin = try await governance.createKey(KeyCreationRequest(tenant: "acme", roles: [.admin]))
+
+        // When each asks for a route override
+        let refused = await code(
+            AuthorizationRequest(credential: member.plaintext, operation: .chat, model: "echo", route: "echo/echo")
+        )
+        let allowed = await code(
+            AuthorizationRequest(credential: admin.plaintext, operation: .chat, model: "echo", route: "echo/echo")
+        )
+
+        // Then governance refuses the member and lets the admin through
+        #expect(refused == .routeNotAllowed)
+        #expect(allowed == nil)
     }
 
     @Test(

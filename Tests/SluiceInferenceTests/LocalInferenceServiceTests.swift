@@ -96,9 +96,33 @@ struct LocalInferenceServiceTests {
         // When the request is routed to an unknown provider
         let code = await Self.code { try await service.chat(request) }
 
-        // Then it is an invalid request and nothing is called
-        #expect(code == .invalidRequest)
+        // Then it is not found and nothing is called
+        #expect(code == .modelNotFound)
         #expect(a.callCount == 0)
+    }
+
+    @Test("a route without an upstream model takes the catalog's deployment at that provider", .timeLimit(.minutes(1)))
+    func routeWithoutModel() async throws {
+        // Given a model deployed at a and at b
+        let a = ScriptedProvider(name: "a", always: .text("from a"))
+        let b = ScriptedProvider(name: "b", always: .text("from b"))
+        let service = LocalInferenceService.testing(
+            providers: [a, b],
+            models: [.model("m", [("a", "up-a"), ("b", "up-b")])]
+        )
+
+        // When a request is routed to b without naming an upstream model, and to a provider without a deployment
+        var request = Self.request()
+        request.route = ChatRequest.Route(provider: "b", model: "")
+        let response = try await service.chat(request)
+        var elsewhere = Self.request("other")
+        elsewhere.route = ChatRequest.Route(provider: "b", model: "")
+        let missing = await Self.code { try await service.chat(elsewhere) }
+
+        // Then b's deployment of m answers, and a model with no deployment at b is not found
+        #expect(response.servedBy == ServedBy(provider: "b", model: "up-b", attempt: 1))
+        #expect(a.callCount == 0)
+        #expect(missing == .modelNotFound)
     }
 
     @Test("lists the configured models in order, then the built-in echo model", .timeLimit(.minutes(1)))

@@ -83,10 +83,36 @@ def test_chat_and_models_over_grpc(stubs, services):
 def test_chat_stream_over_grpc(stubs, services):
     with grpc.insecure_channel(services.inference) as channel:
         client = stubs.inference_grpc.InferenceServiceStub(channel)
-        events = list(client.ChatStream(user_request(stubs, "one two three"), metadata=AUTH, timeout=10))
+        # A `usage` event follows `finish` only when `include_usage` is set, as the proto says
+        request = user_request(stubs, "one two three")
+        request.include_usage = True
+        events = list(client.ChatStream(request, metadata=AUTH, timeout=10))
         kinds = [event.WhichOneof("event") for event in events]
         assert kinds[0] == "start" and kinds[-2:] == ["finish", "usage"]
+        assert events[-1].usage.completion_tokens == 3
         assert "".join(e.delta.content for e in events if e.WhichOneof("event") == "delta") == "one two three"
+        bare = list(client.ChatStream(user_request(stubs, "one two three"), metadata=AUTH, timeout=10))
+        assert [event.WhichOneof("event") for event in bare][-1] == "finish"
+        assert "usage" not in [event.WhichOneof("event") for event in bare]
+
+
+def test_chat_route_override_as_the_proto_reads(stubs, services):
+    pb = stubs.inference
+    with grpc.insecure_channel(services.inference) as channel:
+        client = stubs.inference_grpc.InferenceServiceStub(channel)
+        # An empty route model means the catalog's deployment of the requested model at that provider
+        request = user_request(stubs, "routed")
+        request.route.CopyFrom(pb.Route(provider="echo"))
+        response = client.Chat(request, metadata=AUTH, timeout=10)
+        assert (response.provider, response.choices[0].message.content[0].text) == ("echo", "routed")
+        # An unknown provider is NOT_FOUND
+        request.route.CopyFrom(pb.Route(provider="nowhere", model="x"))
+        with pytest.raises(grpc.RpcError) as unknown:
+            client.Chat(request, metadata=AUTH, timeout=10)
+        assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+        # Models come sorted by id
+        models = client.ListModels(pb.ListModelsRequest(), metadata=AUTH, timeout=10).models
+        assert [m.id for m in models] == sorted(m.id for m in models)
 
 
 def test_bad_input_gets_a_clear_status(stubs, services):
@@ -211,6 +237,13 @@ def test_governance_authorizes_and_denies(stubs, services):
         denied = client.Authorize(pb.AuthorizeRequest(credential=services.key, operation=pb.OPERATION_CHAT,
                                                       model="gpt-4o"), metadata=AUTH, timeout=10)
         assert denied.decision != pb.DECISION_ALLOWED
+        # A revoked key is denied as revoked
+        created = client.CreateKey(pb.CreateKeyRequest(tenant_id="revocable", name="soon gone"),
+                                   metadata=AUTH, timeout=10)
+        client.RevokeKey(pb.RevokeKeyRequest(id=created.key.id), metadata=AUTH, timeout=10)
+        revoked = client.Authorize(pb.AuthorizeRequest(credential=created.plaintext_key, operation=pb.OPERATION_CHAT,
+                                                       model="echo"), metadata=AUTH, timeout=10)
+        assert (revoked.decision, revoked.reason) == (pb.DECISION_DENIED, pb.DENIAL_REASON_REVOKED)
         with pytest.raises(grpc.RpcError) as later:
             client.ListTenants(pb.ListTenantsRequest(), metadata=AUTH, timeout=10)
         assert later.value.code() == grpc.StatusCode.UNIMPLEMENTED, "not served until its issue lands"
