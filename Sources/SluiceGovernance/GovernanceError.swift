@@ -1,3 +1,5 @@
+import GRDB
+
 /// An error of the governance service, with a stable, extensible code.
 package struct GovernanceError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong.
@@ -59,5 +61,29 @@ package struct GovernanceError: Error, Sendable, Hashable, CustomStringConvertib
             .invalidArgument,
             .internal, .unavailable,
         ]
+    }
+}
+
+extension GovernanceError {
+    /// The governance error an unexpected failure of the service stands for.
+    ///
+    /// A database that cannot be used right now (busy or locked past its timeout, an I/O error, a full disk, a file
+    /// that cannot be opened) is `unavailable`, so callers deny the request (fail closed) and may retry; anything else
+    /// is `internal`. The message never carries the underlying error, which may name files or SQL.
+    ///
+    /// - Parameter error: The failure.
+    package init(unexpected error: any Error) {
+        if let error = error as? GovernanceError {
+            self = error
+            return
+        }
+        if let database = error as? DatabaseError,
+            [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_CANTOPEN, .SQLITE_READONLY]
+                .contains(database.resultCode)
+        {
+            self.init(.unavailable, "The governance database is unavailable; try again shortly")
+            return
+        }
+        self.init(.internal, "The governance service failed unexpectedly")
     }
 }

@@ -84,6 +84,9 @@ package struct GovernanceGRPCService: RegistrableRPCService {
         _ request: ServerRequest<Sluice_Governance_V1_UsageRecord>,
         _ context: ServerContext
     ) async throws -> ServerResponse<Sluice_Governance_V1_RecordUsageResponse> {
+        guard !request.message.requestID.isEmpty, !request.message.tenantID.isEmpty else {
+            throw GovernanceError(.invalidArgument, "A usage record needs a request_id and a tenant_id")
+        }
         let roles = request.metadata[stringValues: GovernanceMetadata.roles]
             .flatMap { $0.split(separator: ",") }
             .compactMap { Role(rawValue: String($0)) }
@@ -211,7 +214,7 @@ package struct GovernanceGRPCService: RegistrableRPCService {
         } catch let error as RPCError {
             throw error
         } catch {
-            throw GovernanceError(.internal, "The governance service failed unexpectedly")
+            throw GovernanceError(unexpected: error)
         }
     }
 }

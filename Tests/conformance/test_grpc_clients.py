@@ -237,6 +237,11 @@ def test_governance_authorizes_and_denies(stubs, services):
         denied = client.Authorize(pb.AuthorizeRequest(credential=services.key, operation=pb.OPERATION_CHAT,
                                                       model="gpt-4o"), metadata=AUTH, timeout=10)
         assert denied.decision != pb.DECISION_ALLOWED
+        # A usage record without its request id or tenant id is refused, not stored
+        for record in (pb.UsageRecord(tenant_id="t", model="echo"), pb.UsageRecord(request_id="r-1", model="echo")):
+            with pytest.raises(grpc.RpcError) as refused:
+                client.RecordUsage(record, metadata=AUTH, timeout=10)
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         # A revoked key is denied as revoked
         created = client.CreateKey(pb.CreateKeyRequest(tenant_id="revocable", name="soon gone"),
                                    metadata=AUTH, timeout=10)
