@@ -21,6 +21,12 @@
 # Every round measures every target once, in turn, so slow drifts of a shared machine reach all targets alike. Prints
 # a Markdown table of medians over the rounds: added latency is target − direct within each round, throughput a ratio
 # of direct in the same round; the p99-added column also gives the lowest and highest round.
+#
+# SLUICE_BENCH_MACHINERY=1 measures the speed machinery instead (decision record 0005): direct, all-in-one and split
+# as configured by default, and beside them the same modes with pieces of the `performance` configuration switched
+# off: all-in-one without the event-loop channel, the plain HTTP client or the fast JSON readers, and with all of them
+# off; split without Exchange streams or event-loop executors, and with everything off. A second table gives each
+# variant's CPU per request and requests/s as ratios of its mode with everything on, in the same rounds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
@@ -91,6 +97,53 @@ split_pids+=" $!"
 SLUICE_HTTP_PORT=$split_port "$bin" serve edge > "$work/edge.log" 2>&1 & pids+=($!)
 split_pids+=" $!"
 
+# Variants for SLUICE_BENCH_MACHINERY=1: NAME MODE BASELINE PERFORMANCE-JSON. Each runs with its own configuration
+# file and gRPC addresses, on the same data directory (one is measured at a time), and is compared with its baseline.
+# The plain HTTP client is used only where calls run on their event loop, so switching off the event-loop channel or
+# executors also switches it off: those variants are compared with the same mode without the plain client.
+machinery_variants=(
+    "aio-no-plain-http all-in-one all-in-one {\"plain_http_client\":false}"
+    "aio-no-loop-channel all-in-one aio-no-plain-http {\"event_loop_channel\":false}"
+    "aio-no-fast-json all-in-one all-in-one {\"fast_json\":false}"
+    "aio-anchors all-in-one all-in-one {\"event_loop_channel\":false,\"plain_http_client\":false,\"fast_json\":false}"
+    "split-no-exchange split split {\"exchange_streams\":false}"
+    "split-no-plain-http split split {\"plain_http_client\":false}"
+    "split-no-executors split split-no-plain-http {\"event_loop_executors\":false}"
+    "split-anchors split split {\"event_loop_channel\":false,\"event_loop_executors\":false,\"plain_http_client\":false,\"fast_json\":false,\"exchange_streams\":false}"
+)
+declare -A variant_pids=() variant_urls=() variant_modes=() variant_baselines=()
+variant_names=()
+if [[ "${SLUICE_BENCH_MACHINERY:-0}" == 1 ]]; then
+    for variant in "${machinery_variants[@]}"; do
+        read -r name mode baseline performance <<< "$variant"
+        python3 - "$work/config.json" "$work/$name.json" "$performance" <<'PY'
+import json, sys
+config = json.load(open(sys.argv[1]))
+config["performance"] = json.loads(sys.argv[3])
+json.dump(config, open(sys.argv[2], "w"))
+PY
+        port=$(free_port)
+        (
+            export SLUICE_CONFIG="$work/$name.json" SLUICE_VECTOR_ADDRESS="127.0.0.1:$(free_port)"
+            export SLUICE_INFERENCE_ADDRESS="127.0.0.1:$(free_port)" SLUICE_GOVERNANCE_ADDRESS="127.0.0.1:$(free_port)"
+            if [[ $mode == all-in-one ]]; then
+                SLUICE_HTTP_PORT=$port exec "$bin" serve > "$work/$name.log" 2>&1
+            else
+                SLUICE_HTTP_PORT=$(free_port) "$bin" serve governance > "$work/$name-governance.log" 2>&1 &
+                SLUICE_HTTP_PORT=$(free_port) "$bin" serve inference > "$work/$name-inference.log" 2>&1 &
+                SLUICE_HTTP_PORT=$port "$bin" serve edge > "$work/$name-edge.log" 2>&1 &
+                wait
+            fi
+        ) &
+        pids+=($!)
+        variant_names+=("$name")
+        variant_urls[$name]="http://127.0.0.1:$port/v1/chat/completions"
+        variant_modes[$name]=$mode
+        variant_baselines[$name]=$baseline
+        variant_pids[$name]=$!
+    done
+fi
+
 nio_proxy_port=$(free_port)
 "$bench_bin" proxy --port "$nio_proxy_port" --upstream-port "$upstream_port" & pids+=($!)
 nio_proxy_pid=$!
@@ -159,6 +212,17 @@ wait_http "http://127.0.0.1:$nginx_auth_port/"
 wait_http "http://127.0.0.1:$nginx_relay_port/"
 wait_http "http://127.0.0.1:$nginx_split_port/"
 wait_http "http://127.0.0.1:$nio_proxy_port/"
+for name in "${variant_names[@]}"; do
+    wait_http "${variant_urls[$name]%/v1/chat/completions}/health/ready"
+    # The processes of a variant: the subshell's serve (all-in-one) or its three children (split).
+    if [[ ${variant_modes[$name]} == all-in-one ]]; then
+        variant_pids[$name]="${variant_pids[$name]}"
+    else
+        variant_pids[$name]="$(pgrep -P "${variant_pids[$name]}" | tr '\n' ' ')"
+        # shellcheck disable=SC2206 # the list of pids is meant to split
+        pids+=(${variant_pids[$name]})
+    fi
+done
 
 for kind in plain stream; do
     stream_field=""
@@ -196,12 +260,21 @@ declare -A urls=(
     [nio-proxy]="http://127.0.0.1:$nio_proxy_port/v1/chat/completions"
     [nginx-split]="http://127.0.0.1:$nginx_split_port/v1/chat/completions"
 )
+for name in "${variant_names[@]}"; do
+    target_pids[$name]="${variant_pids[$name]}"
+    urls[$name]="${variant_urls[$name]}"
+done
+if [[ "${SLUICE_BENCH_MACHINERY:-0}" == 1 ]]; then
+    bench_targets=(direct all-in-one split "${variant_names[@]}")
+else
+    bench_targets=(direct nginx nio-proxy all-in-one nginx-split split)
+fi
 
 results="$work/results.txt"
 : > "$results"
 for round in $(seq 1 "$rounds"); do
     for kind in plain stream; do
-        for target in direct nginx nio-proxy all-in-one nginx-split split; do
+        for target in "${bench_targets[@]}"; do
             # Warm up connections, caches and allocators before measuring.
             wrk -t1 -c4 -d2s -s "$work/$kind.lua" "${urls[$target]}" > /dev/null
             # shellcheck disable=SC2086 # the list of pids is meant to split
@@ -233,12 +306,12 @@ PY
     echo "bench: round $round of $rounds done" >&2
 done
 
-python3 - "$results" <<'PY'
+python3 - "$results" "${bench_targets[@]}" <<'PY'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
 data = {(r, k, t): (float(p50), float(p99), float(rps), float(cpu)) for r, k, t, p50, p99, rps, cpu in rows}
 rounds = sorted({r for r, _, _ in data}, key=int)
-targets = ("direct", "nginx", "nio-proxy", "all-in-one", "nginx-split", "split")
+targets = sys.argv[2:]
 print(f"{len(rounds)} rounds; medians over the rounds")
 print()
 print(
@@ -264,3 +337,28 @@ for kind in ("plain", "stream"):
         mode = "stream" if kind == "stream" else "non-stream"
         print(f"| {mode} | {target} | {p50:.0f} | {p99:.0f} | {added} | {rps:.0f} | {ratio:.2f}× | {cpu:.0f} |")
 PY
+if [[ "${SLUICE_BENCH_MACHINERY:-0}" == 1 ]]; then
+    pairs=()
+    for name in "${variant_names[@]}"; do pairs+=("$name=${variant_baselines[$name]}"); done
+    python3 - "$results" "${pairs[@]}" <<'PY'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+data = {(r, k, t): (float(rps), float(cpu)) for r, k, t, _, _, rps, cpu in rows}
+rounds = sorted({r for r, _, _ in data}, key=int)
+print()
+print("Each variant against its baseline, in the same rounds (median of the per-round ratios). A piece helps when")
+print("switching it off raises CPU per request (ratio above 1.00) or lowers requests/s (ratio below 1.00).")
+print()
+print("| mode | variant | baseline | CPU µs/request @1 | off/on | req/s @64 | off/on |")
+print("|---|---|---|---|---|---|---|")
+for kind in ("plain", "stream"):
+    for pair in sys.argv[2:]:
+        name, base = pair.split("=")
+        cpu = statistics.median(data[(r, kind, name)][1] for r in rounds)
+        rps = statistics.median(data[(r, kind, name)][0] for r in rounds)
+        cpu_ratio = statistics.median(data[(r, kind, name)][1] / data[(r, kind, base)][1] for r in rounds)
+        rps_ratio = statistics.median(data[(r, kind, name)][0] / data[(r, kind, base)][0] for r in rounds)
+        mode = "stream" if kind == "stream" else "non-stream"
+        print(f"| {mode} | {name} | {base} | {cpu:.0f} | {cpu_ratio:.2f} | {rps:.0f} | {rps_ratio:.2f} |")
+PY
+fi

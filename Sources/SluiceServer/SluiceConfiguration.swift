@@ -84,7 +84,9 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
     /// - `event_loop_channel`: edge connections on ``LoopHTTP1Channel`` rather than Hummingbird's `HTTP1Channel`.
     /// - `event_loop_executors`: a service served alone runs on one event loop, its tasks pinned to it
     ///   (`EventLoopTaskExecutor`), rather than on NIO's shared group and Swift's global executor.
-    /// - `plain_http_client`: `http://` upstreams through `PlainHTTPClient` rather than async-http-client.
+    /// - `plain_http_client`: `http://` upstreams through `PlainHTTPClient` rather than async-http-client; only where
+    ///   calls run on their event loop (with `event_loop_channel` in `serve`, `event_loop_executors` in
+    ///   `serve inference`).
     /// - `fast_json`: chat requests and OpenAI-compatible answers read with `SluiceJSON` before `JSONDecoder`.
     /// - `exchange_streams`: an edge served alone calls inference over `Exchange` streams rather than one gRPC call
     ///   per chat.

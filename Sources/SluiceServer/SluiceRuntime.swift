@@ -79,7 +79,8 @@ package struct SluiceRuntime: Sendable {
         case .all:
             var services: [any Service] = []
             let governance = try await makeGovernance()
-            let (inference, clients) = makeInference()
+            // Requests reach inference on their connection's event loop only with the event-loop channel.
+            let (inference, clients) = makeInference(callersOnEventLoop: configuration.performance.eventLoopChannel)
             let (vectors, vectorStore) = try makeVector()
             services.append(ShutdownHook { for client in clients { try? await client.shutdown() } })
             // The store is listed before its gRPC server, so it closes (final snapshots) after the server drained.
@@ -89,7 +90,10 @@ package struct SluiceRuntime: Sendable {
         case .inference:
             // Served alone, inference runs on one event loop shared by its gRPC server and its upstream clients:
             // a call and its upstream request then stay on one thread (Docs/BENCHMARKS.md).
-            let (inference, clients) = makeInference(eventLoopGroup: serviceLoop ?? HTTPClient.defaultEventLoopGroup)
+            let (inference, clients) = makeInference(
+                eventLoopGroup: serviceLoop ?? HTTPClient.defaultEventLoopGroup,
+                callersOnEventLoop: serviceLoop != nil
+            )
             return [ShutdownHook { for client in clients { try? await client.shutdown() } }]
                 + (try makeInferenceServer(inference))
         case .governance:
@@ -149,16 +153,25 @@ package struct SluiceRuntime: Sendable {
     }
 
     /// Builds the in-process inference service and the HTTP clients it owns.
+    ///
+    /// - Parameters:
+    ///   - eventLoopGroup: Where the upstream clients' connections live.
+    ///   - callersOnEventLoop: Whether calls arrive on an event loop of their own. `PlainHTTPClient` is used only
+    ///     then (and with `performance.plain_http_client`): off the loops it was seen to fail requests under load
+    ///     with `remoteConnectionClosed`, which async-http-client does not.
     func makeInference(
-        eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup
+        eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup,
+        callersOnEventLoop: Bool
     ) -> (LocalInferenceService, [UpstreamHTTP]) {
         let tokens = PromptTokenCounter(cl100k: loadTokenizer())
+        var performance = configuration.performance
+        performance.plainHTTPClient = performance.plainHTTPClient && callersOnEventLoop
         let factory = ProviderFactory(
             environment: environment,
             tokens: tokens,
             logger: logger,
             eventLoopGroup: eventLoopGroup,
-            performance: configuration.performance
+            performance: performance
         )
         let (providers, clients) = factory.makeProviders(configuration.inference.effectiveProviders)
         let service = LocalInferenceService(
