@@ -24,7 +24,9 @@ struct GovernanceErrorTests {
     @Test("a governance error passes through unchanged, and anything else is internal")
     func passesThrough() {
         struct Other: Error {}
-        #expect(GovernanceError(unexpected: GovernanceError(.notFound, "no key")) == GovernanceError(.notFound, "no key"))
+        #expect(
+            GovernanceError(unexpected: GovernanceError(.notFound, "no key")) == GovernanceError(.notFound, "no key")
+        )
         #expect(GovernanceError(unexpected: Other()).code == .internal)
     }
 }
