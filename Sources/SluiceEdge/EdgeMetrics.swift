@@ -6,6 +6,9 @@ import Synchronization
 /// - `sluice_http_requests_total{route,status}`
 /// - `sluice_http_request_duration_seconds{route}` (histogram)
 /// - `sluice_tokens_total{model,type}` with `type` `prompt` or `completion`
+/// - `sluice_usage_queued_records`: usage records waiting for the ledger, after each batch the recorder takes
+/// - `sluice_usage_spooled_records_total`: records written to the on-disk spool while governance was unreachable
+/// - `sluice_usage_admission_waits_total`: requests that waited because the ledger was behind
 ///
 /// Handles are made once per label set and kept: making one goes through the metrics factory's registry (a lock, the
 /// label array hashed) on every request otherwise. Label sets are bounded: routes are the router's, statuses HTTP's,
@@ -66,4 +69,11 @@ enum EdgeMetrics {
         handles.prompt.increment(by: prompt)
         handles.completion.increment(by: completion)
     }
+
+    /// Usage records waiting for the ledger.
+    static let usageQueued = Gauge(label: "sluice_usage_queued_records")
+    /// Records written to the spool.
+    static let usageSpooled = Counter(label: "sluice_usage_spooled_records_total")
+    /// Requests that waited for the ledger.
+    static let usageAdmissionWaits = Counter(label: "sluice_usage_admission_waits_total")
 }

@@ -1,5 +1,6 @@
 package import Foundation
 package import Logging
+import Metrics
 import NIOCore
 import ServiceLifecycle
 package import SluiceGovernance
@@ -115,6 +116,7 @@ package final class UsageRecorder: Service {
             return state.nextWaiter
         }
         guard let token else { return }
+        EdgeMetrics.usageAdmissionWaits.increment()
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let admitted = state.withLock { state in
@@ -223,6 +225,7 @@ package final class UsageRecorder: Service {
             let count = min(state.pending.count, limit)
             let batch = Array(state.pending.prefix(count))
             state.pending.removeFirst(count)
+            EdgeMetrics.usageQueued.record(state.pending.count)
             guard state.pending.count < admissionLimit, state.isHoldingAdmissions || !state.admissionWaiters.isEmpty
             else { return (batch, [CheckedContinuation<Void, Never>]()) }
             defer {
@@ -382,6 +385,7 @@ private struct LedgerWriter {
             do {
                 try spool!.append(batch)
                 outage?.spooled += batch.count
+                EdgeMetrics.usageSpooled.increment(by: batch.count)
                 if spoolFailed {
                     spoolFailed = false
                     recorder.log.info("the usage spool takes records again")

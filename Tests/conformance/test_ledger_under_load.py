@@ -112,6 +112,8 @@ def test_every_answered_request_is_in_the_ledger_under_sustained_load(tmp_path, 
             time.sleep(0.2)
         assert served >= requests
         assert rows == served, f"{served} answered, {rows} in the ledger"
+        waits = [line for line in urllib.request.urlopen(metrics, timeout=10).read().decode().splitlines()
+                 if line.startswith("sluice_usage_admission_waits_total")]
     finally:
         for proc in reversed(procs):
             proc.send_signal(signal.SIGTERM)
@@ -125,5 +127,6 @@ def test_every_answered_request_is_in_the_ledger_under_sustained_load(tmp_path, 
     if mode == "all-in-one":
         # Thousands of requests a second against a limit of 8: requests waited for the ledger, nothing was dropped.
         assert episodes > 0
+        assert waits and float(waits[0].split()[-1]) > 0, waits
     print(f"\n[{mode}] {requests} requests by wrk, {served} answered, all in the ledger; "
           f"backpressure episodes: {episodes}")

@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import openai
@@ -92,6 +93,9 @@ def test_usage_recorded_during_a_governance_outage_lands_when_governance_returns
                  lambda: "governance unreachable; usage records go to the spool" in logs["edge"].read_text(), 15)
         spool = tmp_path / "data" / "usage-spool"
         wait_for("the spooled record", lambda: any(request_id in p.read_text() for p in spool.glob("*.jsonl")), 15)
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{ports['edge']}/metrics", timeout=10).read().decode()
+        spooled = [line for line in metrics.splitlines() if line.startswith("sluice_usage_spooled_records_total")]
+        assert spooled and float(spooled[0].split()[-1]) >= 1, metrics
 
         # And once governance is back, the record lands in the ledger, and none was dropped
         procs["governance"] = start("governance", env, logs["governance"], ports["governance"])
