@@ -810,7 +810,7 @@ def python_call_overhead_us(dim: int) -> float:
 
 
 def bench_sluice(binary: Path, dataset: Dataset, query_count: int) -> Result:
-    """Runs `sluice bench vector … --json` on the dataset's files."""
+    """Runs `sluice-bench vector … --json` on the dataset's files."""
     queries_path, truth_path = dataset.query_files(query_count)
     command = [
         str(binary), "vector",
