@@ -81,20 +81,10 @@ let package = Package(
                 + vectorTargetCPU
         ),
 
-        .target(name: "SluiceJSON", swiftSettings: defaultSwiftSettings),
-
-        // MARK: - NIO helpers shared by the HTTP and gRPC layers
-        .target(
-            name: "SluiceNIOSupport",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
-            swiftSettings: defaultSwiftSettings
-        ),
-
         // MARK: - Provider adapters (HTTP)
         .target(
             name: "SluiceProviders",
             dependencies: [
-                "SluiceJSON",
                 "SluiceInference",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -167,8 +157,6 @@ let package = Package(
         .target(
             name: "SluiceEdge",
             dependencies: [
-                "SluiceJSON",
-                "SluiceNIOSupport",
                 "SluiceInference",
                 "SluiceGovernance",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -178,6 +166,31 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+
+        // MARK: - Speed machinery, plugged in by SluiceServer alone (decision record 0005)
+        .target(
+            name: "SluiceFastPath",
+            dependencies: [
+                "SluiceInference",
+                "SluiceProviders",
+                "SluiceInferenceGRPC",
+                "SluiceGRPCSupport",
+                "SluiceEdge",
+                "SluiceProtos",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: defaultSwiftSettings
         ),
@@ -194,7 +207,7 @@ let package = Package(
                 "SluiceVector",
                 "SluiceVectorGRPC",
                 "SluiceGRPCSupport",
-                "SluiceNIOSupport",
+                "SluiceFastPath",
                 "SluiceEdge",
                 "SluiceTokenizer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -255,18 +268,22 @@ let package = Package(
             swiftSettings: defaultSwiftSettings
         ),
         .testTarget(
-            name: "SluiceNIOSupportTests",
+            name: "SluiceFastPathTests",
             dependencies: [
-                "SluiceNIOSupport",
+                "SluiceFastPath",
+                "SluiceEdge",
+                "SluiceProviders",
+                "SluiceTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            swiftSettings: defaultSwiftSettings
-        ),
-        .testTarget(
-            name: "SluiceJSONTests",
-            dependencies: ["SluiceJSON", "SluiceTesting"],
             swiftSettings: defaultSwiftSettings
         ),
         .testTarget(
@@ -296,6 +313,7 @@ let package = Package(
                 "SluiceInferenceGRPC",
                 "SluiceGovernanceGRPC",
                 "SluiceVectorGRPC",
+                "SluiceFastPath",
                 "SluiceInference",
                 "SluiceGovernance",
                 "SluiceVector",
@@ -326,6 +344,7 @@ let package = Package(
         .testTarget(
             name: "SluiceServerTests",
             dependencies: [
+                "SluiceFastPath",
                 "SluiceServer",
                 "SluiceEdge",
                 "SluiceGovernance",
@@ -357,7 +376,7 @@ if benchmarksEnabled {
             dependencies: [
                 "SluiceServer",
                 "SluiceVector",
-                "SluiceNIOSupport",
+                "SluiceFastPath",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

@@ -15,8 +15,8 @@ struct ChatCompletionsRoute: EdgeRoute {
     static let path = "/v1/chat/completions"
     static let operation = AuthorizationRequest.Operation.chat
 
-    /// Whether requests are read with the fast reader before `JSONDecoder`.
-    var fastJSON = true
+    /// Reads requests and writes answers.
+    var codec: any OpenAIChatCodec = CodableOpenAIChatCodec()
 
     struct Call: Sendable {
         var parsed: OpenAIChatRequest
@@ -26,7 +26,7 @@ struct ChatCompletionsRoute: EdgeRoute {
     }
 
     func decode(_ request: Request, body: ByteBuffer, context: EdgeRequestContext) throws -> Call {
-        let parsed = try OpenAIChatRequest.decode(Array(buffer: body), fast: fastJSON)
+        let parsed = try codec.decodeRequest(Array(buffer: body))
         var domain = try parsed.domainRequest(requestID: context.requestID)
         let header = request.headers[EdgeHeaders.route]
         if let header {
@@ -53,13 +53,14 @@ struct ChatCompletionsRoute: EdgeRoute {
             return .complete(
                 RouteBody(
                     headers: Self.servedHeaders(response.servedBy),
-                    bytes: OpenAIChatEncoding.completion(response, model: model),
+                    bytes: codec.encodeCompletion(response, model: model),
                     metered: Metered(model: model, servedBy: response.servedBy, usage: response.usage)
                 )
             )
         }
         let stream = try await exchange.timed { try await inference.openChatStream(request) }
         let includeUsage = call.parsed.wantsStreamUsage
+        let codec = self.codec
         return .stream(
             RouteEventStream(
                 headers: Self.servedHeaders(stream.servedBy),
@@ -83,7 +84,7 @@ struct ChatCompletionsRoute: EdgeRoute {
                             usage: usage.map(OpenAIChatEncoding.WireUsage.init),
                             includeUsageField: includeUsage
                         )
-                        return ServerSentEvent(data: OpenAIChatEncoding.chunk(value))
+                        return ServerSentEvent(data: codec.encodeChunk(value))
                     }
                     try await emit(chunk(.init(role: "assistant", content: "")))
                     for try await event in stream.events {

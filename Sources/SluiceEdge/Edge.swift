@@ -18,18 +18,18 @@ package enum Edge {
     ///   - configuration: Edge settings.
     ///   - services: What the edge talks to.
     ///   - screen: The pipeline's content step.
-    ///   - optimizations: The speed machinery in use.
+    ///   - optimizations: The faster pieces plugged in, if any.
     /// - Returns: The router, with ``EdgeMiddleware`` (request ids, error shapes, metrics) in front of every route.
     package static func buildRouter(
         configuration: EdgeConfiguration,
         services: EdgeServices,
         screen: any ContentScreen = PassThroughScreen(),
-        optimizations: EdgeOptimizations = EdgeOptimizations()
+        optimizations: EdgeOptimizations = .none
     ) -> Router<EdgeRequestContext> {
         let router = Router(context: EdgeRequestContext.self)
         router.add(middleware: EdgeMiddleware(logger: services.logger))
         let pipeline = RequestPipeline(services: services, maxBodyBytes: configuration.maxBodyBytes, screen: screen)
-        pipeline.register(ChatCompletionsRoute(fastJSON: optimizations.fastJSON), on: router)
+        pipeline.register(ChatCompletionsRoute(codec: optimizations.chatCodec), on: router)
         pipeline.register(ModelsRoute(), on: router)
         OperationsController(readiness: services.readiness, metrics: services.metrics).addRoutes(to: router)
         return router
@@ -37,21 +37,20 @@ package enum Edge {
 
     /// Builds the application; it is a `Service` to run in the process's service group.
     ///
-    /// Connections are served by ``LoopHTTP1Channel`` on their own event loops (or by Hummingbird's `HTTP1Channel`
-    /// when ``EdgeOptimizations/eventLoopChannel`` is off); request bodies are kept in memory up to
-    /// ``EdgeConfiguration/maxBodyBytes``.
+    /// Connections are served by Hummingbird's `HTTP1Channel`, or by the server ``EdgeOptimizations/server``
+    /// provides; request bodies are kept in memory up to ``EdgeConfiguration/maxBodyBytes``.
     ///
     /// - Parameters:
     ///   - configuration: Edge settings.
     ///   - services: What the edge talks to.
-    ///   - optimizations: The speed machinery in use.
+    ///   - optimizations: The faster pieces plugged in, if any.
     ///   - eventLoopGroup: The loops connections are served on; each connection is handled on its own loop.
     ///   - onServerRunning: Called with the bound port once the server listens.
     /// - Returns: The application.
     package static func buildApplication(
         configuration: EdgeConfiguration,
         services: EdgeServices,
-        optimizations: EdgeOptimizations = EdgeOptimizations(),
+        optimizations: EdgeOptimizations = .none,
         eventLoopGroup: EventLoopGroupProvider = .singleton,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
@@ -60,8 +59,8 @@ package enum Edge {
             .buildResponder()
         return Application(
             responder: responder,
-            server: optimizations.eventLoopChannel
-                ? .loopHTTP1(responder: responder, maxBodyBytes: configuration.maxBodyBytes) : .http1(),
+            server: optimizations.server?.server(responder: responder, maxBodyBytes: configuration.maxBodyBytes)
+                ?? .http1(),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: "sluice"

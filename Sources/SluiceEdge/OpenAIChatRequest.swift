@@ -7,25 +7,49 @@ import SluiceInference
 /// Decoding accepts every shape the OpenAI SDKs send (string or part-array content, string or object
 /// `tool_choice`, string or array `stop`, `max_tokens` or `max_completion_tokens`); validation rejects what
 /// OpenAI rejects with a 400 naming the parameter.
-struct OpenAIChatRequest: Decodable {
-    var model: String
-    var messages: [Message]
-    var stream: Bool?
-    var streamOptions: StreamOptions?
-    var tools: [Tool]?
-    var toolChoice: ToolChoiceValue?
-    var parallelToolCalls: Bool?
-    var temperature: Double?
-    var topP: Double?
-    var n: Int?
-    var maxTokens: Int?
-    var maxCompletionTokens: Int?
-    var stop: StopValue?
-    var seed: Int64?
-    var presencePenalty: Double?
-    var frequencyPenalty: Double?
-    var responseFormat: ResponseFormat?
-    var user: String?
+package struct OpenAIChatRequest: Decodable {
+    /// The `model` member.
+    package var model: String
+    /// The `messages` member.
+    package var messages: [Message]
+    /// The `stream` member.
+    package var stream: Bool?
+    /// The `stream_options` member.
+    package var streamOptions: StreamOptions?
+    /// The `tools` member.
+    package var tools: [Tool]?
+    /// The `tool_choice` member.
+    package var toolChoice: ToolChoiceValue?
+    /// The `parallel_tool_calls` member.
+    package var parallelToolCalls: Bool?
+    /// The `temperature` member.
+    package var temperature: Double?
+    /// The `top_p` member.
+    package var topP: Double?
+    /// The `n` member.
+    package var n: Int?
+    /// The `max_tokens` member.
+    package var maxTokens: Int?
+    /// The `max_completion_tokens` member.
+    package var maxCompletionTokens: Int?
+    /// The `stop` member.
+    package var stop: StopValue?
+    /// The `seed` member.
+    package var seed: Int64?
+    /// The `presence_penalty` member.
+    package var presencePenalty: Double?
+    /// The `frequency_penalty` member.
+    package var frequencyPenalty: Double?
+    /// The `response_format` member.
+    package var responseFormat: ResponseFormat?
+    /// The `user` member.
+    package var user: String?
+
+    /// Creates a request with its two required members; the rest start absent.
+    package init(model: String, messages: [Message]) {
+        self.model = model
+        self.messages = messages
+    }
 
     enum CodingKeys: String, CodingKey {
         case model, messages, stream, tools, temperature, n, stop, seed, user
@@ -40,17 +64,35 @@ struct OpenAIChatRequest: Decodable {
         case responseFormat = "response_format"
     }
 
-    struct StreamOptions: Decodable {
-        var includeUsage: Bool?
+    /// OpenAI's `StreamOptions` shape, as the request carries it.
+    package struct StreamOptions: Decodable {
+        /// Creates options with nothing set.
+        package init(includeUsage: Bool? = nil) {
+            self.includeUsage = includeUsage
+        }
+
+        /// The `include_usage` member.
+        package var includeUsage: Bool?
         enum CodingKeys: String, CodingKey { case includeUsage = "include_usage" }
     }
 
-    struct Message: Decodable {
-        var role: String
-        var content: Content?
-        var name: String?
-        var toolCalls: [ToolCallValue]?
-        var toolCallID: String?
+    /// OpenAI's `Message` shape, as the request carries it.
+    package struct Message: Decodable {
+        /// Creates a message with a role and nothing else.
+        package init(role: String) {
+            self.role = role
+        }
+
+        /// The `role` member.
+        package var role: String
+        /// The `content` member.
+        package var content: Content?
+        /// The `name` member.
+        package var name: String?
+        /// The `tool_calls` member.
+        package var toolCalls: [ToolCallValue]?
+        /// The `tool_call_id` member.
+        package var toolCallID: String?
 
         enum CodingKeys: String, CodingKey {
             case role, content, name
@@ -59,11 +101,12 @@ struct OpenAIChatRequest: Decodable {
         }
     }
 
-    enum Content: Decodable {
+    /// OpenAI's `Content` shape, as the request carries it.
+    package enum Content: Decodable {
         case text(String)
         case parts([Part])
 
-        init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
             if let text = try? container.decode(String.self) {
                 self = .text(text)
@@ -73,14 +116,32 @@ struct OpenAIChatRequest: Decodable {
         }
     }
 
-    struct Part: Decodable {
-        var type: String
-        var text: String?
-        var imageURL: ImageURL?
+    /// OpenAI's `Part` shape, as the request carries it.
+    package struct Part: Decodable {
+        /// Creates a part of a type and nothing else.
+        package init(type: String) {
+            self.type = type
+        }
 
-        struct ImageURL: Decodable {
-            var url: String
-            var detail: String?
+        /// The `type` member.
+        package var type: String
+        /// The `text` member.
+        package var text: String?
+        /// The `image_url` member.
+        package var imageURL: ImageURL?
+
+        /// OpenAI's `ImageURL` shape, as the request carries it.
+        package struct ImageURL: Decodable {
+            /// Creates an image reference.
+            package init(url: String, detail: String?) {
+                self.url = url
+                self.detail = detail
+            }
+
+            /// The `url` member.
+            package var url: String
+            /// The `detail` member.
+            package var detail: String?
         }
 
         enum CodingKeys: String, CodingKey {
@@ -89,34 +150,63 @@ struct OpenAIChatRequest: Decodable {
         }
     }
 
-    struct ToolCallValue: Decodable {
-        var id: String
-        var type: String?
-        var function: Function
+    /// OpenAI's `ToolCallValue` shape, as the request carries it.
+    package struct ToolCallValue: Decodable {
+        /// Creates a tool call.
+        package init(id: String, type: String?, function: Function) {
+            self.id = id
+            self.type = type
+            self.function = function
+        }
 
-        struct Function: Decodable {
-            var name: String
-            var arguments: String
+        /// The `id` member.
+        package var id: String
+        /// The `type` member.
+        package var type: String?
+        /// The `function` member.
+        package var function: Function
+
+        /// OpenAI's `Function` shape, as the request carries it.
+        package struct Function: Decodable {
+            /// Creates a named call with its argument text.
+            package init(name: String, arguments: String) {
+                self.name = name
+                self.arguments = arguments
+            }
+
+            /// The `name` member.
+            package var name: String
+            /// The `arguments` member.
+            package var arguments: String
         }
     }
 
-    struct Tool: Decodable {
-        var type: String
-        var function: Function
+    /// OpenAI's `Tool` shape, as the request carries it.
+    package struct Tool: Decodable {
+        /// The `type` member.
+        package var type: String
+        /// The `function` member.
+        package var function: Function
 
-        struct Function: Decodable {
-            var name: String
-            var description: String?
-            var parameters: RawJSON?
-            var strict: Bool?
+        /// OpenAI's `Function` shape, as the request carries it.
+        package struct Function: Decodable {
+            /// The `name` member.
+            package var name: String
+            /// The `description` member.
+            package var description: String?
+            /// The `parameters` member.
+            package var parameters: RawJSON?
+            /// The `strict` member.
+            package var strict: Bool?
         }
     }
 
-    enum ToolChoiceValue: Decodable {
+    /// OpenAI's `ToolChoiceValue` shape, as the request carries it.
+    package enum ToolChoiceValue: Decodable {
         case mode(String)
         case function(String)
 
-        init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
             if let mode = try? container.decode(String.self) {
                 self = .mode(mode)
@@ -124,18 +214,21 @@ struct OpenAIChatRequest: Decodable {
             }
             struct Named: Decodable {
                 struct Function: Decodable { var name: String }
-                var type: String
-                var function: Function
+                /// The `type` member.
+                package var type: String
+                /// The `function` member.
+                package var function: Function
             }
             self = .function(try container.decode(Named.self).function.name)
         }
     }
 
-    enum StopValue: Decodable {
+    /// OpenAI's `StopValue` shape, as the request carries it.
+    package enum StopValue: Decodable {
         case one(String)
         case many([String])
 
-        init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
             if let one = try? container.decode(String.self) {
                 self = .one(one)
@@ -144,7 +237,8 @@ struct OpenAIChatRequest: Decodable {
             }
         }
 
-        var values: [String] {
+        /// The `values` member.
+        package var values: [String] {
             switch self {
             case .one(let value): [value]
             case .many(let values): values
@@ -152,14 +246,27 @@ struct OpenAIChatRequest: Decodable {
         }
     }
 
-    struct ResponseFormat: Decodable {
-        var type: String
-        var jsonSchema: JSONSchema?
+    /// OpenAI's `ResponseFormat` shape, as the request carries it.
+    package struct ResponseFormat: Decodable {
+        /// Creates a format.
+        package init(type: String, jsonSchema: JSONSchema?) {
+            self.type = type
+            self.jsonSchema = jsonSchema
+        }
 
-        struct JSONSchema: Decodable {
-            var name: String
-            var schema: RawJSON?
-            var strict: Bool?
+        /// The `type` member.
+        package var type: String
+        /// The `json_schema` member.
+        package var jsonSchema: JSONSchema?
+
+        /// OpenAI's `JSONSchema` shape, as the request carries it.
+        package struct JSONSchema: Decodable {
+            /// The `name` member.
+            package var name: String
+            /// The `schema` member.
+            package var schema: RawJSON?
+            /// The `strict` member.
+            package var strict: Bool?
         }
 
         enum CodingKeys: String, CodingKey {
@@ -170,13 +277,12 @@ struct OpenAIChatRequest: Decodable {
 
     /// Parses a request body.
     ///
-    /// - Parameters:
-    ///   - body: The raw body.
-    ///   - fast: Whether to try the fast reader first; `false` decodes with `JSONDecoder` alone.
+    /// `JSONDecoder` decides what is accepted; its errors become OpenAI's 400s naming the parameter.
+    ///
+    /// - Parameter body: The raw body.
     /// - Returns: The decoded request.
     /// - Throws: ``OpenAIError`` 400 with `invalid_json` or `invalid_parameter`.
-    static func decode(_ body: [UInt8], fast: Bool = true) throws -> OpenAIChatRequest {
-        if fast, let request = fastDecode(body) { return request }
+    package static func decode(_ body: [UInt8]) throws -> OpenAIChatRequest {
         do {
             return try JSONDecoder().decode(OpenAIChatRequest.self, from: Data(body))
         } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {
@@ -218,10 +324,12 @@ struct OpenAIChatRequest: Decodable {
 }
 
 /// A JSON value kept as its text, for schemas Sluice passes through without reading.
-struct RawJSON: Decodable {
-    var text: String
+package struct RawJSON: Decodable {
+    /// The value's JSON text, keys sorted.
+    package var text: String
 
-    init(from decoder: any Decoder) throws {
+    /// Decodes any JSON value and keeps its text.
+    package init(from decoder: any Decoder) throws {
         let value = try AnyJSON(from: decoder)
         let data = try JSONSerialization.data(
             withJSONObject: value.object,

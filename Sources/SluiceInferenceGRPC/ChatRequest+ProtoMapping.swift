@@ -1,5 +1,5 @@
-import SluiceInference
-import SluiceProtos
+package import SluiceInference
+package import SluiceProtos
 
 // Requests and messages between the domain and `sluice.inference.v1`.
 //
@@ -8,7 +8,7 @@ import SluiceProtos
 
 extension Sluice_Inference_V1_ChatRequest {
     /// Encodes a domain request.
-    init(_ request: ChatRequest) {
+    package init(_ request: ChatRequest) {
         self.init()
         model = request.model
         messages = request.messages.map(Sluice_Inference_V1_Message.init)
@@ -40,7 +40,7 @@ extension ChatRequest {
     /// Decodes a request.
     ///
     /// - Throws: ``InferenceError`` with `invalidRequest` when a message has no role or an unknown content part.
-    init(proto: Sluice_Inference_V1_ChatRequest) throws {
+    package init(proto: Sluice_Inference_V1_ChatRequest) throws {
         self.init(model: proto.model, messages: try proto.messages.map { try ChatMessage(proto: $0) })
         tools = proto.tools.map(ToolDefinition.init(proto:))
         toolChoice = proto.hasToolChoice ? ToolChoice(proto: proto.toolChoice) : nil
@@ -63,7 +63,7 @@ extension ChatRequest {
 
 extension Sluice_Inference_V1_Message {
     /// Encodes a domain message.
-    init(_ message: ChatMessage) {
+    package init(_ message: ChatMessage) {
         self.init()
         role = Sluice_Inference_V1_Role(message.role)
         content = message.content.map(Sluice_Inference_V1_ContentPart.init)
@@ -77,7 +77,7 @@ extension ChatMessage {
     /// Decodes a message; the proto's `refusal` has no domain counterpart and is dropped.
     ///
     /// - Throws: ``InferenceError`` with `invalidRequest` for a missing role or an empty content part.
-    init(proto: Sluice_Inference_V1_Message) throws {
+    package init(proto: Sluice_Inference_V1_Message) throws {
         let role: Role
         switch proto.role {
         case .system: role = .system
@@ -105,7 +105,7 @@ extension ChatMessage {
 }
 
 extension Sluice_Inference_V1_Role {
-    init(_ role: ChatMessage.Role) {
+    package init(_ role: ChatMessage.Role) {
         switch role {
         case .system: self = .system
         case .developer: self = .developer
@@ -117,7 +117,7 @@ extension Sluice_Inference_V1_Role {
 }
 
 extension Sluice_Inference_V1_ContentPart {
-    init(_ part: ChatMessage.ContentPart) {
+    package init(_ part: ChatMessage.ContentPart) {
         self.init()
         switch part {
         case .text(let text):
@@ -133,7 +133,7 @@ extension Sluice_Inference_V1_ContentPart {
 
 extension Sluice_Inference_V1_ImageDetail {
     /// Reads the domain's free-form detail hint; values other than `auto`, `low` and `high` are dropped.
-    init(domainValue: String?) {
+    package init(domainValue: String?) {
         switch domainValue {
         case "auto": self = .auto
         case "low": self = .low
@@ -153,7 +153,7 @@ extension Sluice_Inference_V1_ImageDetail {
 }
 
 extension Sluice_Inference_V1_Tool {
-    init(_ tool: ToolDefinition) {
+    package init(_ tool: ToolDefinition) {
         self.init()
         var function = Sluice_Inference_V1_FunctionDefinition()
         function.name = tool.name
@@ -165,7 +165,7 @@ extension Sluice_Inference_V1_Tool {
 }
 
 extension ToolDefinition {
-    init(proto: Sluice_Inference_V1_Tool) {
+    package init(proto: Sluice_Inference_V1_Tool) {
         let function = proto.function
         self.init(
             name: function.name,
@@ -177,7 +177,7 @@ extension ToolDefinition {
 }
 
 extension Sluice_Inference_V1_ToolChoice {
-    init(_ choice: ToolChoice) {
+    package init(_ choice: ToolChoice) {
         self.init()
         switch choice {
         case .none: self.choice = .mode(.none)
@@ -205,7 +205,7 @@ extension ToolChoice {
 }
 
 extension Sluice_Inference_V1_ToolCall {
-    init(_ call: ToolCall) {
+    package init(_ call: ToolCall) {
         self.init()
         id = call.id
         type = "function"
@@ -217,13 +217,13 @@ extension Sluice_Inference_V1_ToolCall {
 }
 
 extension ToolCall {
-    init(proto: Sluice_Inference_V1_ToolCall) {
+    package init(proto: Sluice_Inference_V1_ToolCall) {
         self.init(id: proto.id, name: proto.function.name, arguments: proto.function.arguments)
     }
 }
 
 extension Sluice_Inference_V1_ResponseFormat {
-    init(_ format: ChatRequest.ResponseFormat) {
+    package init(_ format: ChatRequest.ResponseFormat) {
         self.init()
         switch format {
         case .text:
@@ -243,7 +243,7 @@ extension Sluice_Inference_V1_ResponseFormat {
 
 extension ChatRequest.ResponseFormat {
     /// Decodes a response format; `UNSPECIFIED` means free text, as the proto says.
-    init(proto: Sluice_Inference_V1_ResponseFormat) {
+    package init(proto: Sluice_Inference_V1_ResponseFormat) {
         switch proto.kind {
         case .jsonObject:
             self = .jsonObject

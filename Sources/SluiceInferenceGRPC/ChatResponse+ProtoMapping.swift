@@ -1,5 +1,5 @@
-import SluiceInference
-import SluiceProtos
+package import SluiceInference
+package import SluiceProtos
 
 // Answers, usage and stream events between the domain and `sluice.inference.v1`.
 //
@@ -8,7 +8,7 @@ import SluiceProtos
 
 extension Sluice_Inference_V1_ChatResponse {
     /// Encodes a domain answer as the proto's single choice; `attempts` carries ``ServedBy/attempt``.
-    init(_ response: ChatResponse) {
+    package init(_ response: ChatResponse) {
         self.init()
         id = response.id
         created = response.created
@@ -28,7 +28,7 @@ extension ChatResponse {
     /// Decodes an answer from its first choice.
     ///
     /// - Throws: ``InferenceError`` with `internal` when there is no choice or the choice is malformed.
-    init(proto: Sluice_Inference_V1_ChatResponse) throws {
+    package init(proto: Sluice_Inference_V1_ChatResponse) throws {
         guard let choice = proto.choices.first else {
             throw InferenceError(.internal, "The inference service answered without a choice")
         }
@@ -50,7 +50,7 @@ extension ChatResponse {
 }
 
 extension Sluice_Inference_V1_FinishReason {
-    init(_ reason: FinishReason) {
+    package init(_ reason: FinishReason) {
         switch reason {
         case .stop: self = .stop
         case .length: self = .length
@@ -64,7 +64,7 @@ extension FinishReason {
     /// Decodes a finish reason.
     ///
     /// - Throws: ``InferenceError`` with `internal` for `UNSPECIFIED` and `ERROR`, which the domain cannot express.
-    init(proto: Sluice_Inference_V1_FinishReason) throws {
+    package init(proto: Sluice_Inference_V1_FinishReason) throws {
         switch proto {
         case .stop: self = .stop
         case .length: self = .length
@@ -77,7 +77,7 @@ extension FinishReason {
 }
 
 extension Sluice_Inference_V1_Usage {
-    init(_ usage: Usage) {
+    package init(_ usage: Usage) {
         self.init()
         promptTokens = Int32(clamping: usage.promptTokens)
         completionTokens = Int32(clamping: usage.completionTokens)
@@ -87,7 +87,7 @@ extension Sluice_Inference_V1_Usage {
 }
 
 extension Usage {
-    init(proto: Sluice_Inference_V1_Usage) {
+    package init(proto: Sluice_Inference_V1_Usage) {
         self.init(
             promptTokens: Int(proto.promptTokens),
             completionTokens: Int(proto.completionTokens),
@@ -98,7 +98,7 @@ extension Usage {
 
 extension Sluice_Inference_V1_ChatStreamEvent {
     /// Encodes the `start` event of an open stream.
-    init(startOf stream: ChatStream) {
+    package init(startOf stream: ChatStream) {
         self.init()
         var start = Sluice_Inference_V1_StreamStart()
         start.id = stream.id
@@ -114,7 +114,7 @@ extension Sluice_Inference_V1_ChatStreamEvent {
     /// - Parameters:
     ///   - event: The event.
     ///   - isFirstDelta: Whether this is the stream's first delta, which carries the assistant role.
-    init(_ event: ChatStreamEvent, isFirstDelta: Bool) {
+    package init(_ event: ChatStreamEvent, isFirstDelta: Bool) {
         self.init()
         switch event {
         case .delta(let value):
@@ -137,7 +137,7 @@ extension ChatStreamEvent {
     /// Decodes an event after `start`.
     ///
     /// - Throws: ``InferenceError`` with `internal` for a second `start`, an empty event or a bad finish reason.
-    init(proto: Sluice_Inference_V1_ChatStreamEvent) throws {
+    package init(proto: Sluice_Inference_V1_ChatStreamEvent) throws {
         switch proto.event {
         case .delta(let delta):
             self = .delta(
@@ -159,7 +159,7 @@ extension ChatStreamEvent {
 }
 
 extension Sluice_Inference_V1_ToolCallDelta {
-    init(_ delta: ToolCallDelta) {
+    package init(_ delta: ToolCallDelta) {
         self.init()
         index = Int32(clamping: delta.index)
         id = delta.id ?? ""
@@ -169,7 +169,7 @@ extension Sluice_Inference_V1_ToolCallDelta {
 }
 
 extension ToolCallDelta {
-    init(proto: Sluice_Inference_V1_ToolCallDelta) {
+    package init(proto: Sluice_Inference_V1_ToolCallDelta) {
         self.init(
             index: Int(proto.index),
             id: proto.id.isEmpty ? nil : proto.id,

@@ -11,14 +11,12 @@ import SluiceProtos
 /// failing to reach the server is ``InferenceError/Code/upstreamUnavailable`` (``InferenceError/Code/upstreamTimeout``
 /// when the deadline passed).
 ///
-/// With `exchange` set, ``chat(_:)`` and ``openChatStream(_:)`` travel over long-lived `Exchange` streams instead of
-/// one RPC each (see ``ExchangeLine``): the same requests, answers, errors and deadlines, without the cost of setting
-/// up a call (about 230 µs less per call between two processes on loopback). Each call's deadline is then enforced
-/// by the service, and by the client 100 ms after it.
+/// With a ``InferenceCallCarrier`` plugged in, ``chat(_:)`` and ``openChatStream(_:)`` travel through it instead of
+/// one RPC each, with the same requests, answers, errors and deadlines.
 ///
 /// The client is a `Service`: add it to the process's `ServiceGroup`. Its ``run()`` keeps the connections and runs
 /// the chat streams that ``openChatStream(_:)`` hands it, because grpc-swift scopes a streaming response to a closure
-/// while the protocol returns the open stream, and the `Exchange` streams. On graceful shutdown it stops accepting
+/// while the protocol returns the open stream, and whatever the carrier holds open. On graceful shutdown it stops accepting
 /// calls, lets the open ones finish, then closes the connections.
 ///
 /// ```swift
@@ -34,7 +32,7 @@ package struct InferenceGRPCClient<Transport: ClientTransport>: InferenceService
     private let streamTimeout: Duration
     private let authorization: String?
     private let streamJobs = JobQueue<ChatStreamJob>()
-    private let lines: ExchangeLines?
+    private let carrier: (any InferenceCallCarrier)?
     private let executor: (any TaskExecutor)?
 
     /// Creates a client.
@@ -49,19 +47,17 @@ package struct InferenceGRPCClient<Transport: ClientTransport>: InferenceService
     ///   - authorizationToken: The shared internal token, sent as `authorization: Bearer <token>`; `nil` sends none.
     ///   - executor: Where the connections and the chat streams run; pass the executor of the event loop the
     ///     transport and the callers use, so a streamed event does not change threads on its way to the caller.
-    ///   - exchange: Whether chat calls travel over `Exchange` streams rather than one RPC each.
-    ///   - exchangeAdmission: How long one `Exchange` stream takes new calls before the next call opens another.
+    ///   - carrier: What carries chat calls instead of one RPC each; `nil` makes one RPC per call.
     package init(
         client: GRPCClient<Transport>,
         timeout: Duration = .seconds(30),
         streamTimeout: Duration = .seconds(600),
         authorizationToken: String? = nil,
         executor: (any TaskExecutor)? = nil,
-        exchange: Bool = false,
-        exchangeAdmission: Duration = .seconds(60)
+        carrier: (any InferenceCallCarrier)? = nil
     ) {
         self.executor = executor
-        self.lines = exchange ? ExchangeLines(admissionWindow: exchangeAdmission) : nil
+        self.carrier = carrier
         self.grpcClient = client
         self.client = Sluice_Inference_V1_InferenceService.Client(wrapping: client)
         self.timeout = timeout
@@ -84,19 +80,11 @@ package struct InferenceGRPCClient<Transport: ClientTransport>: InferenceService
             await withGracefulShutdownHandler {
                 await withTaskCancellationHandler {
                     await withDiscardingTaskGroup { streams in
-                        if let lines {
-                            let options = callOptions(
-                                timeout: lines.streamTimeout(longestCall: max(timeout, streamTimeout))
-                            )
+                        if let carrier {
+                            let longestCall = max(timeout, streamTimeout)
                             let metadata = metadata(requestID: "")
                             streams.addTask {
-                                await withDiscardingTaskGroup { held in
-                                    while let line = await lines.jobs.next() {
-                                        held.addTask {
-                                            await line.run(with: client, options: options, metadata: metadata)
-                                        }
-                                    }
-                                }
+                                await carrier.run(client: client, longestCall: longestCall, metadata: metadata)
                             }
                         }
                         while let job = await streamJobs.next() {
@@ -120,7 +108,7 @@ package struct InferenceGRPCClient<Transport: ClientTransport>: InferenceService
 
     private func stopAccepting() {
         streamJobs.finish()
-        lines?.shutdown()
+        carrier?.shutdown()
     }
 
     /// Answers a chat request in one piece with the remote service.
@@ -130,15 +118,7 @@ package struct InferenceGRPCClient<Transport: ClientTransport>: InferenceService
     /// - Throws: ``InferenceError``.
     package func chat(_ request: ChatRequest) async throws -> ChatResponse {
         let message = Sluice_Inference_V1_ChatRequest(request)
-        if let lines {
-            while true {
-                do {
-                    return try await lines.line().chat(message, timeout: timeout)
-                } catch is ExchangeLine.Retired {
-                    continue
-                }
-            }
-        }
+        if let carrier { return try await carrier.chat(message, timeout: timeout) }
         let metadata = metadata(requestID: request.requestID)
         let options = callOptions(timeout: timeout)
         let response = try await Self.mappingErrors {
@@ -156,15 +136,8 @@ package struct InferenceGRPCClient<Transport: ClientTransport>: InferenceService
     /// - Returns: The open stream; its events end with the server's ``InferenceError`` when the stream fails.
     /// - Throws: ``InferenceError`` when the stream could not start, including `upstreamUnavailable` after shutdown.
     package func openChatStream(_ request: ChatRequest) async throws -> ChatStream {
-        if let lines {
-            let message = Sluice_Inference_V1_ChatRequest(request)
-            while true {
-                do {
-                    return try await lines.line().openChatStream(message, timeout: streamTimeout)
-                } catch is ExchangeLine.Retired {
-                    continue
-                }
-            }
+        if let carrier {
+            return try await carrier.openChatStream(Sluice_Inference_V1_ChatRequest(request), timeout: streamTimeout)
         }
         let job = ChatStreamJob(
             request: ClientRequest(

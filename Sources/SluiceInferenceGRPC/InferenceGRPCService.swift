@@ -24,6 +24,7 @@ package struct InferenceGRPCService: Sluice_Inference_V1_InferenceService.Simple
     private let service: any InferenceService
     private let drain: ServerDrain?
     private let executor: (any TaskExecutor)?
+    private let exchangeServer: (any InferenceExchangeServer)?
 
     /// Creates the gRPC service.
     ///
@@ -33,10 +34,17 @@ package struct InferenceGRPCService: Sluice_Inference_V1_InferenceService.Simple
     ///     the shutdown's quiesce and in-flight calls finish. `nil` treats every signal as a cancellation.
     ///   - executor: Where the calls carried by `Exchange` run, each in its own task; pass the executor the server
     ///     runs its handlers on. `nil` runs them on the global executor.
-    package init(service: any InferenceService, drain: ServerDrain? = nil, executor: (any TaskExecutor)? = nil) {
+    ///   - exchange: What serves `Exchange` streams; `nil` answers them `UNIMPLEMENTED`.
+    package init(
+        service: any InferenceService,
+        drain: ServerDrain? = nil,
+        executor: (any TaskExecutor)? = nil,
+        exchange: (any InferenceExchangeServer)? = nil
+    ) {
         self.service = service
         self.drain = drain
         self.executor = executor
+        self.exchangeServer = exchange
     }
 
     /// Answers `Chat` with the domain's ``InferenceService/chat(_:)``.
@@ -112,8 +120,8 @@ package struct InferenceGRPCService: Sluice_Inference_V1_InferenceService.Simple
         return Sluice_Inference_V1_CountTokensResponse(result)
     }
 
-    /// Answers `Exchange`: serves the calls the stream carries until the caller half-closes it and they have ended
-    /// (see ``ExchangeSession``).
+    /// Answers `Exchange` with the plugged-in ``InferenceExchangeServer``: it serves the calls the stream carries
+    /// until the caller half-closes it and they have ended. Without one, the RPC fails with `UNIMPLEMENTED`.
     ///
     /// - Parameters:
     ///   - request: The caller's messages.
@@ -124,8 +132,17 @@ package struct InferenceGRPCService: Sluice_Inference_V1_InferenceService.Simple
         response: RPCWriter<Sluice_Inference_V1_ExchangeEvent>,
         context: ServerContext
     ) async throws {
-        let session = ExchangeSession(service: service, response: response, executor: executor)
-        await session.run(requests: request, context: context, drain: drain)
+        guard let exchangeServer else {
+            throw RPCError(code: .unimplemented, message: "This server does not serve Exchange streams")
+        }
+        try await exchangeServer.serve(
+            service: service,
+            requests: request,
+            response: response,
+            context: context,
+            drain: drain,
+            executor: executor
+        )
     }
 
     /// Runs a domain call, cancelled with the RPC, and makes sure only ``InferenceError`` or `RPCError` escapes.

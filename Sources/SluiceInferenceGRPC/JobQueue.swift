@@ -5,29 +5,29 @@ import Synchronization
 ///
 /// Unlike an `AsyncStream`, it never drops a job: after ``finish()`` the consumer still receives every job enqueued
 /// before, so each waiting caller gets an answer even when `run()` is cancelled. Many producers, one consumer.
-final class JobQueue<Job: Sendable>: Sendable {
+package final class JobQueue<Job: Sendable>: Sendable {
     private let state = Mutex(State())
 
     /// Creates an empty, open queue.
-    init() {}
+    package init() {}
 
     /// Adds a job.
     ///
     /// - Parameter job: The job.
     /// - Returns: `false` when the queue is finished and the job was not added.
-    func enqueue(_ job: Job) -> Bool {
+    package func enqueue(_ job: Job) -> Bool {
         let (accepted, waiter) = state.withLock { $0.enqueue(job) }
         waiter?.resume(returning: job)
         return accepted
     }
 
     /// Stops accepting jobs; the consumer drains what is queued, then receives `nil`.
-    func finish() {
+    package func finish() {
         state.withLock { $0.finish() }?.resume(returning: nil)
     }
 
     /// The next job, or `nil` once the queue is finished and empty. Not cancellable: finish the queue instead.
-    func next() async -> Job? {
+    package func next() async -> Job? {
         await withCheckedContinuation { continuation in
             switch state.withLock({ $0.next(continuation) }) {
             case .some(let job): continuation.resume(returning: job)

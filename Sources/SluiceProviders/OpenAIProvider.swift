@@ -14,7 +14,7 @@ package struct OpenAIProvider: ChatProvider {
     private let http: UpstreamHTTP
     private let endpoint: Endpoint
     private let apiKey: String?
-    private let fastJSON: Bool
+    private let codec: any OpenAIWireCodec
 
     /// How the provider addresses its upstream.
     package enum Endpoint: Sendable, Hashable {
@@ -31,14 +31,19 @@ package struct OpenAIProvider: ChatProvider {
     ///   - endpoint: How the upstream is addressed.
     ///   - apiKey: The upstream key, if any (local servers often need none).
     ///   - http: The provider's HTTP client.
-    ///   - fastJSON: Whether answers are read with the fast JSON readers before `JSONDecoder`
-    ///     (`performance.fast_json`).
-    package init(name: String, endpoint: Endpoint, apiKey: String?, http: UpstreamHTTP, fastJSON: Bool = true) {
+    ///   - codec: Writes requests and reads answers; `Codable` unless the wiring plugs in a faster one.
+    package init(
+        name: String,
+        endpoint: Endpoint,
+        apiKey: String?,
+        http: UpstreamHTTP,
+        codec: any OpenAIWireCodec = CodableOpenAIWireCodec()
+    ) {
         self.name = name
         self.endpoint = endpoint
         self.apiKey = apiKey
         self.http = http
-        self.fastJSON = fastJSON
+        self.codec = codec
     }
 
     /// Answers in one piece; see ``ChatProvider/chat(_:upstreamModel:)``.
@@ -47,7 +52,7 @@ package struct OpenAIProvider: ChatProvider {
         let body = try await http.collect(response)
         let completion: OpenAIWire.Completion
         do {
-            completion = try OpenAIWire.readCompletion(Array(body.readableBytesView), fast: fastJSON)
+            completion = try codec.readCompletion(Array(body.readableBytesView))
         } catch {
             throw InferenceError(.upstreamUnavailable, "The upstream answered with malformed JSON", provider: name)
         }
@@ -79,7 +84,7 @@ package struct OpenAIProvider: ChatProvider {
         let response = try await send(request, upstreamModel: upstreamModel, stream: true)
         let events = http.events(of: response)
         return ChatEvents(
-            pulling: ChunkIterator(events: events.makeAsyncIterator(), provider: name, fastJSON: fastJSON)
+            pulling: ChunkIterator(events: events.makeAsyncIterator(), provider: name, codec: codec)
         )
     }
 
@@ -100,7 +105,7 @@ package struct OpenAIProvider: ChatProvider {
             if let apiKey { headers.append(("api-key", apiKey)) }
         }
         if !request.requestID.isEmpty { headers.append(("x-request-id", request.requestID)) }
-        let body = try OpenAIWire.encodeRequest(request, upstreamModel: upstreamModel, stream: stream)
+        let body = try codec.encodeRequest(request, upstreamModel: upstreamModel, stream: stream)
         return try await http.post(url: url, headers: headers, body: body)
     }
 
@@ -113,7 +118,7 @@ package struct OpenAIProvider: ChatProvider {
     private struct ChunkIterator: AsyncIteratorProtocol {
         var events: UpstreamHTTP.EventIterator
         let provider: String
-        let fastJSON: Bool
+        let codec: any OpenAIWireCodec
         var ready: [ChatStreamEvent] = []
         var finished = false
 
@@ -126,7 +131,7 @@ package struct OpenAIProvider: ChatProvider {
                 }
                 let chunk: OpenAIWire.Chunk
                 do {
-                    chunk = try OpenAIWire.readChunk(Array(event.data.utf8), fast: fastJSON)
+                    chunk = try codec.readChunk(Array(event.data.utf8))
                 } catch {
                     if let message = UpstreamHTTP.upstreamMessage(in: event.data) {
                         throw InferenceError(

@@ -1,178 +1,257 @@
 import Foundation
-import SluiceInference
-import SluiceJSON
+package import SluiceInference
 
 /// The OpenAI chat completions wire format, as the provider sends and reads it.
-enum OpenAIWire {
+package enum OpenAIWire {
     // MARK: - Encoding
 
-    static func encodeRequest(_ request: ChatRequest, upstreamModel: String, stream: Bool) throws -> [UInt8] {
-        // Room for the texts up front; counting their bytes joins nothing.
-        let textBytes = request.messages.reduce(0) { total, message in
-            message.content.reduce(total) { total, part in
-                if case .text(let text) = part { total + text.utf8.count } else { total }
-            }
-        }
-        var json = JSONWriter(capacity: 256 + textBytes)
-        json.beginObject()
-        json.member("model", upstreamModel)
-        json.key("messages")
-        json.beginArray()
-        for message in request.messages { write(message, to: &json) }
-        json.endArray()
-        if !request.tools.isEmpty {
-            json.key("tools")
-            json.beginArray()
-            for tool in request.tools { write(tool, to: &json) }
-            json.endArray()
-        }
-        if let choice = request.toolChoice {
-            json.key("tool_choice")
-            switch choice {
-            case .none: json.string("none")
-            case .auto: json.string("auto")
-            case .required: json.string("required")
-            case .function(let name):
-                json.beginObject()
-                json.member("type", "function")
-                json.key("function")
-                json.beginObject()
-                json.member("name", name)
-                json.endObject()
-                json.endObject()
-            }
-        }
-        json.member("parallel_tool_calls", request.parallelToolCalls)
-        json.member("temperature", request.temperature)
-        json.member("top_p", request.topP)
-        json.member("max_tokens", request.maxTokens)
-        if !request.stop.isEmpty {
-            json.key("stop")
-            json.beginArray()
-            for value in request.stop { json.string(value) }
-            json.endArray()
-        }
-        json.member("seed", request.seed)
-        json.member("presence_penalty", request.presencePenalty)
-        json.member("frequency_penalty", request.frequencyPenalty)
-        json.member("user", request.user)
-        switch request.responseFormat {
-        case .none: break
-        case .text, .jsonObject:
-            json.key("response_format")
-            json.beginObject()
-            json.member("type", request.responseFormat == .text ? "text" : "json_object")
-            json.endObject()
-        case .jsonSchema(let name, let schemaJSON, let strict):
-            json.key("response_format")
-            json.beginObject()
-            json.member("type", "json_schema")
-            json.key("json_schema")
-            json.beginObject()
-            json.member("name", name)
-            json.key("schema")
-            writeEmbedded(schemaJSON, to: &json)
-            json.member("strict", strict)
-            json.endObject()
-            json.endObject()
-        }
-        if stream {
-            json.member("stream", true)
-            json.key("stream_options")
-            json.beginObject()
-            json.member("include_usage", true)
-            json.endObject()
-        }
-        json.endObject()
-        return json.bytes
-    }
+    /// A request body, in the shape the upstream reads: `Codable` writes it.
+    struct RequestBody: Encodable {
+        var model: String
+        var messages: [Message]
+        var tools: [Tool]?
+        var toolChoice: ToolChoice?
+        var parallelToolCalls: Bool?
+        var temperature: Double?
+        var topP: Double?
+        var maxTokens: Int?
+        var stop: [String]?
+        var seed: Int64?
+        var presencePenalty: Double?
+        var frequencyPenalty: Double?
+        var user: String?
+        var responseFormat: ResponseFormat?
+        var stream: Bool?
+        var streamOptions: StreamOptions?
 
-    private static func write(_ message: ChatMessage, to json: inout JSONWriter) {
-        json.beginObject()
-        json.member("role", message.role.rawValue)
-        json.key("content")
-        let onlyText = message.content.allSatisfy { if case .text = $0 { true } else { false } }
-        if message.content.isEmpty {
-            if message.toolCalls.isEmpty { json.string("") } else { json.null() }
-        } else if onlyText {
-            json.string(message.text)
-        } else {
-            json.beginArray()
-            for part in message.content {
-                json.beginObject()
-                switch part {
-                case .text(let text):
-                    json.member("type", "text")
-                    json.member("text", text)
-                case .imageURL(let url, let detail):
-                    json.member("type", "image_url")
-                    json.key("image_url")
-                    json.beginObject()
-                    json.member("url", url)
-                    json.member("detail", detail)
-                    json.endObject()
+        enum CodingKeys: String, CodingKey {
+            case model, messages, tools, temperature, stop, seed, user, stream
+            case toolChoice = "tool_choice"
+            case parallelToolCalls = "parallel_tool_calls"
+            case topP = "top_p"
+            case maxTokens = "max_tokens"
+            case presencePenalty = "presence_penalty"
+            case frequencyPenalty = "frequency_penalty"
+            case responseFormat = "response_format"
+            case streamOptions = "stream_options"
+        }
+
+        struct StreamOptions: Encodable {
+            var includeUsage = true
+            enum CodingKeys: String, CodingKey { case includeUsage = "include_usage" }
+        }
+
+        struct Message: Encodable {
+            var message: ChatMessage
+
+            enum CodingKeys: String, CodingKey {
+                case role, content, name
+                case toolCalls = "tool_calls"
+                case toolCallID = "tool_call_id"
+            }
+
+            struct Part: Encodable {
+                var part: ChatMessage.ContentPart
+
+                enum CodingKeys: String, CodingKey {
+                    case type, text
+                    case imageURL = "image_url"
                 }
-                json.endObject()
+
+                struct ImageURL: Encodable {
+                    var url: String
+                    var detail: String?
+                }
+
+                func encode(to encoder: any Encoder) throws {
+                    var container = encoder.container(keyedBy: CodingKeys.self)
+                    switch part {
+                    case .text(let text):
+                        try container.encode("text", forKey: .type)
+                        try container.encode(text, forKey: .text)
+                    case .imageURL(let url, let detail):
+                        try container.encode("image_url", forKey: .type)
+                        try container.encode(ImageURL(url: url, detail: detail), forKey: .imageURL)
+                    }
+                }
             }
-            json.endArray()
-        }
-        json.member("name", message.name)
-        if !message.toolCalls.isEmpty {
-            json.key("tool_calls")
-            json.beginArray()
-            for call in message.toolCalls {
-                json.beginObject()
-                json.member("id", call.id)
-                json.member("type", "function")
-                json.key("function")
-                json.beginObject()
-                json.member("name", call.name)
-                json.member("arguments", call.arguments)
-                json.endObject()
-                json.endObject()
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(message.role.rawValue, forKey: .role)
+                let onlyText = message.content.allSatisfy { if case .text = $0 { true } else { false } }
+                if message.content.isEmpty {
+                    if message.toolCalls.isEmpty {
+                        try container.encode("", forKey: .content)
+                    } else {
+                        try container.encodeNil(forKey: .content)
+                    }
+                } else if onlyText {
+                    try container.encode(message.text, forKey: .content)
+                } else {
+                    try container.encode(message.content.map(Part.init), forKey: .content)
+                }
+                try container.encodeIfPresent(message.name, forKey: .name)
+                if !message.toolCalls.isEmpty {
+                    let calls = message.toolCalls.map {
+                        Call(id: $0.id, function: .init(name: $0.name, arguments: $0.arguments))
+                    }
+                    try container.encode(calls, forKey: .toolCalls)
+                }
+                try container.encodeIfPresent(message.toolCallID, forKey: .toolCallID)
             }
-            json.endArray()
+
+            struct Call: Encodable {
+                var id: String
+                var type = "function"
+                var function: Function
+
+                struct Function: Encodable {
+                    var name: String
+                    var arguments: String
+                }
+            }
         }
-        json.member("tool_call_id", message.toolCallID)
-        json.endObject()
+
+        struct Tool: Encodable {
+            var type = "function"
+            var function: Function
+
+            struct Function: Encodable {
+                var name: String
+                var description: String?
+                var parameters: JSONValue?
+                var strict: Bool?
+            }
+        }
+
+        enum ToolChoice: Encodable {
+            case mode(String)
+            case function(String)
+
+            func encode(to encoder: any Encoder) throws {
+                switch self {
+                case .mode(let mode):
+                    var container = encoder.singleValueContainer()
+                    try container.encode(mode)
+                case .function(let name):
+                    struct Named: Encodable {
+                        struct Function: Encodable { var name: String }
+                        var type = "function"
+                        var function: Function
+                    }
+                    try Named(function: .init(name: name)).encode(to: encoder)
+                }
+            }
+        }
+
+        struct ResponseFormat: Encodable {
+            var type: String
+            var jsonSchema: JSONSchema?
+
+            enum CodingKeys: String, CodingKey {
+                case type
+                case jsonSchema = "json_schema"
+            }
+
+            struct JSONSchema: Encodable {
+                var name: String
+                var schema: JSONValue
+                var strict: Bool?
+            }
+        }
     }
 
-    private static func write(_ tool: ToolDefinition, to json: inout JSONWriter) {
-        json.beginObject()
-        json.member("type", "function")
-        json.key("function")
-        json.beginObject()
-        json.member("name", tool.name)
-        json.member("description", tool.description)
-        if let parameters = tool.parametersJSON {
-            json.key("parameters")
-            writeEmbedded(parameters, to: &json)
+    /// Writes a request with `Codable`.
+    ///
+    /// Schemas held as JSON text are embedded as JSON; text that is not one JSON value (possible from a gRPC
+    /// caller) becomes `{}`.
+    static func encodeRequest(_ request: ChatRequest, upstreamModel: String, stream: Bool) throws -> [UInt8] {
+        func embedded(_ text: String) -> JSONValue { JSONValue.parse(text) ?? .object([:]) }
+        let toolChoice = request.toolChoice.map { choice -> RequestBody.ToolChoice in
+            switch choice {
+            case .none: .mode("none")
+            case .auto: .mode("auto")
+            case .required: .mode("required")
+            case .function(let name): .function(name)
+            }
         }
-        json.member("strict", tool.strict)
-        json.endObject()
-        json.endObject()
+        let responseFormat: RequestBody.ResponseFormat? =
+            switch request.responseFormat {
+            case nil: nil
+            case .text: .init(type: "text")
+            case .jsonObject: .init(type: "json_object")
+            case .jsonSchema(let name, let schema, let strict):
+                .init(type: "json_schema", jsonSchema: .init(name: name, schema: embedded(schema), strict: strict))
+            }
+        let body = RequestBody(
+            model: upstreamModel,
+            messages: request.messages.map(RequestBody.Message.init),
+            tools: request.tools.isEmpty
+                ? nil
+                : request.tools.map {
+                    RequestBody.Tool(
+                        function: .init(
+                            name: $0.name,
+                            description: $0.description,
+                            parameters: $0.parametersJSON.map(embedded),
+                            strict: $0.strict
+                        )
+                    )
+                },
+            toolChoice: toolChoice,
+            parallelToolCalls: request.parallelToolCalls,
+            temperature: request.temperature,
+            topP: request.topP,
+            maxTokens: request.maxTokens,
+            stop: request.stop.isEmpty ? nil : request.stop,
+            seed: request.seed,
+            presencePenalty: request.presencePenalty,
+            frequencyPenalty: request.frequencyPenalty,
+            user: request.user,
+            responseFormat: responseFormat,
+            stream: stream ? true : nil,
+            streamOptions: stream ? RequestBody.StreamOptions() : nil
+        )
+        return Array(try encoder.encode(body))
     }
 
-    /// Writes a schema held as JSON text; text that is not one JSON value (possible from a gRPC caller) becomes `{}`.
-    private static func writeEmbedded(_ text: String, to json: inout JSONWriter) {
-        var reader = JSONReader(Array(text.utf8))
-        if (try? reader.skipValue()) != nil, (try? reader.finish()) != nil {
-            json.raw(text)
-        } else {
-            json.raw("{}")
-        }
-    }
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }()
 
     // MARK: - Decoding
 
-    struct Completion: Decodable {
-        var id: String?
-        var choices: [Choice]
-        var usage: WireUsage?
+    /// The upstream's `Completion` object, the members Sluice reads.
+    package struct Completion: Decodable, Sendable {
+        /// Creates the value from its members.
+        package init(id: String?, choices: [Choice], usage: WireUsage?) {
+            self.id = id
+            self.choices = choices
+            self.usage = usage
+        }
 
-        struct Choice: Decodable {
-            var message: Message
-            var finishReason: String?
+        /// `id`.
+        package var id: String?
+        /// `choices`.
+        package var choices: [Choice]
+        /// `usage`.
+        package var usage: WireUsage?
+
+        /// The upstream's `Choice` object, the members Sluice reads.
+        package struct Choice: Decodable, Sendable {
+            /// Creates the value from its members.
+            package init(message: Message, finishReason: String?) {
+                self.message = message
+                self.finishReason = finishReason
+            }
+
+            /// `message`.
+            package var message: Message
+            /// `finish_reason`.
+            package var finishReason: String?
 
             enum CodingKeys: String, CodingKey {
                 case message
@@ -180,9 +259,18 @@ enum OpenAIWire {
             }
         }
 
-        struct Message: Decodable {
-            var content: String?
-            var toolCalls: [WireToolCall]?
+        /// The upstream's `Message` object, the members Sluice reads.
+        package struct Message: Decodable, Sendable {
+            /// Creates the value from its members.
+            package init(content: String?, toolCalls: [WireToolCall]?) {
+                self.content = content
+                self.toolCalls = toolCalls
+            }
+
+            /// `content`.
+            package var content: String?
+            /// `tool_calls`.
+            package var toolCalls: [WireToolCall]?
 
             enum CodingKeys: String, CodingKey {
                 case content
@@ -191,36 +279,86 @@ enum OpenAIWire {
         }
     }
 
-    struct WireToolCall: Decodable {
-        var index: Int?
-        var id: String?
-        var function: Function
+    /// The upstream's `WireToolCall` object, the members Sluice reads.
+    package struct WireToolCall: Decodable, Sendable {
+        /// Creates the value from its members.
+        package init(index: Int?, id: String?, function: Function) {
+            self.index = index
+            self.id = id
+            self.function = function
+        }
 
-        struct Function: Decodable {
-            var name: String?
-            var arguments: String?
+        /// `index`.
+        package var index: Int?
+        /// `id`.
+        package var id: String?
+        /// `function`.
+        package var function: Function
+
+        /// The upstream's `Function` object, the members Sluice reads.
+        package struct Function: Decodable, Sendable {
+            /// Creates the value from its members.
+            package init(name: String?, arguments: String?) {
+                self.name = name
+                self.arguments = arguments
+            }
+
+            /// `name`.
+            package var name: String?
+            /// `arguments`, JSON text.
+            package var arguments: String?
         }
     }
 
-    struct WireUsage: Decodable {
-        var promptTokens: Int
-        var completionTokens: Int
+    /// The upstream's `WireUsage` object, the members Sluice reads.
+    package struct WireUsage: Decodable, Sendable {
+        /// Creates the value from its members.
+        package init(promptTokens: Int, completionTokens: Int) {
+            self.promptTokens = promptTokens
+            self.completionTokens = completionTokens
+        }
+
+        /// `prompt_tokens`.
+        package var promptTokens: Int
+        /// `completion_tokens`.
+        package var completionTokens: Int
 
         enum CodingKeys: String, CodingKey {
             case promptTokens = "prompt_tokens"
             case completionTokens = "completion_tokens"
         }
 
-        var domain: Usage { Usage(promptTokens: promptTokens, completionTokens: completionTokens, isEstimated: false) }
+        /// The domain usage.
+        package var domain: Usage {
+            Usage(promptTokens: promptTokens, completionTokens: completionTokens, isEstimated: false)
+        }
     }
 
-    struct Chunk: Decodable {
-        var choices: [Choice]
-        var usage: WireUsage?
+    /// The upstream's `Chunk` object, the members Sluice reads.
+    package struct Chunk: Decodable, Sendable {
+        /// Creates the value from its members.
+        package init(choices: [Choice], usage: WireUsage?) {
+            self.choices = choices
+            self.usage = usage
+        }
 
-        struct Choice: Decodable {
-            var delta: Delta?
-            var finishReason: String?
+        /// `choices`.
+        package var choices: [Choice]
+        /// `usage`.
+        package var usage: WireUsage?
+
+        /// The upstream's `Choice` object, the members Sluice reads.
+        package struct Choice: Decodable, Sendable {
+            /// Creates the value from its members.
+            package init(delta: Delta?, finishReason: String?) {
+                self.delta = delta
+                self.finishReason = finishReason
+            }
+
+            /// `delta`.
+            package var delta: Delta?
+            /// `finish_reason`.
+            package var finishReason: String?
 
             enum CodingKeys: String, CodingKey {
                 case delta
@@ -228,9 +366,18 @@ enum OpenAIWire {
             }
         }
 
-        struct Delta: Decodable {
-            var content: String?
-            var toolCalls: [WireToolCall]?
+        /// The upstream's `Delta` object, the members Sluice reads.
+        package struct Delta: Decodable, Sendable {
+            /// Creates the value from its members.
+            package init(content: String?, toolCalls: [WireToolCall]?) {
+                self.content = content
+                self.toolCalls = toolCalls
+            }
+
+            /// `content`.
+            package var content: String?
+            /// `tool_calls`.
+            package var toolCalls: [WireToolCall]?
 
             enum CodingKeys: String, CodingKey {
                 case content
@@ -239,7 +386,7 @@ enum OpenAIWire {
         }
 
         /// The domain events this chunk carries, in order: content, finish, usage.
-        var events: [ChatStreamEvent] {
+        package var events: [ChatStreamEvent] {
             var events: [ChatStreamEvent] = []
             if let choice = choices.first {
                 let content = choice.delta?.content.flatMap { $0.isEmpty ? nil : $0 }
@@ -263,7 +410,8 @@ enum OpenAIWire {
         }
     }
 
-    static func finishReason(_ text: String?) -> FinishReason {
+    /// The domain reason for an OpenAI `finish_reason`.
+    package static func finishReason(_ text: String?) -> FinishReason {
         switch text {
         case "length": .length
         case "tool_calls", "function_call": .toolCalls

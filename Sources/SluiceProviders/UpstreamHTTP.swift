@@ -17,9 +17,8 @@ package final class UpstreamHTTP: Sendable {
 
     /// The client for TLS upstreams; shut down with ``shutdown()``.
     let client: HTTPClient
-    /// The client for plain-HTTP upstreams, on the caller's event loop.
-    let plain: PlainHTTPClient
-    private let usesPlainClient: Bool
+    /// The transport offered each call first, if the wiring plugged one in.
+    let transport: (any UpstreamTransport)?
     let providerName: String
     let totalTimeout: TimeAmount
     let logger: Logger
@@ -33,16 +32,16 @@ package final class UpstreamHTTP: Sendable {
     ///   - logger: The logger.
     ///   - eventLoopGroup: Where the client's connections live; a caller running on one of its loops gets a
     ///     connection on that loop, so the call does not change threads.
-    ///   - plainHTTP: Whether `http://` upstreams use ``PlainHTTPClient``; `false` sends everything through
-    ///     async-http-client (tests compare the two).
+    ///   - transport: Makes a transport to offer each call before async-http-client; `nil` sends everything through
+    ///     async-http-client.
     package init(
         providerName: String,
         timeouts: ProviderConfiguration.Timeouts,
         logger: Logger,
         eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup,
-        plainHTTP: Bool = true
+        transport: (any UpstreamTransportFactory)? = nil
     ) {
-        self.usesPlainClient = plainHTTP
+        self.transport = transport?.makeTransport(eventLoopGroup: eventLoopGroup, timeouts: timeouts)
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(
             connect: .milliseconds(timeouts.connectMs),
@@ -55,11 +54,6 @@ package final class UpstreamHTTP: Sendable {
         // wherever the upstream points. A 3xx is reported as the upstream refusing the call.
         configuration.redirectConfiguration = .disallow
         self.client = HTTPClient(eventLoopGroup: eventLoopGroup, configuration: configuration)
-        self.plain = PlainHTTPClient(
-            group: eventLoopGroup,
-            connectTimeout: .milliseconds(timeouts.connectMs),
-            readTimeout: .milliseconds(timeouts.firstTokenMs)
-        )
         self.providerName = providerName
         self.totalTimeout = .milliseconds(timeouts.totalMs)
         self.logger = logger
@@ -70,7 +64,7 @@ package final class UpstreamHTTP: Sendable {
 
     /// Shuts the client down; pending calls fail.
     package func shutdown() async throws {
-        plain.shutdown()
+        transport?.shutdown()
         try await client.shutdown()
     }
 
@@ -78,29 +72,15 @@ package final class UpstreamHTTP: Sendable {
     struct Response: Sendable {
         enum Body: Sendable {
             case client(HTTPClientResponse.Body)
-            case plain(PlainBodyLease)
+            case transport(any UpstreamResponseBody)
         }
 
         var body: Body
     }
 
-    /// Holds a plain-HTTP exchange for its reader; a reader that lets go before the end closes the connection.
-    final class PlainBodyLease: Sendable {
-        let exchange: PlainHTTPExchange
-
-        init(_ exchange: PlainHTTPExchange) {
-            self.exchange = exchange
-        }
-
-        deinit {
-            exchange.abandon()
-        }
-    }
-
     /// Sends a JSON request and returns the response once its head has arrived with a 2xx status.
     ///
-    /// `http://` URLs go through ``PlainHTTPClient`` on the caller's event loop; `https://` ones through
-    /// async-http-client.
+    /// The plugged-in ``UpstreamTransport`` gets the call first; async-http-client sends what it declines.
     ///
     /// - Parameters:
     ///   - url: The full URL.
@@ -109,18 +89,33 @@ package final class UpstreamHTTP: Sendable {
     /// - Returns: The response, whose body has not been read.
     /// - Throws: ``InferenceError`` for non-2xx statuses and transport failures.
     func post(url: String, headers: [(String, String)], body: [UInt8]) async throws -> Response {
-        if usesPlainClient, let target = PlainTarget(url) {
-            return try await postPlain(target, headers: headers, body: body)
+        var fields = HTTPHeaders()
+        fields.add(name: "content-type", value: "application/json")
+        fields.add(name: "accept", value: "application/json, text/event-stream")
+        for (name, value) in headers { fields.add(name: name, value: value) }
+        let deadline = NIODeadline.now() + totalTimeout
+        if let transport {
+            let offered: (any UpstreamResponseBody)?
+            do {
+                offered = try await transport.post(url: url, headers: fields, body: body, deadline: deadline)
+            } catch {
+                throw mapTransportError(error)
+            }
+            if let response = offered {
+                guard (200..<300).contains(response.status.code) else {
+                    let text = (try? await response.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
+                    throw statusError(response.status, headers: response.headers, body: text)
+                }
+                return Response(body: .transport(response))
+            }
         }
         var request = HTTPClientRequest(url: url)
         request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        request.headers.add(name: "accept", value: "application/json, text/event-stream")
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.headers = fields
         request.body = .bytes(ByteBuffer(bytes: body))
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(request, deadline: .now() + totalTimeout, logger: clientLogger)
+            response = try await client.execute(request, deadline: deadline, logger: clientLogger)
         } catch {
             throw mapTransportError(error)
         }
@@ -131,86 +126,6 @@ package final class UpstreamHTTP: Sendable {
         return Response(body: .client(response.body))
     }
 
-    private func postPlain(_ target: PlainTarget, headers: [(String, String)], body: [UInt8]) async throws -> Response {
-        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target.path)
-        head.headers.add(name: "content-type", value: "application/json")
-        head.headers.add(name: "accept", value: "application/json, text/event-stream")
-        for (name, value) in headers { head.headers.add(name: name, value: value) }
-        let exchange: PlainHTTPExchange
-        do {
-            exchange = try await plain.execute(
-                target.endpoint,
-                head: head,
-                body: ByteBuffer(bytes: body),
-                deadline: .now() + totalTimeout
-            )
-        } catch {
-            throw mapTransportError(error)
-        }
-        let lease = PlainBodyLease(exchange)
-        let responseHead = exchange.responseHead
-        guard (200..<300).contains(responseHead.status.code) else {
-            let text = (try? await exchange.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
-            withExtendedLifetime(lease) {}
-            throw statusError(responseHead.status, headers: responseHead.headers, body: text)
-        }
-        return Response(body: .plain(lease))
-    }
-
-    /// An `http://host[:port]/path` URL, split for ``PlainHTTPClient``; `nil` for anything else.
-    struct PlainTarget {
-        var endpoint: PlainHTTPClient.Endpoint
-        var path: String
-
-        /// Splits an `http://` URL; `nil` for any other scheme, user info, or a malformed authority or port.
-        ///
-        /// It runs for every request, so it works on the URL's UTF-8 bytes: the delimiters are all ASCII, and
-        /// splitting by `Character` cost about 2.5 % of a request's CPU.
-        init?(_ url: String) {
-            let bytes = url.utf8
-            guard bytes.starts(with: "http://".utf8) else { return nil }
-            let authorityStart = bytes.index(bytes.startIndex, offsetBy: 7)
-            let authorityEnd =
-                bytes[authorityStart...].firstIndex {
-                    $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#")
-                }
-                ?? bytes.endIndex
-            let pathEnd = bytes[authorityEnd...].firstIndex(of: UInt8(ascii: "#")) ?? bytes.endIndex
-            var path = String(url[authorityEnd..<pathEnd])
-            if path.isEmpty || path.utf8.first == UInt8(ascii: "?") { path = "/" + path }
-            let authority = bytes[authorityStart..<authorityEnd]
-            guard !authority.isEmpty, !authority.contains(UInt8(ascii: "@")) else { return nil }
-            let host: Substring
-            let port: Substring.UTF8View?
-            if authority.first == UInt8(ascii: "[") {
-                guard let close = authority.firstIndex(of: UInt8(ascii: "]")) else { return nil }
-                host = url[bytes.index(after: authorityStart)..<close]
-                let after = url[bytes.index(after: close)..<authorityEnd].utf8
-                guard after.isEmpty || after.first == UInt8(ascii: ":") else { return nil }
-                port = after.isEmpty ? nil : after.dropFirst()
-            } else if let colon = authority.lastIndex(of: UInt8(ascii: ":")) {
-                host = url[authorityStart..<colon]
-                port = url[bytes.index(after: colon)..<authorityEnd].utf8
-            } else {
-                host = url[authorityStart..<authorityEnd]
-                port = nil
-            }
-            guard !host.isEmpty else { return nil }
-            let number: Int
-            if let port {
-                guard !port.isEmpty, port.count <= 5, port.allSatisfy({ (0x30...0x39).contains($0) }) else {
-                    return nil
-                }
-                number = port.reduce(0) { $0 * 10 + Int($1 - 0x30) }
-            } else {
-                number = 80
-            }
-            guard (1...65535).contains(number) else { return nil }
-            endpoint = PlainHTTPClient.Endpoint(host: String(host), port: number)
-            self.path = path
-        }
-    }
-
     /// Reads a whole response body.
     ///
     /// - Parameter response: A response from ``post(url:headers:body:)``.
@@ -219,7 +134,7 @@ package final class UpstreamHTTP: Sendable {
         do {
             switch response.body {
             case .client(let body): return try await body.collect(upTo: 16 * 1024 * 1024)
-            case .plain(let lease): return try await lease.exchange.collect(upTo: 16 * 1024 * 1024)
+            case .transport(let body): return try await body.collect(upTo: 16 * 1024 * 1024)
             }
         } catch {
             throw mapTransportError(error)
@@ -237,7 +152,7 @@ package final class UpstreamHTTP: Sendable {
         let source: EventIterator.Source =
             switch response.body {
             case .client(let body): .client(body.makeAsyncIterator())
-            case .plain(let lease): .plain(lease)
+            case .transport(let body): .transport(body)
             }
         return Events(iterator: EventIterator(source: source, http: self))
     }
@@ -253,7 +168,7 @@ package final class UpstreamHTTP: Sendable {
     struct EventIterator: AsyncIteratorProtocol {
         enum Source {
             case client(HTTPClientResponse.Body.AsyncIterator)
-            case plain(PlainBodyLease)
+            case transport(any UpstreamResponseBody)
         }
 
         var source: Source
@@ -269,8 +184,8 @@ package final class UpstreamHTTP: Sendable {
                     case .client(var body):
                         chunk = try await body.next()
                         source = .client(body)
-                    case .plain(let lease):
-                        chunk = try await lease.exchange.next()
+                    case .transport(let body):
+                        chunk = try await body.next()
                     }
                 } catch {
                     throw http.mapTransportError(error)
@@ -288,7 +203,7 @@ package final class UpstreamHTTP: Sendable {
     ///
     /// - Parameter error: What the HTTP client threw.
     /// - Returns: `upstream_timeout` for timeouts, `cancelled` for cancellation, `upstream_unavailable` otherwise.
-    func mapTransportError(_ error: any Error) -> InferenceError {
+    package func mapTransportError(_ error: any Error) -> InferenceError {
         if let error = error as? InferenceError { return error }
         if error is CancellationError {
             return InferenceError(.cancelled, "The request was cancelled", provider: providerName)

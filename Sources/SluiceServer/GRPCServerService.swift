@@ -1,7 +1,6 @@
 import GRPCCore
 import ServiceLifecycle
 import SluiceGRPCSupport
-import SluiceNIOSupport
 
 /// Runs a `GRPCServer` as a lifecycle `Service`: graceful shutdown stops new calls and lets in-flight ones
 /// (streams included) finish.
@@ -14,7 +13,7 @@ import SluiceNIOSupport
 struct GRPCServerService<Transport: ServerTransport>: Service {
     let server: GRPCServer<Transport>
     let drain: ServerDrain
-    var executor: EventLoopTaskExecutor?
+    var executor: (any TaskExecutor)?
 
     func run() async throws {
         try await withGracefulShutdownHandler {

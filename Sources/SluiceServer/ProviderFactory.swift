@@ -12,8 +12,10 @@ struct ProviderFactory {
     let logger: Logger
     /// Where the HTTP clients' connections live.
     var eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup
-    /// Which speed machinery the clients and providers use.
-    var performance = SluiceConfiguration.Performance()
+    /// The codec of OpenAI-compatible providers.
+    var openAICodec: any OpenAIWireCodec = CodableOpenAIWireCodec()
+    /// The transport HTTP providers offer calls to first; `nil` for async-http-client alone.
+    var transport: (any UpstreamTransportFactory)?
 
     /// The built providers, and the HTTP clients to shut down when the process stops.
     func makeProviders(
@@ -57,7 +59,7 @@ struct ProviderFactory {
                     ),
                     apiKey: apiKey,
                     http: http,
-                    fastJSON: performance.fastJSON
+                    codec: openAICodec
                 )
             default:
                 let http = makeHTTP(configuration)
@@ -67,7 +69,7 @@ struct ProviderFactory {
                     endpoint: .openAI(baseURL: configuration.baseURL ?? "https://api.openai.com/v1"),
                     apiKey: apiKey,
                     http: http,
-                    fastJSON: performance.fastJSON
+                    codec: openAICodec
                 )
             }
         }
@@ -80,7 +82,7 @@ struct ProviderFactory {
             timeouts: configuration.timeouts,
             logger: logger,
             eventLoopGroup: eventLoopGroup,
-            plainHTTP: performance.plainHTTPClient
+            transport: transport
         )
     }
 }

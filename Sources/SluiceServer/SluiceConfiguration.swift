@@ -1,4 +1,5 @@
 package import SluiceEdge
+package import SluiceFastPath
 package import SluiceInference
 package import SluiceVector
 
@@ -87,7 +88,8 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
     /// - `plain_http_client`: `http://` upstreams through `PlainHTTPClient` rather than async-http-client; only where
     ///   calls run on their event loop (with `event_loop_channel` in `serve`, `event_loop_executors` in
     ///   `serve inference`).
-    /// - `fast_json`: chat requests and OpenAI-compatible answers read with `SluiceJSON` before `JSONDecoder`.
+    /// - `fast_json`: the chat path's JSON (edge requests and answers, OpenAI-compatible upstream requests and answers)
+    ///   read and written with `SluiceFastPath`'s reader and writer rather than `Codable`.
     /// - `exchange_streams`: an edge served alone calls inference over `Exchange` streams rather than one gRPC call
     ///   per chat.
     package struct Performance: Sendable, Hashable, Codable {
@@ -123,9 +125,15 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
             exchangeStreams = try container.decodeIfPresent(Bool.self, forKey: .exchangeStreams) ?? true
         }
 
-        /// The edge's share of the settings.
-        package var edge: EdgeOptimizations {
-            EdgeOptimizations(eventLoopChannel: eventLoopChannel, fastJSON: fastJSON)
+        /// The machinery these switches select.
+        package var fastPath: FastPath {
+            FastPath(
+                eventLoopChannel: eventLoopChannel,
+                eventLoopExecutors: eventLoopExecutors,
+                plainHTTPClient: plainHTTPClient,
+                fastJSON: fastJSON,
+                exchangeStreams: exchangeStreams
+            )
         }
     }
 

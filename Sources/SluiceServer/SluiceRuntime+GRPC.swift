@@ -5,12 +5,12 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import SluiceEdge
+import SluiceFastPath
 import SluiceGRPCSupport
 import SluiceGovernance
 import SluiceGovernanceGRPC
 import SluiceInference
 import SluiceInferenceGRPC
-import SluiceNIOSupport
 import SluiceVector
 import SluiceVectorGRPC
 
@@ -26,7 +26,12 @@ extension SluiceRuntime {
             name: "inference",
             eventLoopGroup: serviceLoop
         ) { drain, executor in
-            InferenceGRPCService(service: inference, drain: drain, executor: executor)
+            InferenceGRPCService(
+                service: inference,
+                drain: drain,
+                executor: executor,
+                exchange: configuration.performance.fastPath.exchangeServer
+            )
         }
         return [server] + operationsListener()
     }
@@ -57,7 +62,7 @@ extension SluiceRuntime {
     static let serviceEventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     /// ``serviceEventLoopGroup`` when `performance.event_loop_executors` is on; otherwise `nil`: NIO's shared group
-    /// and Swift's global executor.
+    /// and Swift's global executor. Its tasks are pinned to the loop by `FastPath.executor(for:)`.
     var serviceLoop: MultiThreadedEventLoopGroup? {
         configuration.performance.eventLoopExecutors ? Self.serviceEventLoopGroup : nil
     }
@@ -66,10 +71,11 @@ extension SluiceRuntime {
         at endpoint: SluiceConfiguration.Endpoint,
         name: String,
         eventLoopGroup: MultiThreadedEventLoopGroup? = nil,
-        service: (ServerDrain, EventLoopTaskExecutor?) -> any RegistrableRPCService
+        service: (ServerDrain, (any TaskExecutor)?) -> any RegistrableRPCService
     ) throws -> any Service {
         let drain = ServerDrain()
-        let executor = eventLoopGroup.map { EventLoopTaskExecutor.shared(for: $0.next()) }
+        let fastPath = configuration.performance.fastPath
+        let executor = eventLoopGroup.flatMap { fastPath.executor(for: $0.next()) }
         let address = try bindAddress(endpoint, name: "services.\(name).address")
         let security = serverSecurity()
         let config = serverTransportConfig()
@@ -97,7 +103,8 @@ extension SluiceRuntime {
     ) throws -> (any InferenceService, any GovernanceService, [any Service]) {
         let token = internalToken
         let group: any EventLoopGroup = eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
-        let executor = eventLoopGroup.map { EventLoopTaskExecutor($0.next()) }
+        let fastPath = configuration.performance.fastPath
+        let executor = eventLoopGroup.flatMap { fastPath.executor(for: $0.next()) }
         let inference = InferenceGRPCClient(
             client: GRPCClient(
                 transport: try clientTransport(
@@ -110,7 +117,7 @@ extension SluiceRuntime {
             streamTimeout: .milliseconds(configuration.grpc.streamTimeoutMs),
             authorizationToken: token,
             executor: executor,
-            exchange: configuration.performance.exchangeStreams
+            carrier: fastPath.inferenceCarrier()
         )
         let governance = GovernanceGRPCClient(
             client: GRPCClient(

@@ -5,6 +5,7 @@ package import Logging
 import NIOCore
 package import ServiceLifecycle
 import SluiceEdge
+import SluiceFastPath
 import SluiceGovernance
 import SluiceInference
 import SluiceProviders
@@ -156,22 +157,21 @@ package struct SluiceRuntime: Sendable {
     ///
     /// - Parameters:
     ///   - eventLoopGroup: Where the upstream clients' connections live.
-    ///   - callersOnEventLoop: Whether calls arrive on an event loop of their own. `PlainHTTPClient` is used only
-    ///     then (and with `performance.plain_http_client`): off the loops it was seen to fail requests under load
-    ///     with `remoteConnectionClosed`, which async-http-client does not.
+    ///   - callersOnEventLoop: Whether calls arrive on an event loop of their own; see
+    ///     `FastPath.upstreamTransport(callersOnEventLoop:)`.
     func makeInference(
         eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup,
         callersOnEventLoop: Bool
     ) -> (LocalInferenceService, [UpstreamHTTP]) {
         let tokens = PromptTokenCounter(cl100k: loadTokenizer())
-        var performance = configuration.performance
-        performance.plainHTTPClient = performance.plainHTTPClient && callersOnEventLoop
+        let fastPath = configuration.performance.fastPath
         let factory = ProviderFactory(
             environment: environment,
             tokens: tokens,
             logger: logger,
             eventLoopGroup: eventLoopGroup,
-            performance: performance
+            openAICodec: fastPath.openAIWireCodec,
+            transport: fastPath.upstreamTransport(callersOnEventLoop: callersOnEventLoop)
         )
         let (providers, clients) = factory.makeProviders(configuration.inference.effectiveProviders)
         let service = LocalInferenceService(
@@ -216,7 +216,7 @@ package struct SluiceRuntime: Sendable {
         let app = Edge.buildApplication(
             configuration: configuration.http,
             services: services,
-            optimizations: configuration.performance.edge,
+            optimizations: configuration.performance.fastPath.edge,
             eventLoopGroup: eventLoopGroup.map { .shared($0) } ?? .singleton
         ) { port in
             logger.info("edge listening", metadata: ["host": "\(configuration.http.host)", "port": "\(port)"])

@@ -4,7 +4,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import NIOCore
 import NIOPosix
-import SluiceNIOSupport
+import SluiceFastPath
 import SluiceServer
 
 extension BenchCommand {

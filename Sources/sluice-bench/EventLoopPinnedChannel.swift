@@ -1,7 +1,7 @@
 import HummingbirdCore
 import Logging
 import NIOCore
-import SluiceNIOSupport
+import SluiceFastPath
 
 /// A server child channel whose connections are each handled on their own event loop.
 ///

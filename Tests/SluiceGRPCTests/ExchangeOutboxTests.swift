@@ -1,6 +1,6 @@
 import Dispatch
 import GRPCCore
-import SluiceInferenceGRPC
+import SluiceFastPath
 import Synchronization
 import Testing
 

@@ -1,5 +1,6 @@
 import GRPCCore
 import GRPCInProcessTransport
+import SluiceFastPath
 import SluiceGovernance
 import SluiceGovernanceGRPC
 import SluiceInference
@@ -44,12 +45,18 @@ enum InProcessMesh {
 
     /// Serves an inference implementation and runs the body against the generated client, without
     /// ``InferenceGRPCClient``: for messages that client would never send.
+    ///
+    /// With `exchange` off, the service has no ``InferenceExchangeServer`` plugged in.
     static func withRawInference<Result>(
         serving service: any InferenceService,
+        exchange: Bool = true,
         _ body: (Sluice_Inference_V1_InferenceService.Client<InProcessTransport.Client>) async throws -> Result
     ) async throws -> Result {
         let transport = InProcessTransport()
-        let server = GRPCServer(transport: transport.server, services: [InferenceGRPCService(service: service)])
+        let server = GRPCServer(
+            transport: transport.server,
+            services: [InferenceGRPCService(service: service, exchange: exchange ? ExchangeStreamServer() : nil)]
+        )
         let grpcClient = GRPCClient(transport: transport.client)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
@@ -81,7 +88,7 @@ enum InProcessMesh {
     ) async throws -> Result {
         let server = GRPCServer(
             transport: serverTransport,
-            services: [InferenceGRPCService(service: service)],
+            services: [InferenceGRPCService(service: service, exchange: ExchangeStreamServer())],
             interceptors: [InternalTokenInterceptor(token: serverToken)]
         )
         let client = InferenceGRPCClient(
@@ -89,8 +96,7 @@ enum InProcessMesh {
             timeout: timeout,
             streamTimeout: streamTimeout,
             authorizationToken: clientToken,
-            exchange: exchange,
-            exchangeAdmission: exchangeAdmission
+            carrier: exchange ? ExchangeLines(admissionWindow: exchangeAdmission) : nil
         )
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }

@@ -151,6 +151,29 @@ struct InferenceExchangeTests {
         #expect(fake.chatCancelled.hasFired)
     }
 
+    @Test("without an exchange server plugged in, Exchange answers UNIMPLEMENTED and plain calls still work")
+    func exchangeNotServed() async throws {
+        // Given an inference service served without the exchange machinery
+        let fake = FakeInferenceService(chatResult: .success(Self.answer))
+        let (error, answer) = try await InProcessMesh.withRawInference(serving: fake, exchange: false) { client in
+            // When a caller opens an Exchange stream, then calls Chat
+            let error = await #expect(throws: RPCError.self) {
+                try await client.exchange(
+                    request: StreamingClientRequest(of: Sluice_Inference_V1_ExchangeRequest.self) { _ in },
+                    options: .defaults
+                ) { response in
+                    for try await _ in response.messages {}
+                }
+            }
+            let answer = try await client.chat(Sluice_Inference_V1_ChatRequest(Self.request))
+            return (error, answer)
+        }
+
+        // Then the stream is refused as not implemented, and the unary call is answered
+        #expect(error?.code == .unimplemented)
+        #expect(answer.choices.first?.message.content.first?.text == "Hello")
+    }
+
     @Test("bad messages are answered with a status for their call, and the stream goes on")
     func badMessages() async throws {
         // Given a service with a blocking stream and a fixed chat answer

@@ -1,6 +1,7 @@
 import Foundation
 import GRPCNIOTransportHTTP2
 import SluiceEdge
+import SluiceFastPath
 import SluiceInference
 import SluiceServer
 import SluiceTesting
@@ -72,7 +73,7 @@ struct SluiceConfigurationTests {
         #expect(configuration.logLevel == "info")
         #expect(configuration.usage.admissionLimit == 10_000)
         #expect(configuration.performance == SluiceConfiguration.Performance())
-        #expect(configuration.performance.edge == EdgeOptimizations())
+        #expect(configuration.performance.fastPath == FastPath())
         #expect(configuration.grpc.flushDelayUs == 0)
         #expect(configuration.inference.effectiveModels.map(\.name) == ["echo"])
     }
@@ -104,9 +105,7 @@ struct SluiceConfigurationTests {
         #expect(configuration.models.first?.deployments.map(\.provider) == ["mock-openai", "echo"])
         #expect(configuration.logLevel == "debug")
         #expect(configuration.usage.admissionLimit == 500)
-        #expect(configuration.performance.edge == EdgeOptimizations(eventLoopChannel: false, fastJSON: false))
-        #expect(configuration.performance.plainHTTPClient && configuration.performance.exchangeStreams)
-        #expect(configuration.performance.eventLoopExecutors)
+        #expect(configuration.performance.fastPath == FastPath(eventLoopChannel: false, fastJSON: false))
     }
 
     @Test("lets the environment override the file, and finds the file through SLUICE_CONFIG")
