@@ -3,6 +3,7 @@
 #
 # Usage: scripts/bench.sh [SECONDS] [ROUNDS]   (each measurement runs SECONDS, default 10; ROUNDS rounds, default 3)
 #        SLUICE_BENCH_BIN=path/to/sluice scripts/bench.sh ...   measures that binary instead of building one
+#        SLUICE_BENCH_TOOLS=path/to/sluice-bench ...             uses that build of the benchmark tools
 #
 # Release build. Three targets, all answering POST /v1/chat/completions the same way:
 #   direct      wrk → fixed-answer upstream (`sluice-bench upstream`)
@@ -37,8 +38,12 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk 
 scripts/fetch-tokenizer.sh >/dev/null
 # The benchmark tools (the fixed-answer upstream, the bare NIO proxy) live in `sluice-bench`, outside the product.
 export SLUICE_BENCHMARKS=1
-swift build -c release --scratch-path .build-release --product sluice-bench >/dev/null
-bench_bin="$(swift build -c release --scratch-path .build-release --show-bin-path)/sluice-bench"
+if [[ -n "${SLUICE_BENCH_TOOLS:-}" ]]; then
+    bench_bin="$SLUICE_BENCH_TOOLS"
+else
+    swift build -c release --scratch-path .build-release --product sluice-bench >/dev/null
+    bench_bin="$(swift build -c release --scratch-path .build-release --show-bin-path)/sluice-bench"
+fi
 if [[ -n "${SLUICE_BENCH_BIN:-}" ]]; then
     bin="$SLUICE_BENCH_BIN"
 else
