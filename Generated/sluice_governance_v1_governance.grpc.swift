@@ -9,11 +9,19 @@
 /// reservation). The rest is the admin API behind `/api/v1/*`, the web UI and the `sluice` CLI.
 ///
 /// Callers: the data-plane RPCs take the end caller's credential in the request message and are called
-/// with a service credential in `authorization: Bearer <service credential>` metadata. The admin RPCs act
-/// as the principal whose key or token is in `authorization` metadata and check its roles:
-/// ROLE_PLATFORM_ADMIN may do everything; ROLE_TENANT_ADMIN may manage keys, policies and read usage and
-/// audit of its own tenant only; ROLE_AUDITOR may read usage and audit of its own tenant. Every call also
+/// with a service credential in `authorization: Bearer <service credential>` metadata. Every call also
 /// carries `x-request-id` and a deadline.
+///
+/// What is served today: Authorize, RecordUsage, RecordUsageBatch, CreateKey, ListKeys and RevokeKey; every
+/// other RPC answers UNIMPLEMENTED. The admin RPCs among them (CreateKey, ListKeys, RevokeKey) trust the
+/// service credential: its holder acts as platform admin, and when no service credential is configured
+/// (`grpc.internal_token_env`), so does anyone who reaches the port, so bind governance to loopback or a
+/// Unix socket then. Per-principal role checks (ROLE_TENANT_ADMIN for its own tenant, ROLE_AUDITOR for
+/// reading) come with the admin API. Not built yet, and so neither enforced nor reported: rate limits,
+/// budgets and reservations (DENIAL_REASON_RATE_LIMITED and _BUDGET_EXHAUSTED, `rate_limit`,
+/// `reservation_id`, the reserved amounts, TPM), content screening, costs, projects, users, disabled tenants
+/// and key expiry. Fields for them are ignored on input and unset on output, except where a comment says a
+/// request that sets them is refused.
 ///
 /// Secrets: a plaintext API key appears in exactly two places: `CreateKeyResponse.plaintext_key` (once, at
 /// creation; only its hash is stored) and `AuthorizeRequest.credential` (when it is presented). No other
@@ -24,9 +32,10 @@
 ///
 /// Errors are gRPC statuses. A denied authorization is NOT an error: it is a normal `AuthorizeResponse`
 /// with DECISION_DENIED. Statuses:
-///   UNAUTHENTICATED     admin RPCs: missing or invalid credential in metadata.
-///   PERMISSION_DENIED   admin RPCs: the principal's roles do not allow the call or the tenant.
-///   NOT_FOUND           unknown tenant, key or policy scope.
+///   UNAUTHENTICATED     the service credential in metadata is missing or wrong (when one is configured).
+///   PERMISSION_DENIED   admin RPCs: the principal's roles do not allow the call or the tenant (with the
+///                       admin API; not returned today).
+///   NOT_FOUND           unknown key, or one already revoked (RevokeKey).
 ///   ALREADY_EXISTS      CreateTenant with a taken name.
 ///   INVALID_ARGUMENT    malformed request (bad time range, negative limits, unknown model pattern syntax).
 ///   UNAVAILABLE         the database or Redis is unreachable. Callers must then deny (fail closed).
@@ -483,7 +492,8 @@ extension Sluice_Governance_V1_GovernanceService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Revokes a key at once and for good; later Authorize calls with it are DENIAL_REASON_REVOKED.
+        /// > Revokes a key for good; later Authorize calls with it are DENIAL_REASON_REVOKED: at once on the
+        /// > governance instance that served the call, within 1 s (its key cache) on others sharing the database.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Sluice_Governance_V1_RevokeKeyRequest` messages.
@@ -812,7 +822,8 @@ extension Sluice_Governance_V1_GovernanceService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Revokes a key at once and for good; later Authorize calls with it are DENIAL_REASON_REVOKED.
+        /// > Revokes a key for good; later Authorize calls with it are DENIAL_REASON_REVOKED: at once on the
+        /// > governance instance that served the call, within 1 s (its key cache) on others sharing the database.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Sluice_Governance_V1_RevokeKeyRequest` message.
@@ -1139,7 +1150,8 @@ extension Sluice_Governance_V1_GovernanceService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Revokes a key at once and for good; later Authorize calls with it are DENIAL_REASON_REVOKED.
+        /// > Revokes a key for good; later Authorize calls with it are DENIAL_REASON_REVOKED: at once on the
+        /// > governance instance that served the call, within 1 s (its key cache) on others sharing the database.
         ///
         /// - Parameters:
         ///   - request: A `Sluice_Governance_V1_RevokeKeyRequest` message.
@@ -2120,7 +2132,8 @@ extension Sluice_Governance_V1_GovernanceService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Revokes a key at once and for good; later Authorize calls with it are DENIAL_REASON_REVOKED.
+        /// > Revokes a key for good; later Authorize calls with it are DENIAL_REASON_REVOKED: at once on the
+        /// > governance instance that served the call, within 1 s (its key cache) on others sharing the database.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Sluice_Governance_V1_RevokeKeyRequest` message.
@@ -2630,7 +2643,8 @@ extension Sluice_Governance_V1_GovernanceService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Revokes a key at once and for good; later Authorize calls with it are DENIAL_REASON_REVOKED.
+        /// > Revokes a key for good; later Authorize calls with it are DENIAL_REASON_REVOKED: at once on the
+        /// > governance instance that served the call, within 1 s (its key cache) on others sharing the database.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Sluice_Governance_V1_RevokeKeyRequest` message.
@@ -3183,7 +3197,8 @@ extension Sluice_Governance_V1_GovernanceService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Revokes a key at once and for good; later Authorize calls with it are DENIAL_REASON_REVOKED.
+    /// > Revokes a key for good; later Authorize calls with it are DENIAL_REASON_REVOKED: at once on the
+    /// > governance instance that served the call, within 1 s (its key cache) on others sharing the database.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Sluice_Governance_V1_RevokeKeyRequest` message.
@@ -3722,7 +3737,8 @@ extension Sluice_Governance_V1_GovernanceService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Revokes a key at once and for good; later Authorize calls with it are DENIAL_REASON_REVOKED.
+    /// > Revokes a key for good; later Authorize calls with it are DENIAL_REASON_REVOKED: at once on the
+    /// > governance instance that served the call, within 1 s (its key cache) on others sharing the database.
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -19,11 +19,19 @@
 /// reservation). The rest is the admin API behind `/api/v1/*`, the web UI and the `sluice` CLI.
 ///
 /// Callers: the data-plane RPCs take the end caller's credential in the request message and are called
-/// with a service credential in `authorization: Bearer <service credential>` metadata. The admin RPCs act
-/// as the principal whose key or token is in `authorization` metadata and check its roles:
-/// ROLE_PLATFORM_ADMIN may do everything; ROLE_TENANT_ADMIN may manage keys, policies and read usage and
-/// audit of its own tenant only; ROLE_AUDITOR may read usage and audit of its own tenant. Every call also
+/// with a service credential in `authorization: Bearer <service credential>` metadata. Every call also
 /// carries `x-request-id` and a deadline.
+///
+/// What is served today: Authorize, RecordUsage, RecordUsageBatch, CreateKey, ListKeys and RevokeKey; every
+/// other RPC answers UNIMPLEMENTED. The admin RPCs among them (CreateKey, ListKeys, RevokeKey) trust the
+/// service credential: its holder acts as platform admin, and when no service credential is configured
+/// (`grpc.internal_token_env`), so does anyone who reaches the port, so bind governance to loopback or a
+/// Unix socket then. Per-principal role checks (ROLE_TENANT_ADMIN for its own tenant, ROLE_AUDITOR for
+/// reading) come with the admin API. Not built yet, and so neither enforced nor reported: rate limits,
+/// budgets and reservations (DENIAL_REASON_RATE_LIMITED and _BUDGET_EXHAUSTED, `rate_limit`,
+/// `reservation_id`, the reserved amounts, TPM), content screening, costs, projects, users, disabled tenants
+/// and key expiry. Fields for them are ignored on input and unset on output, except where a comment says a
+/// request that sets them is refused.
 ///
 /// Secrets: a plaintext API key appears in exactly two places: `CreateKeyResponse.plaintext_key` (once, at
 /// creation; only its hash is stored) and `AuthorizeRequest.credential` (when it is presented). No other
@@ -34,9 +42,10 @@
 ///
 /// Errors are gRPC statuses. A denied authorization is NOT an error: it is a normal `AuthorizeResponse`
 /// with DECISION_DENIED. Statuses:
-///   UNAUTHENTICATED     admin RPCs: missing or invalid credential in metadata.
-///   PERMISSION_DENIED   admin RPCs: the principal's roles do not allow the call or the tenant.
-///   NOT_FOUND           unknown tenant, key or policy scope.
+///   UNAUTHENTICATED     the service credential in metadata is missing or wrong (when one is configured).
+///   PERMISSION_DENIED   admin RPCs: the principal's roles do not allow the call or the tenant (with the
+///                       admin API; not returned today).
+///   NOT_FOUND           unknown key, or one already revoked (RevokeKey).
 ///   ALREADY_EXISTS      CreateTenant with a taken name.
 ///   INVALID_ARGUMENT    malformed request (bad time range, negative limits, unknown model pattern syntax).
 ///   UNAVAILABLE         the database or Redis is unreachable. Callers must then deny (fail closed).
@@ -174,7 +183,7 @@ package nonisolated enum Sluice_Governance_V1_Operation: SwiftProtobuf.Enum, Swi
   /// RAG writes: creating, changing and deleting knowledge bases and documents.
   case ragWrite // = 5
 
-  /// Admin reads: tenants, keys, policies, usage, audit.
+  /// Admin reads: tenants, keys, policies, usage, audit. Needs ROLE_PLATFORM_ADMIN today, as ADMIN_WRITE.
   case adminRead // = 6
 
   /// Admin writes: tenants, keys, policies.
@@ -794,10 +803,10 @@ package nonisolated struct Sluice_Governance_V1_AuthorizeRequest: Sendable {
   /// DENIAL_REASON_ROUTE_NOT_ALLOWED unless the policy allows overrides.
   package var route: String = String()
 
-  /// The resource acted on, when there is one (knowledge base id, tenant id); for audit.
+  /// The resource acted on, when there is one (knowledge base id, tenant id). Reserved (for audit).
   package var resource: String = String()
 
-  /// Client network address as seen by the edge; for audit.
+  /// Client network address as seen by the edge. Reserved (for audit).
   package var clientAddress: String = String()
 
   /// Estimated cost of the request in micro-dollars, when the caller can price it; 0 means governance
@@ -868,7 +877,7 @@ package nonisolated struct Sluice_Governance_V1_AuthorizeResponse: @unchecked Se
     set {_uniqueStorage()._message = newValue}
   }
 
-  /// The authenticated principal; unset when authentication failed.
+  /// The authenticated principal; set when the decision is ALLOWED.
   package var principal: Sluice_Governance_V1_Principal {
     get {_storage._principal ?? Sluice_Governance_V1_Principal()}
     set {_uniqueStorage()._principal = newValue}
@@ -878,7 +887,8 @@ package nonisolated struct Sluice_Governance_V1_AuthorizeResponse: @unchecked Se
   /// Clears the value of `principal`. Subsequent reads from it will return its default value.
   package mutating func clearPrincipal() {_uniqueStorage()._principal = nil}
 
-  /// Effective model allow-list (tenant and key policies intersected). Empty means all models.
+  /// Effective model allow-list (tenant and key policies intersected). Empty means all models; `[""]` (one
+  /// empty name, which matches no model) means none.
   package var allowedModels: [String] {
     get {_storage._allowedModels}
     set {_uniqueStorage()._allowedModels = newValue}
@@ -1244,7 +1254,7 @@ package nonisolated struct Sluice_Governance_V1_KeyInfo: @unchecked Sendable {
   /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
   package mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
 
-  /// Expiry; unset means never.
+  /// Expiry; unset (keys never expire yet).
   package var expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_storage._expiresAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_uniqueStorage()._expiresAt = newValue}
@@ -1264,7 +1274,7 @@ package nonisolated struct Sluice_Governance_V1_KeyInfo: @unchecked Sendable {
   /// Clears the value of `revokedAt`. Subsequent reads from it will return its default value.
   package mutating func clearRevokedAt() {_uniqueStorage()._revokedAt = nil}
 
-  /// Last successful Authorize (updated at most once a minute); unset if never used.
+  /// Reserved: the last successful Authorize.
   package var lastUsedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_storage._lastUsedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_uniqueStorage()._lastUsedAt = newValue}
@@ -1274,7 +1284,7 @@ package nonisolated struct Sluice_Governance_V1_KeyInfo: @unchecked Sendable {
   /// Clears the value of `lastUsedAt`. Subsequent reads from it will return its default value.
   package mutating func clearLastUsedAt() {_uniqueStorage()._lastUsedAt = nil}
 
-  /// Principal string of the creator.
+  /// Reserved: the principal string of the creator.
   package var createdBy: String {
     get {_storage._createdBy}
     set {_uniqueStorage()._createdBy = newValue}
@@ -1293,26 +1303,28 @@ package nonisolated struct Sluice_Governance_V1_CreateKeyRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Tenant id. Required (tenant admins: their own tenant).
+  /// The tenant's name (1 to 128 characters). Required. The tenant is created when no tenant has that name
+  /// (CreateTenant is not served yet).
   package var tenantID: String = String()
 
-  /// Project id; empty for none.
+  /// Project id. Not supported yet: INVALID_ARGUMENT when set.
   package var projectID: String = String()
 
-  /// User the key belongs to; empty for a service key.
+  /// User the key belongs to. Not supported yet: INVALID_ARGUMENT when set.
   package var userID: String = String()
 
-  /// Display name. Required.
+  /// Display name. Required (INVALID_ARGUMENT when empty).
   package var name: String = String()
 
   /// Model allow-list; empty means the tenant's. Entries are public model names, `*` wildcards allowed
   /// (e.g. "gpt-4o*").
   package var allowedModels: [String] = []
 
-  /// Roles; empty means [ROLE_USER]. A principal cannot grant roles it does not have.
+  /// Roles; empty means [ROLE_USER]. Only ROLE_PLATFORM_ADMIN and ROLE_USER today; any other is
+  /// INVALID_ARGUMENT.
   package var roles: [Sluice_Governance_V1_Role] = []
 
-  /// Expiry; unset means never.
+  /// Expiry. Not supported yet: INVALID_ARGUMENT when set (keys never expire).
   package var expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_expiresAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_expiresAt = newValue}
@@ -1375,7 +1387,7 @@ package nonisolated struct Sluice_Governance_V1_ListKeysRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Only keys of this tenant; empty means all (platform admin) or the caller's tenant.
+  /// Only keys of this tenant, by name or id; empty means all.
   package var tenantID: String = String()
 
   /// Page size (see Paging).
@@ -1387,7 +1399,7 @@ package nonisolated struct Sluice_Governance_V1_ListKeysRequest: Sendable {
   /// Include revoked and expired keys.
   package var includeInactive: Bool = false
 
-  /// Only keys of this user.
+  /// Only keys of this user. No key belongs to a user yet, so a non-empty value lists none.
   package var userID: String = String()
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()

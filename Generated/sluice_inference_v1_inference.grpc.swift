@@ -1,10 +1,11 @@
 /// Sluice inference service: one chat API in front of every configured LLM provider.
 ///
-/// The inference service owns provider adapters, streaming, routing (explicit, by rule, by cost or
-/// complexity), retries with jittered backoff, circuit breakers, fallback chains, timeouts, tool-calling
-/// pass-through, token counting and the price book. It keeps no tenant state: authorization, rate limits,
-/// budgets and the usage ledger belong to governance, and the caller (normally the edge) has already asked
-/// governance before it calls this service.
+/// The inference service owns provider adapters, streaming, routing (explicit routes and each model's
+/// ordered fallback chain), retries with jittered backoff, circuit breakers, timeouts, tool-calling
+/// pass-through and token counting. It keeps no tenant state: authorization, rate limits, budgets and the
+/// usage ledger belong to governance, and the caller (normally the edge) has already asked governance before
+/// it calls this service. Fields marked "Reserved" are accepted and ignored on input and left unset on output
+/// until the feature they describe is built.
 ///
 /// Conventions for every RPC of this service:
 /// - Call metadata: `authorization: Bearer <service credential>` between services, and `x-request-id`
@@ -14,20 +15,27 @@
 ///   `Model.id`), not necessarily the provider's name for it. Responses report the upstream model that
 ///   actually served the request.
 /// - Errors are gRPC statuses:
-///     INVALID_ARGUMENT    malformed request (no messages, bad role order, tool_choice naming an unknown
-///                         tool, invalid JSON schema), the prompt exceeds the model's context window, or
-///                         the upstream rejected the request as invalid (HTTP 400/422).
+///     INVALID_ARGUMENT    malformed request: no model or no messages, a parameter out of its range, more
+///                         than 4 stop sequences, a tool message without `tool_call_id`, tool calls on a
+///                         message that is not the assistant's, an image URL that is neither `https://` nor
+///                         `data:image/`, a function or schema name that is not 1 to 64 letters, digits, `_`
+///                         or `-`, a function name used twice, a schema that is not a JSON object,
+///                         `tool_choice` naming an unknown tool or REQUIRED without tools, a route without a
+///                         provider; or the upstream rejected the request as invalid (HTTP 400/413/422).
 ///     NOT_FOUND           `model` is not in the catalog, or `route` names an unknown provider/deployment.
 ///     PERMISSION_DENIED   the upstream refused the request for policy reasons (HTTP 403).
 ///     RESOURCE_EXHAUSTED  every candidate deployment answered HTTP 429 (rate limit or quota) after retries;
 ///                         trailing metadata `retry-after-ms` carries the upstream hint when there is one.
-///     UNAVAILABLE         every candidate failed with a connection error, HTTP 5xx or an open circuit
+///     UNAVAILABLE         every candidate failed with a connection error, HTTP 5xx, another refusal (a
+///                         redirect, 404, 409…), an answer the adapter could not parse, or an open circuit
 ///                         breaker; or a stream was cut after it started (see ChatStream).
 ///     DEADLINE_EXCEEDED   the call deadline or the configured upstream timeout passed.
 ///     CANCELLED           the caller cancelled.
 ///     FAILED_PRECONDITION the provider rejected Sluice's own credentials (HTTP 401): an operator problem,
 ///                         never the end user's.
-///     INTERNAL            the upstream answered with something the adapter could not parse.
+///     INTERNAL            a bug in Sluice.
+///   FAILED_PRECONDITION and PERMISSION_DENIED come from the last deployment tried: the next deployment of
+///   the fallback chain is tried after them, as after UNAVAILABLE.
 ///   Trailing metadata `x-sluice-provider` names the provider of the last attempt when one was made.
 
 // DO NOT EDIT.
@@ -202,7 +210,8 @@ extension Sluice_Inference_V1_InferenceService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Lists the models of the catalog with their deployments, capabilities and prices.
+        /// > Lists the models of the catalog with their deployments and the state of each deployment's circuit
+        /// > breaker.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Sluice_Inference_V1_ListModelsRequest` messages.
@@ -328,7 +337,8 @@ extension Sluice_Inference_V1_InferenceService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Lists the models of the catalog with their deployments, capabilities and prices.
+        /// > Lists the models of the catalog with their deployments and the state of each deployment's circuit
+        /// > breaker.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Sluice_Inference_V1_ListModelsRequest` message.
@@ -453,7 +463,8 @@ extension Sluice_Inference_V1_InferenceService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Lists the models of the catalog with their deployments, capabilities and prices.
+        /// > Lists the models of the catalog with their deployments and the state of each deployment's circuit
+        /// > breaker.
         ///
         /// - Parameters:
         ///   - request: A `Sluice_Inference_V1_ListModelsRequest` message.
@@ -779,7 +790,8 @@ extension Sluice_Inference_V1_InferenceService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Lists the models of the catalog with their deployments, capabilities and prices.
+        /// > Lists the models of the catalog with their deployments and the state of each deployment's circuit
+        /// > breaker.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Sluice_Inference_V1_ListModelsRequest` message.
@@ -958,7 +970,8 @@ extension Sluice_Inference_V1_InferenceService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Lists the models of the catalog with their deployments, capabilities and prices.
+        /// > Lists the models of the catalog with their deployments and the state of each deployment's circuit
+        /// > breaker.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Sluice_Inference_V1_ListModelsRequest` message.
@@ -1142,7 +1155,8 @@ extension Sluice_Inference_V1_InferenceService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Lists the models of the catalog with their deployments, capabilities and prices.
+    /// > Lists the models of the catalog with their deployments and the state of each deployment's circuit
+    /// > breaker.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Sluice_Inference_V1_ListModelsRequest` message.
@@ -1318,7 +1332,8 @@ extension Sluice_Inference_V1_InferenceService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Lists the models of the catalog with their deployments, capabilities and prices.
+    /// > Lists the models of the catalog with their deployments and the state of each deployment's circuit
+    /// > breaker.
     ///
     /// - Parameters:
     ///   - message: request message to send.

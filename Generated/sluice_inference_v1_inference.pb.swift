@@ -10,11 +10,12 @@
 
 /// Sluice inference service: one chat API in front of every configured LLM provider.
 ///
-/// The inference service owns provider adapters, streaming, routing (explicit, by rule, by cost or
-/// complexity), retries with jittered backoff, circuit breakers, fallback chains, timeouts, tool-calling
-/// pass-through, token counting and the price book. It keeps no tenant state: authorization, rate limits,
-/// budgets and the usage ledger belong to governance, and the caller (normally the edge) has already asked
-/// governance before it calls this service.
+/// The inference service owns provider adapters, streaming, routing (explicit routes and each model's
+/// ordered fallback chain), retries with jittered backoff, circuit breakers, timeouts, tool-calling
+/// pass-through and token counting. It keeps no tenant state: authorization, rate limits, budgets and the
+/// usage ledger belong to governance, and the caller (normally the edge) has already asked governance before
+/// it calls this service. Fields marked "Reserved" are accepted and ignored on input and left unset on output
+/// until the feature they describe is built.
 ///
 /// Conventions for every RPC of this service:
 /// - Call metadata: `authorization: Bearer <service credential>` between services, and `x-request-id`
@@ -24,20 +25,27 @@
 ///   `Model.id`), not necessarily the provider's name for it. Responses report the upstream model that
 ///   actually served the request.
 /// - Errors are gRPC statuses:
-///     INVALID_ARGUMENT    malformed request (no messages, bad role order, tool_choice naming an unknown
-///                         tool, invalid JSON schema), the prompt exceeds the model's context window, or
-///                         the upstream rejected the request as invalid (HTTP 400/422).
+///     INVALID_ARGUMENT    malformed request: no model or no messages, a parameter out of its range, more
+///                         than 4 stop sequences, a tool message without `tool_call_id`, tool calls on a
+///                         message that is not the assistant's, an image URL that is neither `https://` nor
+///                         `data:image/`, a function or schema name that is not 1 to 64 letters, digits, `_`
+///                         or `-`, a function name used twice, a schema that is not a JSON object,
+///                         `tool_choice` naming an unknown tool or REQUIRED without tools, a route without a
+///                         provider; or the upstream rejected the request as invalid (HTTP 400/413/422).
 ///     NOT_FOUND           `model` is not in the catalog, or `route` names an unknown provider/deployment.
 ///     PERMISSION_DENIED   the upstream refused the request for policy reasons (HTTP 403).
 ///     RESOURCE_EXHAUSTED  every candidate deployment answered HTTP 429 (rate limit or quota) after retries;
 ///                         trailing metadata `retry-after-ms` carries the upstream hint when there is one.
-///     UNAVAILABLE         every candidate failed with a connection error, HTTP 5xx or an open circuit
+///     UNAVAILABLE         every candidate failed with a connection error, HTTP 5xx, another refusal (a
+///                         redirect, 404, 409…), an answer the adapter could not parse, or an open circuit
 ///                         breaker; or a stream was cut after it started (see ChatStream).
 ///     DEADLINE_EXCEEDED   the call deadline or the configured upstream timeout passed.
 ///     CANCELLED           the caller cancelled.
 ///     FAILED_PRECONDITION the provider rejected Sluice's own credentials (HTTP 401): an operator problem,
 ///                         never the end user's.
-///     INTERNAL            the upstream answered with something the adapter could not parse.
+///     INTERNAL            a bug in Sluice.
+///   FAILED_PRECONDITION and PERMISSION_DENIED come from the last deployment tried: the next deployment of
+///   the fallback chain is tried after them, as after UNAVAILABLE.
 ///   Trailing metadata `x-sluice-provider` names the provider of the last attempt when one was made.
 
 import SwiftProtobuf
@@ -497,7 +505,7 @@ package nonisolated struct Sluice_Inference_V1_ChatRequest: @unchecked Sendable 
     set {_uniqueStorage()._user = newValue}
   }
 
-  /// Free-form caller metadata; logged and used by routing rules, never sent upstream.
+  /// Free-form caller metadata, never sent upstream. Reserved (for routing rules).
   package var metadata: Dictionary<String,String> {
     get {_storage._metadata}
     set {_uniqueStorage()._metadata = newValue}
@@ -527,7 +535,7 @@ package nonisolated struct Sluice_Inference_V1_ChatRequest: @unchecked Sendable 
     set {_uniqueStorage()._requestID = newValue}
   }
 
-  /// Tenant on whose behalf the call is made; used by routing rules and logs only.
+  /// Tenant on whose behalf the call is made. Reserved (for routing rules); never sent upstream.
   package var tenantID: String {
     get {_storage._tenantID}
     set {_uniqueStorage()._tenantID = newValue}
@@ -563,6 +571,7 @@ package nonisolated struct Sluice_Inference_V1_Message: Sendable {
   package var toolCallID: String = String()
 
   /// Assistant messages: the refusal text, when the provider reports a refusal separately from content.
+  /// Reserved: the adapters do not read refusals apart from content yet.
   package var refusal: String = String()
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -587,7 +596,7 @@ package nonisolated struct Sluice_Inference_V1_ContentPart: Sendable {
     set {part = .text(newValue)}
   }
 
-  /// An image, for vision-capable models (`ModelCapabilities.vision`).
+  /// An image, passed to the provider, which decides whether the model takes images.
   package var imageURL: Sluice_Inference_V1_ImageUrl {
     get {
       if case .imageURL(let v)? = part {return v}
@@ -601,7 +610,7 @@ package nonisolated struct Sluice_Inference_V1_ContentPart: Sendable {
   package nonisolated enum OneOf_Part: Equatable, Sendable {
     /// Plain text.
     case text(String)
-    /// An image, for vision-capable models (`ModelCapabilities.vision`).
+    /// An image, passed to the provider, which decides whether the model takes images.
     case imageURL(Sluice_Inference_V1_ImageUrl)
 
   }
@@ -851,7 +860,7 @@ package nonisolated struct Sluice_Inference_V1_Route: Sendable {
   /// that provider.
   package var model: String = String()
 
-  /// Deployment name (Azure OpenAI deployments and similar). Empty means the provider's default.
+  /// Reserved. For Azure OpenAI, `model` names the deployment.
   package var deployment: String = String()
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -865,7 +874,7 @@ package nonisolated struct Sluice_Inference_V1_ChatResponse: @unchecked Sendable
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Completion id (provider id when the provider gives one, else a Sluice id).
+  /// Completion id: a Sluice id (`chatcmpl-…`), whichever provider served the call.
   package var id: String {
     get {_storage._id}
     set {_uniqueStorage()._id = newValue}
@@ -889,7 +898,7 @@ package nonisolated struct Sluice_Inference_V1_ChatResponse: @unchecked Sendable
     set {_uniqueStorage()._provider = newValue}
   }
 
-  /// Deployment that served the request; empty when the provider has no deployments.
+  /// Reserved. For Azure OpenAI, `model` is the deployment that served the request.
   package var deployment: String {
     get {_storage._deployment}
     set {_uniqueStorage()._deployment = newValue}
@@ -911,7 +920,7 @@ package nonisolated struct Sluice_Inference_V1_ChatResponse: @unchecked Sendable
   /// Clears the value of `usage`. Subsequent reads from it will return its default value.
   package mutating func clearUsage() {_uniqueStorage()._usage = nil}
 
-  /// Provider's system fingerprint, when it reports one.
+  /// Reserved: the provider's system fingerprint.
   package var systemFingerprint: String {
     get {_storage._systemFingerprint}
     set {_uniqueStorage()._systemFingerprint = newValue}
@@ -923,7 +932,7 @@ package nonisolated struct Sluice_Inference_V1_ChatResponse: @unchecked Sendable
     set {_uniqueStorage()._attempts = newValue}
   }
 
-  /// Latency breakdown.
+  /// Reserved: the latency breakdown.
   package var timing: Sluice_Inference_V1_Timing {
     get {_storage._timing ?? Sluice_Inference_V1_Timing()}
     set {_uniqueStorage()._timing = newValue}
@@ -987,10 +996,10 @@ package nonisolated struct Sluice_Inference_V1_Usage: Sendable {
   /// True when the counts come from Sluice's own tokenizer because the upstream did not report usage.
   package var estimated: Bool = false
 
-  /// Prompt tokens served from the provider's prompt cache, when reported (included in prompt_tokens).
+  /// Reserved: prompt tokens served from the provider's prompt cache (included in prompt_tokens).
   package var cachedPromptTokens: Int32 = 0
 
-  /// Cost from the price book, in micro-dollars (1 USD = 1_000_000). 0 when the model has no price.
+  /// Reserved: cost in micro-dollars (1 USD = 1_000_000), once Sluice has a price book. 0 today.
   package var costMicros: Int64 = 0
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -998,7 +1007,7 @@ package nonisolated struct Sluice_Inference_V1_Usage: Sendable {
   package init() {}
 }
 
-/// Latency breakdown of one call; the edge derives `X-Sluice-Overhead-Ms` from it.
+/// Reserved: the latency breakdown of one call. Not filled yet; the edge measures `X-Sluice-Overhead-Ms` itself.
 package nonisolated struct Sluice_Inference_V1_Timing: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1097,7 +1106,7 @@ package nonisolated struct Sluice_Inference_V1_StreamStart: Sendable {
   /// Upstream model serving the stream.
   package var model: String = String()
 
-  /// Deployment serving the stream; empty when the provider has no deployments.
+  /// Reserved. For Azure OpenAI, `model` is the deployment serving the stream.
   package var deployment: String = String()
 
   /// Which attempt is streaming, from 1 (retries and fallbacks before the first delta count).
@@ -1124,7 +1133,7 @@ package nonisolated struct Sluice_Inference_V1_Delta: Sendable {
   /// Tool call fragments.
   package var toolCalls: [Sluice_Inference_V1_ToolCallDelta] = []
 
-  /// Refusal text fragment, when the provider streams a refusal.
+  /// Reserved: a refusal text fragment, when the provider streams a refusal.
   package var refusal: String = String()
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1164,10 +1173,10 @@ package nonisolated struct Sluice_Inference_V1_Finish: Sendable {
   /// Why generation stopped.
   package var reason: Sluice_Inference_V1_FinishReason = .unspecified
 
-  /// Provider's system fingerprint, when it reports one.
+  /// Reserved: the provider's system fingerprint.
   package var systemFingerprint: String = String()
 
-  /// Latency breakdown.
+  /// Reserved: the latency breakdown.
   package var timing: Sluice_Inference_V1_Timing {
     get {_timing ?? Sluice_Inference_V1_Timing()}
     set {_timing = newValue}
@@ -1370,13 +1379,13 @@ package nonisolated struct Sluice_Inference_V1_Model: Sendable {
   /// Provider of the primary deployment (OpenAI's `owned_by`).
   package var ownedBy: String = String()
 
-  /// When the model was added to the catalog, Unix seconds (0 if unknown).
+  /// When the model was added to the catalog, Unix seconds; 0 (not recorded yet).
   package var created: Int64 = 0
 
   /// Where the model can run, in routing preference order.
   package var deployments: [Sluice_Inference_V1_Deployment] = []
 
-  /// What the model can do.
+  /// What Sluice can carry for the model.
   package var capabilities: Sluice_Inference_V1_ModelCapabilities {
     get {_capabilities ?? Sluice_Inference_V1_ModelCapabilities()}
     set {_capabilities = newValue}
@@ -1386,13 +1395,13 @@ package nonisolated struct Sluice_Inference_V1_Model: Sendable {
   /// Clears the value of `capabilities`. Subsequent reads from it will return its default value.
   package mutating func clearCapabilities() {self._capabilities = nil}
 
-  /// Context window in tokens (0 if unknown).
+  /// Context window in tokens; 0 (unknown: the catalog does not declare it yet).
   package var contextWindow: Int32 = 0
 
-  /// Maximum completion tokens (0 if unknown).
+  /// Maximum completion tokens; 0 (unknown: the catalog does not declare it yet).
   package var maxOutputTokens: Int32 = 0
 
-  /// Price book entry; unset when the model has no price (e.g. local models).
+  /// Reserved: the price book entry, once Sluice has a price book.
   package var pricing: Sluice_Inference_V1_Pricing {
     get {_pricing ?? Sluice_Inference_V1_Pricing()}
     set {_pricing = newValue}
@@ -1402,7 +1411,8 @@ package nonisolated struct Sluice_Inference_V1_Model: Sendable {
   /// Clears the value of `pricing`. Subsequent reads from it will return its default value.
   package mutating func clearPricing() {self._pricing = nil}
 
-  /// Tokenizer encoding used for counting (e.g. "cl100k_base", "o200k_base").
+  /// Tokenizer encoding token counts use for the primary deployment: "cl100k_base", or "estimate" when
+  /// the exact tokenizer is not available and counts are estimated.
   package var encoding: String = String()
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1425,7 +1435,7 @@ package nonisolated struct Sluice_Inference_V1_Deployment: Sendable {
   /// Model name at the provider.
   package var upstreamModel: String = String()
 
-  /// Deployment name at the provider; empty when the provider has no deployments.
+  /// Reserved. For Azure OpenAI, `upstream_model` is the deployment.
   package var deployment: String = String()
 
   /// Routing priority; lower is tried first.
@@ -1439,7 +1449,8 @@ package nonisolated struct Sluice_Inference_V1_Deployment: Sendable {
   package init() {}
 }
 
-/// Capabilities of a model.
+/// Capabilities of a model. `streaming` and `tools` are always true: every adapter streams and passes tools
+/// through. The others are false until the catalog can declare them (false means unknown, not refused).
 package nonisolated struct Sluice_Inference_V1_ModelCapabilities: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1494,13 +1505,15 @@ package nonisolated struct Sluice_Inference_V1_CountTokensRequest: Sendable {
   /// Public model name; selects the tokenizer. Required.
   package var model: String = String()
 
-  /// A chat prompt; counted with the model's per-message overhead, as the provider would bill it.
+  /// A chat prompt; counted with OpenAI's per-message overhead (used for every provider; image parts count
+  /// nothing).
   package var messages: [Sluice_Inference_V1_Message] = []
 
   /// Plain text; counted as is.
   package var text: String = String()
 
-  /// Tools offered with `messages`; their definitions count towards the prompt.
+  /// Tools offered with `messages`; their definitions count towards the prompt. With `text`,
+  /// INVALID_ARGUMENT.
   package var tools: [Sluice_Inference_V1_Tool] = []
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1517,10 +1530,10 @@ package nonisolated struct Sluice_Inference_V1_CountTokensResponse: Sendable {
   /// Number of tokens.
   package var tokens: Int32 = 0
 
-  /// True when the model's exact tokenizer is not available and a similar encoding was used.
+  /// True when the model's exact tokenizer is not available and the count is estimated from the text.
   package var estimated: Bool = false
 
-  /// Encoding used (e.g. "cl100k_base").
+  /// Encoding used: "cl100k_base", or "estimate" when `estimated` is true.
   package var encoding: String = String()
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()

@@ -2,9 +2,8 @@
 /// and made durable by snapshots plus a write-ahead log (WAL).
 ///
 /// The vector service knows nothing about documents or tenants: callers (RAG, internal services) name
-/// collections and decide what the payload holds. In the central deployment each vector instance owns a
-/// set of collections (a static shard map in the configuration); a call for a collection the instance does
-/// not own fails with FAILED_PRECONDITION and the message names the owning instance when known.
+/// collections and decide what the payload holds. One instance owns every collection it holds; there is no
+/// shard map yet.
 ///
 /// Durability: a write (Upsert, Delete) is acknowledged only after it is in the WAL on disk, and each
 /// acknowledged write returns its WAL sequence number. Reads see every acknowledged write.
@@ -16,6 +15,7 @@
 ///   - point ids: 1-256 bytes of UTF-8;
 ///   - payload: 64 keys per point, keys 1-128 characters, 64 KiB encoded per point;
 ///   - top_k: 1-1000; filters: 8 levels of nesting, 256 conditions in total;
+///   - HNSW `m`: 2-128; `ef_construction` and `ef_search`: 1-4096;
 ///   - every request must fit the server's maximum gRPC message size.
 /// Exceeding a limit is INVALID_ARGUMENT.
 ///
@@ -26,9 +26,10 @@
 ///   NOT_FOUND           the collection does not exist.
 ///   ALREADY_EXISTS      CreateCollection for an existing name (unless `if_not_exists`) with other settings.
 ///   FAILED_PRECONDITION an `embedding_version_tag` given with a write or query differs from the
-///                       collection's; or the collection is owned by another instance.
+///                       collection's.
 ///   RESOURCE_EXHAUSTED  the instance's memory limit for vectors would be exceeded.
-///   UNAVAILABLE         the collection is still loading its snapshot and WAL after a restart.
+///   UNAVAILABLE         the collection is still loading its snapshot and WAL after a restart, or it failed
+///                       to load (COLLECTION_STATE_FAILED; the reason is in the message and the logs).
 
 // DO NOT EDIT.
 // swift-format-ignore-file

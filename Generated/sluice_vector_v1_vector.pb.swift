@@ -12,9 +12,8 @@
 /// and made durable by snapshots plus a write-ahead log (WAL).
 ///
 /// The vector service knows nothing about documents or tenants: callers (RAG, internal services) name
-/// collections and decide what the payload holds. In the central deployment each vector instance owns a
-/// set of collections (a static shard map in the configuration); a call for a collection the instance does
-/// not own fails with FAILED_PRECONDITION and the message names the owning instance when known.
+/// collections and decide what the payload holds. One instance owns every collection it holds; there is no
+/// shard map yet.
 ///
 /// Durability: a write (Upsert, Delete) is acknowledged only after it is in the WAL on disk, and each
 /// acknowledged write returns its WAL sequence number. Reads see every acknowledged write.
@@ -26,6 +25,7 @@
 ///   - point ids: 1-256 bytes of UTF-8;
 ///   - payload: 64 keys per point, keys 1-128 characters, 64 KiB encoded per point;
 ///   - top_k: 1-1000; filters: 8 levels of nesting, 256 conditions in total;
+///   - HNSW `m`: 2-128; `ef_construction` and `ef_search`: 1-4096;
 ///   - every request must fit the server's maximum gRPC message size.
 /// Exceeding a limit is INVALID_ARGUMENT.
 ///
@@ -36,9 +36,10 @@
 ///   NOT_FOUND           the collection does not exist.
 ///   ALREADY_EXISTS      CreateCollection for an existing name (unless `if_not_exists`) with other settings.
 ///   FAILED_PRECONDITION an `embedding_version_tag` given with a write or query differs from the
-///                       collection's; or the collection is owned by another instance.
+///                       collection's.
 ///   RESOURCE_EXHAUSTED  the instance's memory limit for vectors would be exceeded.
-///   UNAVAILABLE         the collection is still loading its snapshot and WAL after a restart.
+///   UNAVAILABLE         the collection is still loading its snapshot and WAL after a restart, or it failed
+///                       to load (COLLECTION_STATE_FAILED; the reason is in the message and the logs).
 
 import SwiftProtobuf
 
@@ -111,6 +112,10 @@ package nonisolated enum Sluice_Vector_V1_CollectionState: SwiftProtobuf.Enum, S
 
   /// Serving.
   case ready // = 2
+
+  /// Failed to load (an unreadable or corrupt snapshot or WAL); requests fail with UNAVAILABLE naming the
+  /// reason. Repair or restore its files and restart, or delete it.
+  case failed // = 3
   case UNRECOGNIZED(Int)
 
   package init() {
@@ -122,6 +127,7 @@ package nonisolated enum Sluice_Vector_V1_CollectionState: SwiftProtobuf.Enum, S
     case 0: self = .unspecified
     case 1: self = .loading
     case 2: self = .ready
+    case 3: self = .failed
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -131,6 +137,7 @@ package nonisolated enum Sluice_Vector_V1_CollectionState: SwiftProtobuf.Enum, S
     case .unspecified: return 0
     case .loading: return 1
     case .ready: return 2
+    case .failed: return 3
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -140,6 +147,7 @@ package nonisolated enum Sluice_Vector_V1_CollectionState: SwiftProtobuf.Enum, S
     .unspecified,
     .loading,
     .ready,
+    .failed,
   ]
 
 }
@@ -379,7 +387,8 @@ package nonisolated struct Sluice_Vector_V1_CollectionInfo: @unchecked Sendable 
     set {_uniqueStorage()._deletedCount = newValue}
   }
 
-  /// deleted_count / (count + deleted_count); compaction runs when it passes the configured threshold.
+  /// deleted_count / (count + deleted_count); compaction runs when it passes the configured threshold and
+  /// at least 32 points are deleted.
   package var deletedRatio: Double {
     get {_storage._deletedRatio}
     set {_uniqueStorage()._deletedRatio = newValue}
@@ -487,7 +496,7 @@ package nonisolated struct Sluice_Vector_V1_QueryStats: Sendable {
   /// 99th percentile query latency, in milliseconds.
   package var latencyP99Ms: Double = 0
 
-  /// Recall@k measured by periodically comparing sampled queries with exact search; unset until measured.
+  /// Reserved: recall@k measured by comparing sampled queries with exact search. Not measured yet; unset.
   package var sampledRecall: Double {
     get {_sampledRecall ?? 0}
     set {_sampledRecall = newValue}
@@ -639,7 +648,8 @@ package nonisolated struct Sluice_Vector_V1_UpsertResponse: Sendable {
   /// Points written (inserted or replaced).
   package var upserted: Int64 = 0
 
-  /// WAL sequence number of this write.
+  /// WAL sequence number of this write; when nothing matched there is no write, and this is the
+  /// collection's current durable sequence.
   package var sequence: Int64 = 0
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -808,7 +818,8 @@ package nonisolated struct Sluice_Vector_V1_DeleteRequest: Sendable {
     set {selector = .ids(newValue)}
   }
 
-  /// Every point whose payload matches.
+  /// Every point whose payload matches. An empty filter is INVALID_ARGUMENT here (it would match every
+  /// point): delete the collection instead.
   package var filter: Sluice_Vector_V1_Filter {
     get {
       if case .filter(let v)? = selector {return v}
@@ -823,7 +834,8 @@ package nonisolated struct Sluice_Vector_V1_DeleteRequest: Sendable {
   package nonisolated enum OneOf_Selector: Equatable, Sendable {
     /// These ids (1 to 1000); ids that do not exist are ignored.
     case ids(Sluice_Vector_V1_IdList)
-    /// Every point whose payload matches.
+    /// Every point whose payload matches. An empty filter is INVALID_ARGUMENT here (it would match every
+    /// point): delete the collection instead.
     case filter(Sluice_Vector_V1_Filter)
 
   }
@@ -1058,7 +1070,7 @@ nonisolated extension Sluice_Vector_V1_Metric: SwiftProtobuf._ProtoNameProviding
 }
 
 nonisolated extension Sluice_Vector_V1_CollectionState: SwiftProtobuf._ProtoNameProviding {
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0COLLECTION_STATE_UNSPECIFIED\0\u{1}COLLECTION_STATE_LOADING\0\u{1}COLLECTION_STATE_READY\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0COLLECTION_STATE_UNSPECIFIED\0\u{1}COLLECTION_STATE_LOADING\0\u{1}COLLECTION_STATE_READY\0\u{1}COLLECTION_STATE_FAILED\0")
 }
 
 nonisolated extension Sluice_Vector_V1_HnswParams: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

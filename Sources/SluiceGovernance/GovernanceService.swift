@@ -22,7 +22,9 @@ package protocol GovernanceService: Sendable {
     /// Records the usage of one completed call in the ledger.
     ///
     /// - Parameter record: What was used.
-    func recordUsage(_ record: UsageRecord) async throws
+    /// - Returns: `false` when the ledger already held a record with its request id (nothing changed).
+    @discardableResult
+    func recordUsage(_ record: UsageRecord) async throws -> Bool
 
     /// Records several completed calls; implementations may write them in one transaction.
     ///
@@ -43,9 +45,13 @@ package protocol GovernanceService: Sendable {
 
     /// Revokes a key; later requests with it are rejected.
     ///
-    /// - Parameter id: The key id.
-    /// - Throws: ``GovernanceError`` with `notFound` for an unknown id.
-    func revokeKey(id: String) async throws
+    /// - Parameters:
+    ///   - id: The key id.
+    ///   - reason: Why, for the audit log; may be empty.
+    /// - Returns: The revoked key.
+    /// - Throws: ``GovernanceError`` with `notFound` for an unknown or already revoked key.
+    @discardableResult
+    func revokeKey(id: String, reason: String) async throws -> APIKeyInfo
 }
 
 extension GovernanceService {
@@ -56,6 +62,13 @@ extension GovernanceService {
         for record in records {
             try await recordUsage(record)
         }
+    }
+
+    /// Revokes a key without a reason; see ``revokeKey(id:reason:)``.
+    ///
+    /// - Parameter id: The key id.
+    package func revokeKey(id: String) async throws {
+        try await revokeKey(id: id, reason: "")
     }
 }
 

@@ -87,6 +87,9 @@ package struct GovernanceStore: Sendable {
                     """
             )
         }
+        migrator.registerMigration("v3: audit details") { db in
+            try db.execute(sql: "ALTER TABLE audit_log ADD COLUMN details TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }
 }

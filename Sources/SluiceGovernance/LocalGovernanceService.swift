@@ -83,8 +83,11 @@ package struct LocalGovernanceService: GovernanceService {
     // MARK: - Usage
 
     /// Records one call's usage; see ``recordUsage(batch:)``.
-    package func recordUsage(_ record: UsageRecord) async throws {
-        try await recordUsage(batch: [record])
+    ///
+    /// - Returns: `false` when the ledger already held a record with its request id.
+    @discardableResult
+    package func recordUsage(_ record: UsageRecord) async throws -> Bool {
+        try await insert([record]) > 0
     }
 
     /// Records several usage records in one transaction, so the ledger costs one commit per batch.
@@ -97,9 +100,15 @@ package struct LocalGovernanceService: GovernanceService {
     /// - Parameter records: The records, in the order they completed.
     package func recordUsage(batch records: [UsageRecord]) async throws {
         guard !records.isEmpty else { return }
+        _ = try await insert(records)
+    }
+
+    /// Inserts records the ledger does not hold yet, in one transaction; returns how many were new.
+    private func insert(_ records: [UsageRecord]) async throws -> Int {
         // One timestamp per batch, formatted once rather than once per row.
         let recordedAt = Date().databaseValue
-        try await store.writer.write { db in
+        return try await store.writer.write { db in
+            var inserted = 0
             let statement = try db.cachedStatement(
                 sql: """
                     INSERT OR IGNORE INTO usage_ledger (request_id, tenant_id, key_id, model, provider, upstream_model,
@@ -113,7 +122,9 @@ package struct LocalGovernanceService: GovernanceService {
                     record.provider, record.upstreamModel, record.promptTokens, record.completionTokens,
                     record.isEstimated, record.latencyMilliseconds, record.outcome, recordedAt,
                 ])
+                inserted += db.changesCount
             }
+            return inserted
         }
     }
 
@@ -173,35 +184,54 @@ package struct LocalGovernanceService: GovernanceService {
     /// Lists keys, oldest first, without their secrets.
     package func listKeys(tenant: String?) async throws -> [APIKeyInfo] {
         try await store.writer.read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT k.id, k.tenant_id, t.name AS tenant_name, k.name, k.allowed_models, k.roles,
-                           k.created_at, k.revoked_at
-                    FROM api_key k JOIN tenant t ON t.id = k.tenant_id
-                    WHERE ?1 IS NULL OR t.name = ?1
-                    ORDER BY k.created_at, k.id
-                    """,
-                arguments: [tenant]
-            )
-            return rows.map { row in
-                APIKeyInfo(
-                    id: row["id"],
-                    tenantID: row["tenant_id"],
-                    tenantName: row["tenant_name"],
-                    name: row["name"],
-                    allowedModels: Self.decodeModels(row["allowed_models"]),
-                    roles: Self.decodeRoles(row["roles"]),
-                    createdAt: row["created_at"],
-                    revokedAt: row["revoked_at"]
-                )
-            }
+            try Self.fetchKeys(db, where: "?1 IS NULL OR t.name = ?1", arguments: [tenant])
         }
     }
 
-    /// Revokes a key; it stops working at once in this process.
-    package func revokeKey(id: String) async throws {
-        let changed = try await store.writer.write { db in
+    private static func fetchKeys(
+        _ db: Database,
+        where condition: String,
+        arguments: StatementArguments
+    ) throws
+        -> [APIKeyInfo]
+    {
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT k.id, k.tenant_id, t.name AS tenant_name, k.name, k.allowed_models, k.roles,
+                       k.created_at, k.revoked_at
+                FROM api_key k JOIN tenant t ON t.id = k.tenant_id
+                WHERE \(condition)
+                ORDER BY k.created_at, k.id
+                """,
+            arguments: arguments
+        )
+        return rows.map { row in
+            APIKeyInfo(
+                id: row["id"],
+                tenantID: row["tenant_id"],
+                tenantName: row["tenant_name"],
+                name: row["name"],
+                allowedModels: decodeModels(row["allowed_models"]),
+                roles: decodeRoles(row["roles"]),
+                createdAt: row["created_at"],
+                revokedAt: row["revoked_at"]
+            )
+        }
+    }
+
+    /// Revokes a key; it stops working at once in this process (other processes within their key-cache lifetime).
+    ///
+    /// - Parameters:
+    ///   - id: The key id.
+    ///   - reason: Why, kept in the audit log's details.
+    /// - Returns: The revoked key.
+    /// - Throws: ``GovernanceError`` with `invalidArgument` for an empty id, `notFound` for an unknown or already
+    ///   revoked key.
+    @discardableResult
+    package func revokeKey(id: String, reason: String) async throws -> APIKeyInfo {
+        guard !id.isEmpty else { throw GovernanceError(.invalidArgument, "A key id is required") }
+        let revoked = try await store.writer.write { db -> APIKeyInfo? in
             try db.execute(
                 sql: "UPDATE api_key SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 arguments: [Date(), id]
@@ -212,15 +242,18 @@ package struct LocalGovernanceService: GovernanceService {
                 actor: "system",
                 action: "key.revoke",
                 target: id,
-                outcome: changes > 0 ? "ok" : "not_found"
+                outcome: changes > 0 ? "ok" : "not_found",
+                details: reason
             )
-            return changes
+            guard changes > 0 else { return nil }
+            return try Self.fetchKeys(db, where: "k.id = ?", arguments: [id]).first
         }
         keys.remove(id)
-        guard changed > 0 else {
+        guard let revoked else {
             throw GovernanceError(.notFound, "No active API key has the id '\(id)'")
         }
         logger.info("API key revoked", metadata: ["key_id": "\(id)"])
+        return revoked
     }
 
     /// Whether any API key exists; `sluice serve` creates an admin key when none does.
@@ -256,10 +289,17 @@ package struct LocalGovernanceService: GovernanceService {
         }
     }
 
-    private static func audit(_ db: Database, actor: String, action: String, target: String, outcome: String) throws {
+    private static func audit(
+        _ db: Database,
+        actor: String,
+        action: String,
+        target: String,
+        outcome: String,
+        details: String = ""
+    ) throws {
         try db.execute(
-            sql: "INSERT INTO audit_log (at, actor, action, target, outcome) VALUES (?, ?, ?, ?, ?)",
-            arguments: [Date(), actor, action, target, outcome]
+            sql: "INSERT INTO audit_log (at, actor, action, target, outcome, details) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [Date(), actor, action, target, outcome, details]
         )
     }
 

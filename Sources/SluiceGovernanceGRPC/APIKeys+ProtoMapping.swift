@@ -20,12 +20,35 @@ extension Sluice_Governance_V1_CreateKeyRequest {
 }
 
 extension KeyCreationRequest {
-    init(proto: Sluice_Governance_V1_CreateKeyRequest) {
+    /// Decodes a creation request, refusing what governance does not support yet rather than ignoring it.
+    ///
+    /// - Throws: ``GovernanceError`` `invalidArgument` for a missing name, a role other than platform admin or
+    ///   user, or a project, user or expiry (keys belong to a tenant only, and never expire, until those land).
+    init(proto: Sluice_Governance_V1_CreateKeyRequest) throws {
+        guard !proto.name.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw GovernanceError(.invalidArgument, "A key name is required")
+        }
+        var roles: [Role] = []
+        for role in proto.roles {
+            guard let domain = role.domainValue else {
+                throw GovernanceError(
+                    .invalidArgument,
+                    "Only platform-admin and user keys can be created; the role \(role) is not supported yet"
+                )
+            }
+            roles.append(domain)
+        }
+        guard proto.projectID.isEmpty, proto.userID.isEmpty else {
+            throw GovernanceError(.invalidArgument, "Keys of a project or a user are not supported yet")
+        }
+        guard !proto.hasExpiresAt else {
+            throw GovernanceError(.invalidArgument, "Keys that expire are not supported yet")
+        }
         self.init(
             tenant: proto.tenantID,
             name: proto.name,
             allowedModels: AllowedModels.decode(proto.allowedModels),
-            roles: proto.roles.compactMap(\.domainValue)
+            roles: roles
         )
     }
 }
@@ -36,6 +59,7 @@ extension Sluice_Governance_V1_KeyInfo {
         id = key.id
         tenantID = key.tenantID
         name = key.name
+        prefix = KeyMaterial.prefix + key.id
         allowedModels = AllowedModels.encode(key.allowedModels)
         roles = key.roles.map(Sluice_Governance_V1_Role.init)
         status = key.revokedAt == nil ? .active : .revoked

@@ -95,7 +95,8 @@ package struct GovernanceGRPCClient<Transport: ClientTransport>: GovernanceServi
     ///
     /// - Parameter record: What was used.
     /// - Throws: ``GovernanceError``.
-    package func recordUsage(_ record: UsageRecord) async throws {
+    @discardableResult
+    package func recordUsage(_ record: UsageRecord) async throws -> Bool {
         var metadata = metadata(requestID: record.requestID)
         GovernanceMetadata.addTenantNames([record.principal.tenantName], to: &metadata)
         metadata.addString(
@@ -103,9 +104,10 @@ package struct GovernanceGRPCClient<Transport: ClientTransport>: GovernanceServi
             forKey: GovernanceMetadata.roles
         )
         let message = Sluice_Governance_V1_UsageRecord(record)
-        _ = try await call(metadata) { metadata, options in
+        let response = try await call(metadata) { metadata, options in
             try await client.recordUsage(message, metadata: metadata, options: options)
         }
+        return response.recorded
     }
 
     /// Records several calls with `RecordUsageBatch`: one call and one ledger transaction per 1,000 records.
@@ -151,27 +153,41 @@ package struct GovernanceGRPCClient<Transport: ClientTransport>: GovernanceServi
         var message = Sluice_Governance_V1_ListKeysRequest()
         message.tenantID = tenant ?? ""
         message.includeInactive = true
-        let (response, tenantNames) = try await call(metadata(requestID: "")) { metadata, options in
-            try await client.listKeys(message, metadata: metadata, options: options) { response in
-                (try response.message, GovernanceMetadata.tenantNames(in: response.metadata))
+        message.pageSize = Int32(GovernanceGRPCService.maximumPageSize)
+        var keys: [APIKeyInfo] = []
+        repeat {
+            let request = message
+            let (response, tenantNames) = try await call(metadata(requestID: "")) { metadata, options in
+                try await client.listKeys(request, metadata: metadata, options: options) { response in
+                    (try response.message, GovernanceMetadata.tenantNames(in: response.metadata))
+                }
             }
-        }
-        let names = tenantNames.count == response.keys.count ? tenantNames.map(Optional.some) : nil
-        return response.keys.enumerated().map { index, key in
-            APIKeyInfo(proto: key, tenantName: names?[index])
-        }
+            let names = tenantNames.count == response.keys.count ? tenantNames.map(Optional.some) : nil
+            keys += response.keys.enumerated().map { index, key in APIKeyInfo(proto: key, tenantName: names?[index]) }
+            message.pageToken = response.nextPageToken
+        } while !message.pageToken.isEmpty
+        // The service lists newest first; the domain's order is oldest first.
+        return keys.reversed()
     }
 
     /// Revokes a key with the remote service.
     ///
-    /// - Parameter id: The key id.
-    /// - Throws: ``GovernanceError`` with `notFound` for an unknown id.
-    package func revokeKey(id: String) async throws {
+    /// - Parameters:
+    ///   - id: The key id.
+    ///   - reason: Why, for the audit log.
+    /// - Returns: The revoked key.
+    /// - Throws: ``GovernanceError`` with `notFound` for an unknown or already revoked key.
+    @discardableResult
+    package func revokeKey(id: String, reason: String) async throws -> APIKeyInfo {
         var message = Sluice_Governance_V1_RevokeKeyRequest()
         message.id = id
-        _ = try await call(metadata(requestID: "")) { metadata, options in
-            try await client.revokeKey(message, metadata: metadata, options: options)
+        message.reason = reason
+        let (key, tenantNames) = try await call(metadata(requestID: "")) { metadata, options in
+            try await client.revokeKey(message, metadata: metadata, options: options) { response in
+                (try response.message, GovernanceMetadata.tenantNames(in: response.metadata))
+            }
         }
+        return APIKeyInfo(proto: key, tenantName: tenantNames.first ?? "")
     }
 
     private func metadata(requestID: String) -> Metadata {

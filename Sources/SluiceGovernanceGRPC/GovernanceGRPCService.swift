@@ -6,8 +6,8 @@ import SluiceProtos
 
 /// Serves a ``GovernanceService`` as `sluice.governance.v1.GovernanceService`.
 ///
-/// Only the RPCs the domain implements are registered: `Authorize`, `RecordUsage`, `CreateKey`, `ListKeys` and
-/// `RevokeKey`. Every other RPC of the proto gets grpc-swift's own `UNIMPLEMENTED` status, so the service does not
+/// Only the RPCs the domain implements are registered: `Authorize`, `RecordUsage`, `RecordUsageBatch`, `CreateKey`,
+/// `ListKeys` and `RevokeKey`. Every other RPC of the proto gets grpc-swift's own `UNIMPLEMENTED` status, so the service does not
 /// conform to the generated service protocols, which would need a handler for each.
 ///
 /// As the proto requires, a denied authorization (`unauthenticated`, `permission_denied`, `model_not_allowed`) is a
@@ -37,7 +37,7 @@ package struct GovernanceGRPCService: RegistrableRPCService {
         self.drain = drain
     }
 
-    /// Registers the five implemented methods with the server's router.
+    /// Registers the six implemented methods with the server's router.
     ///
     /// - Parameters:
     ///   - router: The router to register with.
@@ -55,6 +55,9 @@ package struct GovernanceGRPCService: RegistrableRPCService {
         _ context: ServerContext
     ) async throws -> ServerResponse<Sluice_Governance_V1_AuthorizeResponse> {
         let message = request.message
+        guard !message.requestID.isEmpty else {
+            throw GovernanceError(.invalidArgument, "An authorization needs a request_id")
+        }
         let operation: AuthorizationRequest.Operation
         if let exact = request.metadata[stringValues: GovernanceMetadata.operation].first(where: { _ in true }) {
             operation = AuthorizationRequest.Operation(rawValue: exact)
@@ -96,9 +99,9 @@ package struct GovernanceGRPCService: RegistrableRPCService {
             roles: roles
         )
         let service = self.service
-        try await perform(context) { try await service.recordUsage(record) }
+        let recorded = try await perform(context) { try await service.recordUsage(record) }
         var response = Sluice_Governance_V1_RecordUsageResponse()
-        response.recorded = true
+        response.recorded = recorded
         return ServerResponse(message: response)
     }
 
@@ -132,7 +135,7 @@ package struct GovernanceGRPCService: RegistrableRPCService {
         _ request: ServerRequest<Sluice_Governance_V1_CreateKeyRequest>,
         _ context: ServerContext
     ) async throws -> ServerResponse<Sluice_Governance_V1_CreateKeyResponse> {
-        let creation = KeyCreationRequest(proto: request.message)
+        let creation = try KeyCreationRequest(proto: request.message)
         let service = self.service
         let created = try await perform(context) { try await service.createKey(creation) }
         var response = Sluice_Governance_V1_CreateKeyResponse()
@@ -149,6 +152,10 @@ package struct GovernanceGRPCService: RegistrableRPCService {
     ) async throws -> ServerResponse<Sluice_Governance_V1_ListKeysResponse> {
         let message = request.message
         let tenant = message.tenantID
+        guard (0...Self.maximumPageSize).contains(Int(message.pageSize)) else {
+            throw GovernanceError(.invalidArgument, "page_size must be 0 to \(Self.maximumPageSize)")
+        }
+        let after = try KeyPageToken(message.pageToken)
         let service = self.service
         var keys = try await perform(context) {
             if tenant.isEmpty { return try await service.listKeys(tenant: nil) }
@@ -159,28 +166,36 @@ package struct GovernanceGRPCService: RegistrableRPCService {
         if !message.includeInactive {
             keys.removeAll { $0.revokedAt != nil }
         }
+        // No key belongs to a user yet (CreateKey refuses `user_id`), so a user filter matches none.
+        if !message.userID.isEmpty { keys = [] }
+        keys = KeyPageToken.newestFirst(keys)
+        if let after { keys.removeAll { !after.precedes($0) } }
+        let size = message.pageSize == 0 ? Self.defaultPageSize : Int(message.pageSize)
         var response = Sluice_Governance_V1_ListKeysResponse()
-        response.keys = keys.map(Sluice_Governance_V1_KeyInfo.init)
+        let page = Array(keys.prefix(size))
+        response.keys = page.map(Sluice_Governance_V1_KeyInfo.init)
+        if keys.count > size, let last = page.last { response.nextPageToken = KeyPageToken(after: last).text }
         var metadata: Metadata = [:]
-        GovernanceMetadata.addTenantNames(keys.map(\.tenantName), to: &metadata)
+        GovernanceMetadata.addTenantNames(page.map(\.tenantName), to: &metadata)
         return ServerResponse(message: response, metadata: metadata)
     }
+
+    /// Keys per `ListKeys` page when the request does not say.
+    package static let defaultPageSize = 50
+    /// The most keys one `ListKeys` page may hold.
+    package static let maximumPageSize = 500
 
     private func revokeKey(
         _ request: ServerRequest<Sluice_Governance_V1_RevokeKeyRequest>,
         _ context: ServerContext
     ) async throws -> ServerResponse<Sluice_Governance_V1_KeyInfo> {
         let id = request.message.id
+        let reason = request.message.reason
         let service = self.service
-        let revoked = try await perform(context) { () -> APIKeyInfo? in
-            try await service.revokeKey(id: id)
-            // The domain returns nothing; the proto returns the key, so look it up (best effort).
-            return try? await service.listKeys(tenant: nil).first { $0.id == id }
-        }
-        var key = revoked.map(Sluice_Governance_V1_KeyInfo.init) ?? Sluice_Governance_V1_KeyInfo()
-        key.id = id
-        key.status = .revoked
-        return ServerResponse(message: key)
+        let revoked = try await perform(context) { try await service.revokeKey(id: id, reason: reason) }
+        var metadata: Metadata = [:]
+        GovernanceMetadata.addTenantNames([revoked.tenantName], to: &metadata)
+        return ServerResponse(message: Sluice_Governance_V1_KeyInfo(revoked), metadata: metadata)
     }
 
     /// Registers one unary method with protobuf serialization.

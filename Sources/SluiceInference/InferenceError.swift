@@ -54,6 +54,8 @@ extension InferenceError {
             case upstreamRateLimited = "upstream_rate_limited"
             case upstreamUnavailable = "upstream_unavailable"
             case upstreamRejected = "upstream_rejected"
+            case upstreamUnauthorized = "upstream_unauthorized"
+            case upstreamForbidden = "upstream_forbidden"
             case upstreamTimeout = "upstream_timeout"
             case streamInterrupted = "stream_interrupted"
             case circuitOpen = "circuit_open"
@@ -87,8 +89,12 @@ extension InferenceError {
         package static let upstreamRateLimited = Code(.upstreamRateLimited)
         /// The upstream could not be reached or answered 5xx.
         package static let upstreamUnavailable = Code(.upstreamUnavailable)
-        /// The upstream refused the call for a reason of its own (for example a bad provider key).
+        /// The upstream refused the call with a status Sluice has no better code for (a redirect, 404, 409…).
         package static let upstreamRejected = Code(.upstreamRejected)
+        /// The upstream refused Sluice's own credentials (HTTP 401): an operator problem, never the end user's.
+        package static let upstreamUnauthorized = Code(.upstreamUnauthorized)
+        /// The upstream refused the call for policy reasons (HTTP 403).
+        package static let upstreamForbidden = Code(.upstreamForbidden)
         /// The upstream did not answer within the connect, first-token or total timeout.
         package static let upstreamTimeout = Code(.upstreamTimeout)
         /// A stream broke after its first event reached the client.

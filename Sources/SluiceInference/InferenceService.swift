@@ -49,6 +49,8 @@ package struct ModelDescriptor: Sendable, Hashable {
     package var ownedBy: String
     /// The deployments tried in order.
     package var deployments: [Deployment]
+    /// The tokenizer encoding counts use (`cl100k_base`), or `estimate` when counts are estimated.
+    package var encoding: String
 
     /// Creates a model descriptor.
     ///
@@ -56,10 +58,12 @@ package struct ModelDescriptor: Sendable, Hashable {
     ///   - id: The public model name.
     ///   - ownedBy: The provider shown as the owner.
     ///   - deployments: The deployments tried in order.
-    package init(id: String, ownedBy: String, deployments: [Deployment]) {
+    ///   - encoding: The tokenizer encoding counts use.
+    package init(id: String, ownedBy: String, deployments: [Deployment], encoding: String = "") {
         self.id = id
         self.ownedBy = ownedBy
         self.deployments = deployments
+        self.encoding = encoding
     }
 
     /// A provider and the model name it knows the public model by.
@@ -68,16 +72,30 @@ package struct ModelDescriptor: Sendable, Hashable {
         package var provider: String
         /// The upstream model name.
         package var model: String
+        /// The deployment's circuit breaker now.
+        package var circuit: Circuit
 
         /// Creates a deployment.
         ///
         /// - Parameters:
         ///   - provider: The configured provider name.
         ///   - model: The upstream model name.
-        package init(provider: String, model: String) {
+        ///   - circuit: The breaker's state.
+        package init(provider: String, model: String, circuit: Circuit = .closed) {
             self.provider = provider
             self.model = model
+            self.circuit = circuit
         }
+    }
+
+    /// A deployment's circuit breaker, as the catalog reports it.
+    package enum Circuit: Sendable, Hashable {
+        /// Calls flow.
+        case closed
+        /// Calls are skipped until the cool-down ends.
+        case open
+        /// The cool-down ended: the next call tests recovery.
+        case halfOpen
     }
 }
 

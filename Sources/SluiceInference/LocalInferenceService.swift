@@ -116,11 +116,22 @@ package final class LocalInferenceService: InferenceService {
 
     /// Lists the configured public models, in configuration order.
     package func listModels() async throws -> [ModelDescriptor] {
-        modelOrder.compactMap { models[$0] }.map { model in
+        let now = ContinuousClock.now
+        let states = breakers.withLock { breakers in breakers.mapValues(\.state) }
+        return modelOrder.compactMap { models[$0] }.map { model in
             ModelDescriptor(
                 id: model.name,
                 ownedBy: model.deployments.first?.provider ?? "sluice",
-                deployments: model.deployments.map { .init(provider: $0.provider, model: $0.model) }
+                deployments: model.deployments.map { deployment in
+                    let circuit: ModelDescriptor.Circuit =
+                        switch states[deployment] {
+                        case nil, .closed: .closed
+                        case .open(let until) where until > now: .open
+                        case .open, .halfOpen: .halfOpen
+                        }
+                    return .init(provider: deployment.provider, model: deployment.model, circuit: circuit)
+                },
+                encoding: model.deployments.first.map { tokens.counter(forUpstreamModel: $0.model).encoding } ?? ""
             )
         }
     }

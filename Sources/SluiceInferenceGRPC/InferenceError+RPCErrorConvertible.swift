@@ -25,6 +25,8 @@ extension InferenceError: RPCErrorConvertible {
         case .modelNotFound: .notFound
         case .upstreamRateLimited: .resourceExhausted
         case .upstreamUnavailable, .upstreamRejected, .streamInterrupted, .circuitOpen: .unavailable
+        case .upstreamUnauthorized: .failedPrecondition
+        case .upstreamForbidden: .permissionDenied
         case .upstreamTimeout: .deadlineExceeded
         case .cancelled: .cancelled
         case .internal: .internalError

@@ -4,16 +4,26 @@ import SluiceProtos
 // The model catalog and token counts between the domain and `sluice.inference.v1`.
 
 extension Sluice_Inference_V1_Model {
-    /// Encodes a catalog entry; deployment priorities are the domain's order, from 0.
+    /// Encodes a catalog entry; deployment priorities are the domain's order, from 0. Every adapter streams and
+    /// passes tools through, so those two capabilities are always set.
     init(_ model: ModelDescriptor) {
         self.init()
         id = model.id
         ownedBy = model.ownedBy
+        encoding = model.encoding
+        capabilities.streaming = true
+        capabilities.tools = true
         deployments = model.deployments.enumerated().map { index, value in
             var deployment = Sluice_Inference_V1_Deployment()
             deployment.provider = value.provider
             deployment.upstreamModel = value.model
             deployment.priority = Int32(clamping: index)
+            deployment.circuit =
+                switch value.circuit {
+                case .closed: .closed
+                case .open: .open
+                case .halfOpen: .halfOpen
+                }
             return deployment
         }
     }
@@ -28,7 +38,20 @@ extension ModelDescriptor {
         self.init(
             id: proto.id,
             ownedBy: proto.ownedBy,
-            deployments: ordered.map { Deployment(provider: $0.element.provider, model: $0.element.upstreamModel) }
+            deployments: ordered.map { entry in
+                let circuit: Circuit =
+                    switch entry.element.circuit {
+                    case .open: .open
+                    case .halfOpen: .halfOpen
+                    default: .closed
+                    }
+                return Deployment(
+                    provider: entry.element.provider,
+                    model: entry.element.upstreamModel,
+                    circuit: circuit
+                )
+            },
+            encoding: proto.encoding
         )
     }
 }

@@ -251,6 +251,18 @@ package final class UpstreamHTTP: Sendable {
                 retryAfter: Self.retryAfter(headers),
                 provider: providerName
             )
+        case 401:
+            return InferenceError(
+                .upstreamUnauthorized,
+                "The upstream refused Sluice's credentials (check the provider's API key): \(detail)",
+                provider: providerName
+            )
+        case 403:
+            return InferenceError(
+                .upstreamForbidden,
+                "The upstream refused the call: \(detail)",
+                provider: providerName
+            )
         case 400, 413, 422:
             return InferenceError(
                 .invalidRequest,

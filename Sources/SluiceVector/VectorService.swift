@@ -120,6 +120,8 @@ package struct CollectionInfo: Sendable, Hashable {
     package var descriptor: CollectionDescriptor
     /// Whether it serves requests yet.
     package var isReady: Bool
+    /// Whether it failed to load: it will not serve until its files are repaired or it is deleted.
+    package var hasFailed = false
     /// Live points.
     package var count: Int
     /// Tombstones still in the graph.

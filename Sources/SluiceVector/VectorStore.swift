@@ -262,8 +262,8 @@ package final class VectorStore: Sendable {
         return snapshot.keys.sorted().filter { $0.hasPrefix(prefix) }.map { name in
             switch snapshot[name]! {
             case .ready(let collection): collection.info
-            case .loading(let descriptor), .creating(let descriptor), .failed(let descriptor, _):
-                Self.placeholderInfo(descriptor)
+            case .loading(let descriptor), .creating(let descriptor): Self.placeholderInfo(descriptor)
+            case .failed(let descriptor, _): Self.placeholderInfo(descriptor, failed: true)
             }
         }
     }
@@ -275,8 +275,8 @@ package final class VectorStore: Sendable {
     package func info(_ name: String) throws -> CollectionInfo {
         switch entries.withLock({ $0[name] }) {
         case .ready(let collection): return collection.info
-        case .loading(let descriptor), .creating(let descriptor), .failed(let descriptor, _):
-            return Self.placeholderInfo(descriptor)
+        case .loading(let descriptor), .creating(let descriptor): return Self.placeholderInfo(descriptor)
+        case .failed(let descriptor, _): return Self.placeholderInfo(descriptor, failed: true)
         case nil: throw VectorError(.notFound, "collection '\(name)' does not exist")
         }
     }
@@ -292,8 +292,8 @@ package final class VectorStore: Sendable {
         return collections.reduce(0) { $0 + $1.info.memoryBytes }
     }
 
-    private static func placeholderInfo(_ descriptor: CollectionDescriptor) -> CollectionInfo {
-        CollectionInfo(
+    private static func placeholderInfo(_ descriptor: CollectionDescriptor, failed: Bool = false) -> CollectionInfo {
+        var info = CollectionInfo(
             descriptor: descriptor,
             isReady: false,
             count: 0,
@@ -304,5 +304,7 @@ package final class VectorStore: Sendable {
             latencyP50Milliseconds: 0,
             latencyP99Milliseconds: 0
         )
+        info.hasFailed = failed
+        return info
     }
 }

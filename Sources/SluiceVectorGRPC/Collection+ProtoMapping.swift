@@ -79,7 +79,7 @@ extension Sluice_Vector_V1_CreateCollectionRequest {
 }
 
 extension Sluice_Vector_V1_CollectionInfo {
-    /// Encodes every field: `state` is `READY` or `LOADING`; `sampled_recall` stays unset (not measured yet), and
+    /// Encodes every field: `state` is `READY`, `LOADING` or `FAILED`; `sampled_recall` stays unset (not measured yet), and
     /// so does `persistence.snapshot_time` while there is no snapshot.
     init(_ info: CollectionInfo) {
         self.init()
@@ -99,7 +99,7 @@ extension Sluice_Vector_V1_CollectionInfo {
         stats.latencyP99Ms = info.latencyP99Milliseconds
         queryStats = stats
         createdAt = Google_Protobuf_Timestamp(date: info.descriptor.createdAt)
-        state = info.isReady ? .ready : .loading
+        state = info.isReady ? .ready : info.hasFailed ? .failed : .loading
     }
 }
 
@@ -152,5 +152,6 @@ extension CollectionInfo {
             latencyP50Milliseconds: proto.queryStats.latencyP50Ms,
             latencyP99Milliseconds: proto.queryStats.latencyP99Ms
         )
+        hasFailed = proto.state == .failed
     }
 }

@@ -21,6 +21,8 @@ struct EdgeUpstreamErrorTests {
     static let mappings: [Mapping] = [
         Mapping(code: .upstreamUnavailable, status: .badGateway, type: "upstream_error", openAICode: "upstream_error"),
         Mapping(code: .upstreamRejected, status: .badGateway, type: "upstream_error", openAICode: "upstream_error"),
+        Mapping(code: .upstreamUnauthorized, status: .badGateway, type: "upstream_error", openAICode: "upstream_error"),
+        Mapping(code: .upstreamForbidden, status: .badGateway, type: "upstream_error", openAICode: "upstream_error"),
         Mapping(
             code: .upstreamTimeout,
             status: .gatewayTimeout,

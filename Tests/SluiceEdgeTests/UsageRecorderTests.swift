@@ -79,11 +79,14 @@ struct UsageRecorderTests {
             }
         }
 
-        func recordUsage(_ record: UsageRecord) async throws { try await recordUsage(batch: [record]) }
+        func recordUsage(_ record: UsageRecord) async throws -> Bool {
+            try await recordUsage(batch: [record])
+            return true
+        }
         func authorize(_ request: AuthorizationRequest) async throws -> Authorization { throw Unsupported() }
         func createKey(_ request: KeyCreationRequest) async throws -> CreatedKey { throw Unsupported() }
         func listKeys(tenant: String?) async throws -> [APIKeyInfo] { throw Unsupported() }
-        func revokeKey(id: String) async throws { throw Unsupported() }
+        func revokeKey(id: String, reason: String) async throws -> APIKeyInfo { throw Unsupported() }
     }
 
     /// A ledger that refuses writes with `error` until it has refused `failures` of them, or until ``recover()``.
@@ -166,11 +169,14 @@ struct UsageRecorderTests {
             }
         }
 
-        func recordUsage(_ record: UsageRecord) async throws { try await recordUsage(batch: [record]) }
+        func recordUsage(_ record: UsageRecord) async throws -> Bool {
+            try await recordUsage(batch: [record])
+            return true
+        }
         func authorize(_ request: AuthorizationRequest) async throws -> Authorization { throw Unsupported() }
         func createKey(_ request: KeyCreationRequest) async throws -> CreatedKey { throw Unsupported() }
         func listKeys(tenant: String?) async throws -> [APIKeyInfo] { throw Unsupported() }
-        func revokeKey(id: String) async throws { throw Unsupported() }
+        func revokeKey(id: String, reason: String) async throws -> APIKeyInfo { throw Unsupported() }
     }
 
     /// What happened, in order, across tasks.

@@ -8,6 +8,7 @@ final class FakeGovernanceService: GovernanceService {
         var keys: [APIKeyInfo] = []
         var authorizationRequests: [AuthorizationRequest] = []
         var usageRecords: [UsageRecord] = []
+        var revocationReasons: [String] = []
         var nextID = 1
     }
 
@@ -24,14 +25,20 @@ final class FakeGovernanceService: GovernanceService {
 
     var authorizationRequests: [AuthorizationRequest] { state.withLock { $0.authorizationRequests } }
     var usageRecords: [UsageRecord] { state.withLock { $0.usageRecords } }
+    /// The reasons given to revocations, in order.
+    var revocationReasons: [String] { state.withLock { $0.revocationReasons } }
 
     func authorize(_ request: AuthorizationRequest) async throws -> Authorization {
         state.withLock { $0.authorizationRequests.append(request) }
         return try authorizationResult.get()
     }
 
-    func recordUsage(_ record: UsageRecord) async throws {
-        state.withLock { $0.usageRecords.append(record) }
+    func recordUsage(_ record: UsageRecord) async throws -> Bool {
+        state.withLock { state in
+            guard !state.usageRecords.contains(where: { $0.requestID == record.requestID }) else { return false }
+            state.usageRecords.append(record)
+            return true
+        }
     }
 
     func createKey(_ request: KeyCreationRequest) async throws -> CreatedKey {
@@ -58,12 +65,14 @@ final class FakeGovernanceService: GovernanceService {
         state.withLock { state in state.keys.filter { tenant == nil || $0.tenantName == tenant } }
     }
 
-    func revokeKey(id: String) async throws {
-        let found = state.withLock { state in
-            guard let index = state.keys.firstIndex(where: { $0.id == id && $0.revokedAt == nil }) else { return false }
+    func revokeKey(id: String, reason: String) async throws -> APIKeyInfo {
+        let found = state.withLock { state -> APIKeyInfo? in
+            guard let index = state.keys.firstIndex(where: { $0.id == id && $0.revokedAt == nil }) else { return nil }
             state.keys[index].revokedAt = Date(timeIntervalSince1970: 1_726_100_000)
-            return true
+            state.revocationReasons.append(reason)
+            return state.keys[index]
         }
-        guard found else { throw GovernanceError(.notFound, "No active API key has the id '\(id)'") }
+        guard let found else { throw GovernanceError(.notFound, "No active API key has the id '\(id)'") }
+        return found
     }
 }

@@ -12,7 +12,12 @@ struct GovernanceClientAuthorizationTests {
         let fake = FakeGovernanceService(
             authorizationResult: .success(Authorization(principal: Self.principal, allowedModels: nil))
         )
-        let request = AuthorizationRequest(credential: "sk-sluice-a", operation: .chat, model: "echo")
+        let request = AuthorizationRequest(
+            credential: "sk-sluice-a",
+            operation: .chat,
+            model: "echo",
+            requestID: "req-a"
+        )
         try await InProcessMesh.withGovernance(serving: fake) { client, _ in
             // When the same authorization is asked three times
             for _ in 0..<3 { _ = try await client.authorize(request) }
@@ -31,6 +36,7 @@ struct GovernanceClientAuthorizationTests {
             credential: "sk-sluice-b",
             operation: .chat,
             model: "echo",
+            requestID: "req-b",
             route: "mock-openai/gpt-4o"
         )
         // When a caller asks for a route

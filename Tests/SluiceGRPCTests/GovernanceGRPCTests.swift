@@ -56,7 +56,9 @@ struct GovernanceGRPCTests {
         // When the client asks
         let error = await #expect(throws: GovernanceError.self) {
             try await InProcessMesh.withGovernance(serving: fake) { client, _ in
-                try await client.authorize(AuthorizationRequest(credential: "sk-x", operation: .chat, model: "gpt-4o"))
+                try await client.authorize(
+                    AuthorizationRequest(credential: "sk-x", operation: .chat, model: "gpt-4o", requestID: "req-2")
+                )
             }
         }
 
@@ -73,7 +75,9 @@ struct GovernanceGRPCTests {
         // When the client asks
         let error = await #expect(throws: GovernanceError.self) {
             try await InProcessMesh.withGovernance(serving: fake) { client, _ in
-                try await client.authorize(AuthorizationRequest(credential: "sk-x", operation: .chat))
+                try await client.authorize(
+                    AuthorizationRequest(credential: "sk-x", operation: .chat, requestID: "req-3")
+                )
             }
         }
 
@@ -159,7 +163,7 @@ struct GovernanceGRPCTests {
         // Given a server that requires the token "s3cret"
         let allowed = Authorization(principal: Self.principal, allowedModels: nil)
         let fake = FakeGovernanceService(authorizationResult: .success(allowed))
-        let request = AuthorizationRequest(credential: "sk-x", operation: .chat)
+        let request = AuthorizationRequest(credential: "sk-x", operation: .chat, requestID: "req-4")
 
         try await InProcessMesh.withGovernance(serving: fake, serverToken: "s3cret", clientToken: "s3cret") {
             client,

@@ -144,6 +144,24 @@ struct KeyManagementTests {
         #expect(code == .notFound)
     }
 
+    @Test("keeps a revocation's reason in the audit log and answers with the revoked key", .timeLimit(.minutes(1)))
+    func revocationReason() async throws {
+        // Given a key
+        let created = try await governance.createKey(KeyCreationRequest(tenant: "acme", name: "ci"))
+
+        // When it is revoked with a reason, and an empty id is revoked
+        let revoked = try await governance.revokeKey(id: created.info.id, reason: "leaked in a build log")
+        let empty = await code { try await governance.revokeKey(id: "", reason: "") }
+
+        // Then the answer is the revoked key, the reason is audited, and the empty id is refused
+        #expect(revoked.id == created.info.id && revoked.name == "ci" && revoked.revokedAt != nil)
+        let details = try await store.writer.read { db in
+            try String.fetchOne(db, sql: "SELECT details FROM audit_log WHERE action = 'key.revoke'")
+        }
+        #expect(details == "leaked in a build log")
+        #expect(empty == .invalidArgument)
+    }
+
     @Test("audits key creation and revocation", .timeLimit(.minutes(1)))
     func audits() async throws {
         // Given a created and revoked key, and a failed revocation

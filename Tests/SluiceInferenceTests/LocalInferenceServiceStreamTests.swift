@@ -57,6 +57,28 @@ struct LocalInferenceServiceStreamTests {
         )
     }
 
+    @Test("keeps the proto's order: deltas, one finish, then one usage, whatever order the upstream used")
+    func enforcesOrder() async throws {
+        // Given a provider that reports usage before its finish, streams after it, and finishes and reports twice
+        let early = Usage(promptTokens: 9, completionTokens: 1, isEstimated: false)
+        let final = Usage(promptTokens: 9, completionTokens: 2, isEstimated: false)
+        let provider = ScriptedProvider(
+            name: "a",
+            always: .stream([
+                .delta(ChatDelta(content: "hello")), .usage(early), .finish(.stop), .delta(ChatDelta(content: "late")),
+                .finish(.length), .usage(final),
+            ])
+        )
+        let service = Self.service([provider])
+
+        // When a stream is opened and read
+        let (events, error) = await Self.drain(try await service.openChatStream(Self.request))
+
+        // Then the answer ends at the first finish and the last usage reported follows it, once
+        #expect(error == nil)
+        #expect(events == [.delta(ChatDelta(content: "hello")), .finish(.stop), .usage(final)])
+    }
+
     @Test("ends a stream without usage with an estimated usage event", .timeLimit(.minutes(1)))
     func estimatesMissingUsage() async throws {
         // Given a provider that streams "four five six", then finish, and no usage

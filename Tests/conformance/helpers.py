@@ -58,6 +58,8 @@ MODELS: dict[str, list[tuple[str, str]]] = {
     "anthropic-cut": [("mock-anthropic-faulty", "claude-cut")],
     "unreachable": [("dead", "fixed")],
     "redirecting": [("mock-openai-faulty", "redirect")],
+    "upstream-401": [("mock-openai-faulty", "unauthorized")],
+    "upstream-403": [("mock-openai-faulty", "forbidden")],
     "fallback-500-echo": [("mock-openai-faulty", "error-500"), ("echo", "echo")],
     "fallback-stall-echo": [("mock-openai-faulty", "stall"), ("echo", "echo")],
     "fallback-unreachable-echo": [("dead", "fixed"), ("echo", "echo")],

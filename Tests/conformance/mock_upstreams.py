@@ -55,6 +55,8 @@ SCENARIOS = {
     "stall-after-first": "sends headers and one token, then stalls, then resets the connection",
     "cut": "sends a few tokens (or half a JSON body) then closes the TCP connection mid-body",
     "redirect": "answers 307 Temporary Redirect to the same URL (a client that follows it loops)",
+    "unauthorized": "always 401, as a provider refusing the key it was sent",
+    "forbidden": "always 403, as a provider refusing the call for policy reasons",
 }
 
 # Tool call arguments are streamed in this many fragments (at least).
@@ -540,6 +542,13 @@ class Handler(BaseHTTPRequestHandler):
         if scenario == "error-500-once" and self.state.first_time(conversation_key(api, body)):
             done(500)
             return self._server_error(api)
+        if scenario == "unauthorized":
+            done(401)
+            return self._error(api, 401, "invalid_request_error", "Incorrect API key provided (mock scenario).",
+                               "invalid_api_key")
+        if scenario == "forbidden":
+            done(403)
+            return self._error(api, 403, "permission_error", "Your organization may not use this model (mock).")
         if scenario == "redirect":
             done(307)
             self.send_response(307)

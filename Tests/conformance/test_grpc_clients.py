@@ -21,7 +21,7 @@ import grpc
 import pytest
 
 from conftest import sluice_binary
-from helpers import free_port
+from helpers import MOCK_OPENAI_KEY, free_port
 
 TOKEN = "internal-test-token"
 
@@ -32,10 +32,20 @@ def stubs(grpc_stubs) -> SimpleNamespace:
 
 
 @pytest.fixture(scope="module")
-def services(tmp_path_factory: pytest.TempPathFactory):
+def services(tmp_path_factory: pytest.TempPathFactory, mock):
     root = tmp_path_factory.mktemp("grpc-services")
+    # Beside echo, an OpenAI-compatible provider on the mock upstream, whose models answer 401, 403 or 500; the
+    # failing one sits behind a breaker that opens at the first failure.
+    mock_provider = {"kind": "openai", "base_url": mock.openai_base, "api_key_env": "MOCK_OPENAI_KEY",
+                     "retry": {"max_attempts": 1, "base_delay_ms": 10, "max_delay_ms": 10}}
     config = {"data_dir": str(root / "data"), "grpc": {"internal_token_env": "SLUICE_INTERNAL_TOKEN"},
-              "providers": [{"name": "echo", "kind": "echo", "echo": {"per_token_delay_ms": 20}}]}
+              "providers": [{"name": "echo", "kind": "echo", "echo": {"per_token_delay_ms": 20}},
+                            dict(mock_provider, name="mock"),
+                            dict(mock_provider, name="mock-breaker",
+                                 circuit_breaker={"failure_threshold": 1, "open_ms": 600000})],
+              "models": [{"name": "upstream-401", "deployments": [{"provider": "mock", "model": "unauthorized"}]},
+                         {"name": "upstream-403", "deployments": [{"provider": "mock", "model": "forbidden"}]},
+                         {"name": "tripping", "deployments": [{"provider": "mock-breaker", "model": "error-500"}]}]}
     (root / "sluice.json").write_text(json.dumps(config))
     # The exact cl100k_base counts CountTokens is checked against need the ranks file in the data directory.
     tokenizer = Path(os.environ.get("SLUICE_TOKENIZER_FILE", ".sluice/tokenizers/cl100k_base.tiktoken"))
@@ -43,7 +53,7 @@ def services(tmp_path_factory: pytest.TempPathFactory):
     shutil.copy(tokenizer, root / "data" / "tokenizers" / "cl100k_base.tiktoken")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
     inference, governance = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
-    env.update(SLUICE_CONFIG=str(root / "sluice.json"), SLUICE_INTERNAL_TOKEN=TOKEN,
+    env.update(SLUICE_CONFIG=str(root / "sluice.json"), SLUICE_INTERNAL_TOKEN=TOKEN, MOCK_OPENAI_KEY=MOCK_OPENAI_KEY,
                SLUICE_INFERENCE_ADDRESS=inference, SLUICE_GOVERNANCE_ADDRESS=governance)
     created = subprocess.run([str(sluice_binary()), "keys", "create", "--tenant", "t", "--models", "echo", "--json"],
                              env=env, capture_output=True, text=True, timeout=30)
@@ -128,6 +138,84 @@ def test_bad_input_gets_a_clear_status(stubs, services):
         with pytest.raises(grpc.RpcError) as anonymous:
             client.Chat(user_request(stubs, "x"), timeout=10)
         assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_upstream_refusals_keep_their_meaning(stubs, services):
+    """A provider refusing Sluice's key is FAILED_PRECONDITION (an operator problem), a policy refusal
+    PERMISSION_DENIED, as the proto's error table says; both name the provider."""
+    with grpc.insecure_channel(services.inference) as channel:
+        client = stubs.inference_grpc.InferenceServiceStub(channel)
+        for model, code, domain in (("upstream-401", grpc.StatusCode.FAILED_PRECONDITION, "upstream_unauthorized"),
+                                    ("upstream-403", grpc.StatusCode.PERMISSION_DENIED, "upstream_forbidden")):
+            for call in (lambda r: client.Chat(r, metadata=AUTH, timeout=10),
+                         lambda r: list(client.ChatStream(r, metadata=AUTH, timeout=10))):
+                with pytest.raises(grpc.RpcError) as refused:
+                    call(user_request(stubs, "hello", model=model))
+                assert refused.value.code() == code, (model, refused.value)
+                trailing = dict(refused.value.trailing_metadata())
+                assert (trailing["sluice-error-code"], trailing["x-sluice-provider"]) == (domain, "mock")
+
+
+def test_malformed_requests_are_invalid_argument(stubs, services):
+    """Each rule of the proto's INVALID_ARGUMENT line, broken once, through the real service."""
+    pb = stubs.inference
+
+    def tool(name: str, parameters: str = '{"type":"object"}'):
+        return pb.Tool(function=pb.FunctionDefinition(name=name, parameters_json=parameters))
+
+    def with_(**changes):
+        request = user_request(stubs, "x")
+        for field, value in changes.items():
+            if field in ("tools", "messages"):
+                getattr(request, field).extend(value)
+            else:
+                getattr(request, field).CopyFrom(value)
+        return request
+
+    image = pb.Message(role=pb.ROLE_USER, content=[pb.ContentPart(image_url=pb.ImageUrl(url="http://x/cat.png"))])
+    cases = {
+        "a function name with a space": with_(tools=[tool("get weather")]),
+        "a function name of 65 characters": with_(tools=[tool("f" * 65)]),
+        "a function name used twice": with_(tools=[tool("twice"), tool("twice")]),
+        "parameters that are not a JSON object": with_(tools=[tool("f", "[1, 2]")]),
+        "parameters that are not JSON": with_(tools=[tool("f", "{not json")]),
+        "a JSON-schema format without its schema": with_(
+            response_format=pb.ResponseFormat(kind=pb.RESPONSE_FORMAT_KIND_JSON_SCHEMA)),
+        "a schema name with a slash": with_(response_format=pb.ResponseFormat(
+            kind=pb.RESPONSE_FORMAT_KIND_JSON_SCHEMA,
+            json_schema=pb.JsonSchemaFormat(name="a/b", schema_json='{"type":"object"}'))),
+        "an image over plain http": with_(messages=[image]),
+        "a route without a provider": with_(route=pb.Route(model="echo")),
+    }
+    with grpc.insecure_channel(services.inference) as channel:
+        client = stubs.inference_grpc.InferenceServiceStub(channel)
+        for case, request in cases.items():
+            with pytest.raises(grpc.RpcError) as refused:
+                client.Chat(request, metadata=AUTH, timeout=10)
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, case
+        # The same request with a well-formed tool and schema is answered
+        fine = with_(tools=[tool("get_weather-2")], response_format=pb.ResponseFormat(
+            kind=pb.RESPONSE_FORMAT_KIND_JSON_SCHEMA,
+            json_schema=pb.JsonSchemaFormat(name="answer", schema_json='{"type":"object"}')))
+        assert client.Chat(fine, metadata=AUTH, timeout=10).choices[0].finish_reason == pb.FINISH_REASON_STOP
+
+
+def test_list_models_reports_encoding_capabilities_and_open_breakers(stubs, services):
+    pb = stubs.inference
+    with grpc.insecure_channel(services.inference) as channel:
+        client = stubs.inference_grpc.InferenceServiceStub(channel)
+        # Given a deployment whose breaker opens at its first failure, failed once
+        with pytest.raises(grpc.RpcError) as failed:
+            client.Chat(user_request(stubs, "x", model="tripping"), metadata=AUTH, timeout=10)
+        assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
+        # When the catalog is listed
+        models = {m.id: m for m in client.ListModels(pb.ListModelsRequest(), metadata=AUTH, timeout=10).models}
+        # Then each model says how it is counted and what Sluice carries for it, and the breaker is OPEN
+        assert models["echo"].encoding == "cl100k_base"
+        assert models["upstream-401"].encoding == "estimate"  # an upstream model name cl100k_base is not known for
+        assert all(m.capabilities.streaming and m.capabilities.tools for m in models.values())
+        assert models["tripping"].deployments[0].circuit == pb.CIRCUIT_STATE_OPEN
+        assert models["echo"].deployments[0].circuit == pb.CIRCUIT_STATE_CLOSED
 
 
 def test_deadline_is_enforced_on_a_stream(stubs, services):
@@ -232,10 +320,10 @@ def test_governance_authorizes_and_denies(stubs, services):
     with grpc.insecure_channel(services.governance) as channel:
         client = stubs.governance_grpc.GovernanceServiceStub(channel)
         allowed = client.Authorize(pb.AuthorizeRequest(credential=services.key, operation=pb.OPERATION_CHAT,
-                                                       model="echo"), metadata=AUTH, timeout=10)
+                                                       model="echo", request_id="r-a1"), metadata=AUTH, timeout=10)
         assert allowed.decision == pb.DECISION_ALLOWED
         denied = client.Authorize(pb.AuthorizeRequest(credential=services.key, operation=pb.OPERATION_CHAT,
-                                                      model="gpt-4o"), metadata=AUTH, timeout=10)
+                                                      model="gpt-4o", request_id="r-a2"), metadata=AUTH, timeout=10)
         assert denied.decision != pb.DECISION_ALLOWED
         # A usage record without its request id or tenant id is refused, not stored
         for record in (pb.UsageRecord(tenant_id="t", model="echo"), pb.UsageRecord(request_id="r-1", model="echo")):
@@ -247,11 +335,77 @@ def test_governance_authorizes_and_denies(stubs, services):
                                    metadata=AUTH, timeout=10)
         client.RevokeKey(pb.RevokeKeyRequest(id=created.key.id), metadata=AUTH, timeout=10)
         revoked = client.Authorize(pb.AuthorizeRequest(credential=created.plaintext_key, operation=pb.OPERATION_CHAT,
-                                                       model="echo"), metadata=AUTH, timeout=10)
+                                                       model="echo", request_id="r-a3"), metadata=AUTH, timeout=10)
         assert (revoked.decision, revoked.reason) == (pb.DECISION_DENIED, pb.DENIAL_REASON_REVOKED)
         with pytest.raises(grpc.RpcError) as later:
             client.ListTenants(pb.ListTenantsRequest(), metadata=AUTH, timeout=10)
         assert later.value.code() == grpc.StatusCode.UNIMPLEMENTED, "not served until its issue lands"
+
+
+def test_governance_requests_are_checked_as_the_proto_says(stubs, services):
+    pb = stubs.governance
+    with grpc.insecure_channel(services.governance) as channel:
+        client = stubs.governance_grpc.GovernanceServiceStub(channel)
+
+        def refused(call, request) -> grpc.StatusCode:
+            with pytest.raises(grpc.RpcError) as error:
+                call(request, metadata=AUTH, timeout=10)
+            return error.value.code()
+
+        # Authorize needs its request id (the key of a reservation)
+        assert refused(client.Authorize, pb.AuthorizeRequest(credential=services.key, operation=pb.OPERATION_CHAT,
+                                                             model="echo")) == grpc.StatusCode.INVALID_ARGUMENT
+        # A key needs a name; roles, projects, users and expiry governance cannot honour yet are refused, not ignored
+        invalid = grpc.StatusCode.INVALID_ARGUMENT
+        assert refused(client.CreateKey, pb.CreateKeyRequest(tenant_id="checked")) == invalid
+        assert refused(client.CreateKey, pb.CreateKeyRequest(tenant_id="checked", name="a",
+                                                             roles=[pb.ROLE_AUDITOR])) == invalid
+        assert refused(client.CreateKey, pb.CreateKeyRequest(tenant_id="checked", name="a", user_id="u-1")) == invalid
+        expiring = pb.CreateKeyRequest(tenant_id="checked", name="a")
+        expiring.expires_at.seconds = int(time.time()) + 3600
+        assert refused(client.CreateKey, expiring) == invalid
+        # RecordUsage says whether the record was new
+        record = pb.UsageRecord(request_id="r-once", tenant_id="t", model="echo")
+        assert client.RecordUsage(record, metadata=AUTH, timeout=10).recorded
+        assert not client.RecordUsage(record, metadata=AUTH, timeout=10).recorded
+        # RevokeKey needs an id, answers with the revoked key and its reason is kept; a second time is NOT_FOUND
+        assert refused(client.RevokeKey, pb.RevokeKeyRequest()) == invalid
+        key = client.CreateKey(pb.CreateKeyRequest(tenant_id="checked", name="short-lived"), metadata=AUTH, timeout=10)
+        assert key.key.prefix == f"sk-sluice-{key.key.id}" and key.plaintext_key.startswith(key.key.prefix + "-")
+        gone = client.RevokeKey(pb.RevokeKeyRequest(id=key.key.id, reason="rotated"), metadata=AUTH, timeout=10)
+        assert (gone.id, gone.status, gone.name) == (key.key.id, pb.KEY_STATUS_REVOKED, "short-lived")
+        assert gone.HasField("revoked_at")
+        assert refused(client.RevokeKey, pb.RevokeKeyRequest(id=key.key.id)) == grpc.StatusCode.NOT_FOUND
+
+
+def test_list_keys_pages_newest_first(stubs, services):
+    pb = stubs.governance
+    with grpc.insecure_channel(services.governance) as channel:
+        client = stubs.governance_grpc.GovernanceServiceStub(channel)
+        created = [client.CreateKey(pb.CreateKeyRequest(tenant_id="paged", name=f"k{i}"), metadata=AUTH,
+                                    timeout=10).key.id for i in range(5)]
+        pages, token = [], ""
+        while True:
+            page = client.ListKeys(pb.ListKeysRequest(tenant_id="paged", page_size=2, page_token=token),
+                                   metadata=AUTH, timeout=10)
+            pages.append([(k.created_at.ToNanoseconds(), k.id) for k in page.keys])
+            token = page.next_page_token
+            if not token:
+                break
+        # Five keys in pages of two, each once, newest first (ties in the same millisecond by id, descending)
+        listed = [k for p in pages for k in p]
+        assert [len(p) for p in pages] == [2, 2, 1]
+        assert sorted(key_id for _, key_id in listed) == sorted(created)
+        assert listed == sorted(listed, reverse=True)
+        # The default page holds them all; a user filter matches no key (keys have no users yet)
+        assert len(client.ListKeys(pb.ListKeysRequest(tenant_id="paged"), metadata=AUTH, timeout=10).keys) == 5
+        assert not client.ListKeys(pb.ListKeysRequest(tenant_id="paged", user_id="u"), metadata=AUTH,
+                                   timeout=10).keys
+        for bad in (pb.ListKeysRequest(page_size=501), pb.ListKeysRequest(page_size=-1),
+                    pb.ListKeysRequest(page_token="not-a-token")):
+            with pytest.raises(grpc.RpcError) as refused:
+                client.ListKeys(bad, metadata=AUTH, timeout=10)
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 def test_unary_round_trip_time_is_reported(stubs, services, capsys):

@@ -275,3 +275,34 @@ def test_an_old_wal_is_snapshotted_while_serving(grpc_stubs, tmp_path: Path):
             assert time.monotonic() < deadline, f"no snapshot within 15 s: {info.persistence}"
             time.sleep(0.05)
         assert info.persistence.wal_entries == 0 and info.persistence.HasField("snapshot_time")
+
+
+def test_a_collection_whose_snapshot_is_corrupt_reports_failed_not_loading(grpc_stubs, tmp_path: Path):
+    """GetCollectionInfo tells a collection that will never load (COLLECTION_STATE_FAILED) from one still loading."""
+    rng = random.Random(11)
+    pb = grpc_stubs.vector
+    with VectorProcess(tmp_path, grpc_stubs, generation=0) as first:
+        first.create("broken", DIMENSION)
+        first.upsert("broken", [pb.Point(id=f"b{i}", vector=exact_vector(rng)) for i in range(10)])
+        assert first.stop_gracefully() == 0
+
+    # Given a snapshot whose body was overwritten (its checksum no longer matches)
+    snapshot = tmp_path / "data" / "vector" / "collections" / "broken" / "snapshot.bin"
+    data = bytearray(snapshot.read_bytes())
+    for offset in range(len(data) // 2, len(data)):
+        data[offset] ^= 0xFF
+    snapshot.write_bytes(bytes(data))
+
+    # When the server restarts on it
+    with VectorProcess(tmp_path, grpc_stubs, generation=1) as second:
+        deadline = time.monotonic() + 30
+        while (info := second.info("broken")).state == pb.COLLECTION_STATE_LOADING:
+            assert time.monotonic() < deadline, "the collection never left LOADING"
+            time.sleep(0.05)
+
+        # Then its info says FAILED, and its requests are UNAVAILABLE naming the failure
+        assert info.state == pb.COLLECTION_STATE_FAILED
+        with pytest.raises(grpc.RpcError) as refused:
+            second.get("broken", ["b0"])
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "failed to load" in refused.value.details()
