@@ -33,42 +33,14 @@ cd "$(dirname "$0")/.."
 seconds="${1:-10}"
 rounds="${2:-3}"
 
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 [[ -x /usr/sbin/nginx ]] || { apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null; }
-scripts/fetch-tokenizer.sh >/dev/null
-# The benchmark tools (the fixed-answer upstream, the bare NIO proxy) live in `sluice-bench`, outside the product.
-export SLUICE_BENCHMARKS=1
-if [[ -n "${SLUICE_BENCH_TOOLS:-}" ]]; then
-    bench_bin="$SLUICE_BENCH_TOOLS"
-else
-    swift build -c release --scratch-path .build-release --product sluice-bench >/dev/null
-    bench_bin="$(swift build -c release --scratch-path .build-release --show-bin-path)/sluice-bench"
-fi
+source scripts/bench-lib.sh
 if [[ -n "${SLUICE_BENCH_BIN:-}" ]]; then
     bin="$SLUICE_BENCH_BIN"
 else
     swift build -c release --scratch-path .build-release --product sluice >/dev/null
     bin="$(swift build -c release --scratch-path .build-release --show-bin-path)/sluice"
 fi
-
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() {
-    for _ in $(seq 1 600); do
-        curl -s -o /dev/null "$1" && return 0
-        sleep 0.05
-    done
-    echo "bench: $1 never answered" >&2
-    exit 1
-}
 
 upstream_port=$(free_port)
 "$bench_bin" upstream --port "$upstream_port" & pids+=($!)

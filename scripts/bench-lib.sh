@@ -1,0 +1,35 @@
+# Shared by scripts/bench.sh and scripts/bench-compare.sh; sourced, not run.
+#
+# After sourcing: `$bench_bin` is the `sluice-bench` tools (SLUICE_BENCH_TOOLS, or a release build), `$work` a
+# temporary directory removed on exit, `pids` an array whose processes are stopped on exit, and `free_port` and
+# `wait_http URL` are defined. wrk is installed if missing and the tokenizer fetched.
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+scripts/fetch-tokenizer.sh >/dev/null
+# The benchmark tools (the fixed-answer upstream, the bare NIO proxy) live in `sluice-bench`, outside the product.
+export SLUICE_BENCHMARKS=1
+if [[ -n "${SLUICE_BENCH_TOOLS:-}" ]]; then
+    bench_bin="$SLUICE_BENCH_TOOLS"
+else
+    swift build -c release --scratch-path .build-release --product sluice-bench >/dev/null
+    bench_bin="$(swift build -c release --scratch-path .build-release --show-bin-path)/sluice-bench"
+fi
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() {
+    for _ in $(seq 1 600); do
+        curl -s -o /dev/null "$1" && return 0
+        sleep 0.05
+    done
+    echo "bench: $1 never answered" >&2
+    exit 1
+}
