@@ -19,8 +19,8 @@
 /// Unix socket then. Per-principal role checks (ROLE_TENANT_ADMIN for its own tenant, ROLE_AUDITOR for
 /// reading) come with the admin API. Not built yet, and so neither enforced nor reported: rate limits,
 /// budgets and reservations (DENIAL_REASON_RATE_LIMITED and _BUDGET_EXHAUSTED, `rate_limit`,
-/// `reservation_id`, the reserved amounts, TPM), content screening, costs, projects, users, disabled tenants
-/// and key expiry. Fields for them are ignored on input and unset on output, except where a comment says a
+/// `reservation_id`, the reserved amounts, TPM), content screening, projects, users, disabled tenants and
+/// key expiry. Fields for them are ignored on input and unset on output, except where a comment says a
 /// request that sets them is refused.
 ///
 /// Secrets: a plaintext API key appears in exactly two places: `CreateKeyResponse.plaintext_key` (once, at

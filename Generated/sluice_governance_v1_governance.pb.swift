@@ -29,8 +29,8 @@
 /// Unix socket then. Per-principal role checks (ROLE_TENANT_ADMIN for its own tenant, ROLE_AUDITOR for
 /// reading) come with the admin API. Not built yet, and so neither enforced nor reported: rate limits,
 /// budgets and reservations (DENIAL_REASON_RATE_LIMITED and _BUDGET_EXHAUSTED, `rate_limit`,
-/// `reservation_id`, the reserved amounts, TPM), content screening, costs, projects, users, disabled tenants
-/// and key expiry. Fields for them are ignored on input and unset on output, except where a comment says a
+/// `reservation_id`, the reserved amounts, TPM), content screening, projects, users, disabled tenants and
+/// key expiry. Fields for them are ignored on input and unset on output, except where a comment says a
 /// request that sets them is refused.
 ///
 /// Secrets: a plaintext API key appears in exactly two places: `CreateKeyResponse.plaintext_key` (once, at
@@ -1020,7 +1020,8 @@ package nonisolated struct Sluice_Governance_V1_UsageRecord: @unchecked Sendable
     set {_uniqueStorage()._estimated = newValue}
   }
 
-  /// Cost in micro-dollars from the inference price book; 0 means governance prices it itself.
+  /// Reserved: ignored. Governance prices every record from its price book (by `upstream_model`, else
+  /// `model`, at the time it records it) and keeps the cost, whether it is exact and the book's version.
   package var costMicros: Int64 {
     get {_storage._costMicros}
     set {_uniqueStorage()._costMicros = newValue}
@@ -1110,7 +1111,7 @@ package nonisolated struct Sluice_Governance_V1_RecordUsageResponse: Sendable {
   /// False when this request id was already recorded.
   package var recorded: Bool = false
 
-  /// Cost charged, in micro-dollars.
+  /// Cost charged, in micro-dollars: 0 when the model has no price, or when `recorded` is false.
   package var costMicros: Int64 = 0
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()

@@ -19,12 +19,12 @@ package protocol GovernanceService: Sendable {
     /// - Throws: ``GovernanceError`` with `unauthenticated` or `permissionDenied`.
     func authorize(_ request: AuthorizationRequest) async throws -> Authorization
 
-    /// Records the usage of one completed call in the ledger.
+    /// Records the usage of one completed call in the ledger, priced.
     ///
     /// - Parameter record: What was used.
-    /// - Returns: `false` when the ledger already held a record with its request id (nothing changed).
+    /// - Returns: Whether the record was new (a repeated request id changes nothing) and the cost charged.
     @discardableResult
-    func recordUsage(_ record: UsageRecord) async throws -> Bool
+    func recordUsage(_ record: UsageRecord) async throws -> UsageReceipt
 
     /// Records several completed calls; implementations may write them in one transaction.
     ///
@@ -203,6 +203,20 @@ package struct Authorization: Sendable, Hashable {
             rest = rest[range.upperBound...]
         }
         return rest.hasSuffix(parts.last ?? "")
+    }
+}
+
+/// What recording one call's usage did.
+package struct UsageReceipt: Sendable, Hashable {
+    /// `false` when the ledger already held a record with its request id: nothing changed.
+    package var recorded: Bool
+    /// The cost charged, in micro-dollars (0 when the model has no price, or nothing was recorded).
+    package var costMicros: Int64
+
+    /// Creates a receipt.
+    package init(recorded: Bool, costMicros: Int64) {
+        self.recorded = recorded
+        self.costMicros = costMicros
     }
 }
 

@@ -90,6 +90,15 @@ package struct GovernanceStore: Sendable {
         migrator.registerMigration("v3: audit details") { db in
             try db.execute(sql: "ALTER TABLE audit_log ADD COLUMN details TEXT NOT NULL DEFAULT ''")
         }
+        migrator.registerMigration("v4: ledger costs") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE usage_ledger ADD COLUMN cost_micros INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE usage_ledger ADD COLUMN cost_exact BOOLEAN NOT NULL DEFAULT 0;
+                    ALTER TABLE usage_ledger ADD COLUMN price_book_version TEXT NOT NULL DEFAULT '';
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -3,7 +3,7 @@ import GRDB
 package import Logging
 
 /// Governance on the local SQLite store: hashed API keys with constant-time checks, per-key model allow-lists,
-/// the usage ledger and the audit log.
+/// the usage ledger (each record priced from the ``PriceBook``) and the audit log.
 ///
 /// ```swift
 /// let governance = LocalGovernanceService(store: try GovernanceStore.open(dataDirectory: dataDirectory), logger: logger)
@@ -14,6 +14,7 @@ package struct LocalGovernanceService: GovernanceService {
     private let store: GovernanceStore
     private let logger: Logger
     private let keys: KeyCache<StoredKey>
+    private let prices: PriceBook
 
     /// Creates the service.
     ///
@@ -22,10 +23,17 @@ package struct LocalGovernanceService: GovernanceService {
     ///   - logger: The logger; credentials never reach it.
     ///   - keyCacheTTL: How long a key's record is reused without reading the database. A key revoked by another
     ///     process stops working within this time; one revoked through this service, at once. `.zero` disables it.
-    package init(store: GovernanceStore, logger: Logger, keyCacheTTL: Duration = .seconds(1)) {
+    ///   - prices: The price book the ledger's costs come from; ``PriceBook/empty`` prices nothing.
+    package init(
+        store: GovernanceStore,
+        logger: Logger,
+        keyCacheTTL: Duration = .seconds(1),
+        prices: PriceBook = .empty
+    ) {
         self.store = store
         self.logger = logger
         self.keys = KeyCache(ttl: keyCacheTTL)
+        self.prices = prices
     }
 
     // MARK: - Authorization
@@ -84,10 +92,11 @@ package struct LocalGovernanceService: GovernanceService {
 
     /// Records one call's usage; see ``recordUsage(batch:)``.
     ///
-    /// - Returns: `false` when the ledger already held a record with its request id.
+    /// - Returns: Whether the record was new, and its cost.
     @discardableResult
-    package func recordUsage(_ record: UsageRecord) async throws -> Bool {
-        try await insert([record]) > 0
+    package func recordUsage(_ record: UsageRecord) async throws -> UsageReceipt {
+        let (inserted, cost) = try await insert([record])
+        return UsageReceipt(recorded: inserted > 0, costMicros: inserted > 0 ? cost : 0)
     }
 
     /// Records several usage records in one transaction, so the ledger costs one commit per batch.
@@ -103,29 +112,46 @@ package struct LocalGovernanceService: GovernanceService {
         _ = try await insert(records)
     }
 
-    /// Inserts records the ledger does not hold yet, in one transaction; returns how many were new.
-    private func insert(_ records: [UsageRecord]) async throws -> Int {
+    /// Inserts records the ledger does not hold yet, each priced, in one transaction; returns how many were new and
+    /// the cost of the last record.
+    private func insert(_ records: [UsageRecord]) async throws -> (inserted: Int, lastCost: Int64) {
         // One timestamp per batch, formatted once rather than once per row.
-        let recordedAt = Date().databaseValue
+        let now = Date()
+        let recordedAt = now.databaseValue
+        let priced = records.map { Self.cost(of: $0, in: prices, at: now) }
+        let version = prices.version
         return try await store.writer.write { db in
             var inserted = 0
             let statement = try db.cachedStatement(
                 sql: """
                     INSERT OR IGNORE INTO usage_ledger (request_id, tenant_id, key_id, model, provider, upstream_model,
-                        prompt_tokens, completion_tokens, estimated, latency_ms, outcome, recorded_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        prompt_tokens, completion_tokens, estimated, latency_ms, outcome, recorded_at,
+                        cost_micros, cost_exact, price_book_version)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             )
-            for record in records {
+            for (record, cost) in zip(records, priced) {
                 try statement.execute(arguments: [
                     record.requestID, record.principal.tenantID, record.principal.keyID, record.model,
                     record.provider, record.upstreamModel, record.promptTokens, record.completionTokens,
                     record.isEstimated, record.latencyMilliseconds, record.outcome, recordedAt,
+                    cost.micros, cost.exact, version,
                 ])
                 inserted += db.changesCount
             }
-            return inserted
+            return (inserted, priced.last?.micros ?? 0)
         }
+    }
+
+    /// A record's cost in `book` at `moment`: priced by the upstream model that served it (the public model when
+    /// none did), exact when the model has a price and the token counts are the provider's.
+    static func cost(of record: UsageRecord, in book: PriceBook, at moment: Date) -> (micros: Int64, exact: Bool) {
+        let model = record.upstreamModel.isEmpty ? record.model : record.upstreamModel
+        guard let price = book.price(for: model, at: moment) ?? book.price(for: record.model, at: moment) else {
+            return (0, false)
+        }
+        let micros = price.cost(promptTokens: record.promptTokens, completionTokens: record.completionTokens)
+        return (micros, !record.isEstimated)
     }
 
     // MARK: - Keys

@@ -96,7 +96,7 @@ package struct GovernanceGRPCClient<Transport: ClientTransport>: GovernanceServi
     /// - Parameter record: What was used.
     /// - Throws: ``GovernanceError``.
     @discardableResult
-    package func recordUsage(_ record: UsageRecord) async throws -> Bool {
+    package func recordUsage(_ record: UsageRecord) async throws -> UsageReceipt {
         var metadata = metadata(requestID: record.requestID)
         GovernanceMetadata.addTenantNames([record.principal.tenantName], to: &metadata)
         metadata.addString(
@@ -107,7 +107,7 @@ package struct GovernanceGRPCClient<Transport: ClientTransport>: GovernanceServi
         let response = try await call(metadata) { metadata, options in
             try await client.recordUsage(message, metadata: metadata, options: options)
         }
-        return response.recorded
+        return UsageReceipt(recorded: response.recorded, costMicros: response.costMicros)
     }
 
     /// Records several calls with `RecordUsageBatch`: one call and one ledger transaction per 1,000 records.

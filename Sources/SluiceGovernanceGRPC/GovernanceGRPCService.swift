@@ -99,9 +99,10 @@ package struct GovernanceGRPCService: RegistrableRPCService {
             roles: roles
         )
         let service = self.service
-        let recorded = try await perform(context) { try await service.recordUsage(record) }
+        let receipt = try await perform(context) { try await service.recordUsage(record) }
         var response = Sluice_Governance_V1_RecordUsageResponse()
-        response.recorded = recorded
+        response.recorded = receipt.recorded
+        response.costMicros = receipt.costMicros
         return ServerResponse(message: response)
     }
 

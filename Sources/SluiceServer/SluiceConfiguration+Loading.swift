@@ -1,5 +1,6 @@
 import Foundation
 import SluiceEdge
+package import SluiceGovernance
 import SluiceInference
 import SluiceVector
 
@@ -64,6 +65,20 @@ extension SluiceConfiguration {
         return configuration
     }
 
+    /// The price book governance charges from: `governance.price_book_file` when set, else the built-in one.
+    ///
+    /// - Throws: `PriceBook.FileError` naming what is wrong with the file, or why it cannot be read.
+    package func priceBook() throws -> PriceBook {
+        guard let path = governance.priceBookFile else { return try PriceBook.builtIn() }
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw PriceBook.FileError(description: "cannot read '\(path)': \(error.localizedDescription)")
+        }
+        return try PriceBook.decode(data)
+    }
+
     /// Problems that make this configuration unusable.
     ///
     /// - Parameter environment: The environment, for checking that referenced variables are set.
@@ -90,6 +105,11 @@ extension SluiceConfiguration {
         }
         if let tls = grpc.tls, (tls.certPath == nil) != (tls.keyPath == nil) {
             problems.append("grpc.tls needs both cert_path and key_path, or neither")
+        }
+        do {
+            _ = try priceBook()
+        } catch {
+            problems.append("governance.price_book_file: \(error)")
         }
         let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
         if !levels.contains(logLevel) {

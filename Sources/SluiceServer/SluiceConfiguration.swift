@@ -26,6 +26,8 @@ package import SluiceVector
 /// - `performance`: the speed machinery, each piece on by default and switchable off; see ``Performance``.
 /// - `usage.admission_limit` (10000): how many usage records may wait for the ledger before new requests wait
 ///   (backpressure; see ``UsageRecorder``).
+/// - `governance.price_book_file`: a price book (the format of `Sources/SluiceGovernance/Resources/price-book.json`)
+///   that replaces the one Sluice ships; see ``Governance``.
 /// - `log_level` / `SLUICE_LOG_LEVEL` (`info`).
 package struct SluiceConfiguration: Sendable, Hashable, Codable {
     /// The data directory.
@@ -44,6 +46,8 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
     package var vector = VectorConfiguration()
     /// How the edge hands usage records to the ledger.
     package var usage = Usage()
+    /// Governance settings.
+    package var governance = Governance()
     /// The speed machinery in use.
     package var performance = Performance()
     /// The log level: trace, debug, info, notice, warning, error, critical.
@@ -58,7 +62,7 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case http, services, grpc, providers, models, vector, usage, performance
+        case http, services, grpc, providers, models, vector, usage, governance, performance
         case dataDirectory = "data_dir"
         case logLevel = "log_level"
     }
@@ -74,6 +78,7 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
         models = try container.decodeIfPresent([ModelConfiguration].self, forKey: .models) ?? []
         vector = try container.decodeIfPresent(VectorConfiguration.self, forKey: .vector) ?? vector
         usage = try container.decodeIfPresent(Usage.self, forKey: .usage) ?? usage
+        governance = try container.decodeIfPresent(Governance.self, forKey: .governance) ?? governance
         performance = try container.decodeIfPresent(Performance.self, forKey: .performance) ?? performance
         logLevel = try container.decodeIfPresent(String.self, forKey: .logLevel) ?? logLevel
     }
@@ -153,6 +158,25 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
         package init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             admissionLimit = try container.decodeIfPresent(Int.self, forKey: .admissionLimit) ?? admissionLimit
+        }
+    }
+
+    /// Governance settings.
+    package struct Governance: Sendable, Hashable, Codable {
+        /// A price book file replacing the built-in one; `nil` uses the built-in book.
+        package var priceBookFile: String?
+
+        /// Creates the defaults.
+        package init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case priceBookFile = "price_book_file"
+        }
+
+        /// Decodes from the configuration file; absent keys keep their defaults.
+        package init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            priceBookFile = try container.decodeIfPresent(String.self, forKey: .priceBookFile)
         }
     }
 

@@ -125,7 +125,7 @@ package struct SluiceRuntime: Sendable {
     /// Opens governance and, on a fresh data directory, creates and prints the admin key once.
     func makeGovernance() async throws -> LocalGovernanceService {
         let store = try GovernanceStore.open(dataDirectory: dataDirectory)
-        let governance = LocalGovernanceService(store: store, logger: logger)
+        let governance = LocalGovernanceService(store: store, logger: logger, prices: try configuration.priceBook())
         if try await !governance.hasKeys() {
             let created = try await governance.createKey(
                 KeyCreationRequest(tenant: "admin", name: "bootstrap admin", allowedModels: nil, roles: [.admin])

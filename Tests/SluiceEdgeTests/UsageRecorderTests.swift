@@ -79,9 +79,9 @@ struct UsageRecorderTests {
             }
         }
 
-        func recordUsage(_ record: UsageRecord) async throws -> Bool {
+        func recordUsage(_ record: UsageRecord) async throws -> UsageReceipt {
             try await recordUsage(batch: [record])
-            return true
+            return UsageReceipt(recorded: true, costMicros: 0)
         }
         func authorize(_ request: AuthorizationRequest) async throws -> Authorization { throw Unsupported() }
         func createKey(_ request: KeyCreationRequest) async throws -> CreatedKey { throw Unsupported() }
@@ -169,9 +169,9 @@ struct UsageRecorderTests {
             }
         }
 
-        func recordUsage(_ record: UsageRecord) async throws -> Bool {
+        func recordUsage(_ record: UsageRecord) async throws -> UsageReceipt {
             try await recordUsage(batch: [record])
-            return true
+            return UsageReceipt(recorded: true, costMicros: 0)
         }
         func authorize(_ request: AuthorizationRequest) async throws -> Authorization { throw Unsupported() }
         func createKey(_ request: KeyCreationRequest) async throws -> CreatedKey { throw Unsupported() }

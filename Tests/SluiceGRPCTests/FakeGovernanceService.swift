@@ -33,11 +33,13 @@ final class FakeGovernanceService: GovernanceService {
         return try authorizationResult.get()
     }
 
-    func recordUsage(_ record: UsageRecord) async throws -> Bool {
+    func recordUsage(_ record: UsageRecord) async throws -> UsageReceipt {
         state.withLock { state in
-            guard !state.usageRecords.contains(where: { $0.requestID == record.requestID }) else { return false }
+            guard !state.usageRecords.contains(where: { $0.requestID == record.requestID }) else {
+                return UsageReceipt(recorded: false, costMicros: 0)
+            }
             state.usageRecords.append(record)
-            return true
+            return UsageReceipt(recorded: true, costMicros: Int64(record.promptTokens + record.completionTokens))
         }
     }
 

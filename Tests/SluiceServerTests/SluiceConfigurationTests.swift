@@ -2,6 +2,7 @@ import Foundation
 import GRPCNIOTransportHTTP2
 import SluiceEdge
 import SluiceFastPath
+import SluiceGovernance
 import SluiceInference
 import SluiceServer
 import SluiceTesting
@@ -221,6 +222,36 @@ struct SluiceConfigurationTests {
         // Then the single problem names the key
         #expect(problems.count == 1)
         #expect(problems.first?.contains(key) == true, "\(problems)")
+    }
+
+    @Test("uses the built-in price book, or the configured file, and reports a book that cannot be used")
+    func priceBook() throws {
+        // With no file, the built-in book
+        #expect(try SluiceConfiguration().priceBook() == PriceBook.builtIn())
+
+        // With a file, that book instead
+        let book =
+            #"{"version": "ops-3", "prices": [{"model": "m", "effective_from": "2025-01-01", "input": 1, "output": 2}]}"#
+        let version = try Self.withFile(book) { path in
+            var configuration = SluiceConfiguration()
+            configuration.governance.priceBookFile = path
+            return try configuration.priceBook().version
+        }
+        #expect(version == "ops-3")
+
+        // A broken or missing file is a problem of the configuration, naming the key
+        let broken = try Self.withFile(
+            #"{"data_dir": "/tmp/x", "governance": {"price_book_file": "/nonexistent/p.json"}}"#
+        ) {
+            Self.problems(path: $0, environment: [:])
+        }
+        #expect(broken.contains { $0.hasPrefix("governance.price_book_file: cannot read '/nonexistent/p.json'") })
+        let invalid = try Self.withFile(#"{"version": "v", "prices": [{"model": "m"}]}"#) { bookPath in
+            try Self.withFile(#"{"governance": {"price_book_file": "\#(bookPath)"}}"#) {
+                Self.problems(path: $0, environment: [:])
+            }
+        }
+        #expect(invalid.contains { $0.hasPrefix("governance.price_book_file: the price book is not valid") })
     }
 
     @Test("reports a file that is not JSON or cannot be read")

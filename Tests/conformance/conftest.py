@@ -41,7 +41,7 @@ sys.path.insert(0, str(HERE))
 
 from helpers import (  # noqa: E402  (helpers.py sits next to this file)
     BREAKER_OFF, BREAKER_THRESHOLD, FAULTY_RETRY, FAULTY_TIMEOUTS, MAIN_RETRY, MAIN_TIMEOUTS, MAX_BODY_BYTES,
-    MOCK_ANTHROPIC_KEY, MOCK_OPENAI_KEY, MODELS, free_port, generate_grpc_stubs,
+    MOCK_ANTHROPIC_KEY, MOCK_OPENAI_KEY, MODELS, PRICE_BOOK, free_port, generate_grpc_stubs,
 )
 
 MODES = [m.strip() for m in os.environ.get("SLUICE_CONFORMANCE_MODES", "all-in-one,split,split-anchors").split(",")
@@ -196,6 +196,10 @@ def build_config(mock: MockUpstreams, *, data_dir: Path, http_port: int, inferen
     ]
     models = [{"name": name, "deployments": [{"provider": p, "model": m} for p, m in deps]}
               for name, deps in MODELS.items()]
+    # A price book that replaces the built-in one, with simple prices for the mock's models.
+    price_book = data_dir.parent / f"price-book-{http_port}.json"
+    price_book.parent.mkdir(parents=True, exist_ok=True)
+    price_book.write_text(json.dumps(PRICE_BOOK))
     return {
         "data_dir": str(data_dir),
         "http": {"host": "127.0.0.1", "port": http_port, "max_body_bytes": MAX_BODY_BYTES},
@@ -203,6 +207,7 @@ def build_config(mock: MockUpstreams, *, data_dir: Path, http_port: int, inferen
         "grpc": {"tls": None, "default_timeout_ms": 30000},
         "providers": providers,
         "models": models,
+        "governance": {"price_book_file": str(price_book)},
     }
 
 

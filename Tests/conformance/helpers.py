@@ -67,6 +67,16 @@ MODELS: dict[str, list[tuple[str, str]]] = {
     "cut-with-fallback": [("mock-openai-faulty", "cut"), ("echo", "echo")],
     "breaker": [("mock-openai-breaker", "error-500")],
 }
+# The price book the conformance instances use instead of the built-in one: one micro-dollar per input token and
+# two per output token for the mock's `fixed` model, so a call's cost is prompt + 2 × completion micro-dollars.
+PRICE_BOOK = {
+    "version": "conformance-1",
+    "prices": [
+        {"model": "fixed", "effective_from": "2024-01-01", "input": 1_000_000, "output": 2_000_000},
+        {"model": "no-usage", "effective_from": "2024-01-01", "input": 1_000_000, "output": 2_000_000},
+        {"model": "claude-*", "effective_from": "2024-01-01", "input": 3_000_000, "output": 15_000_000},
+    ],
+}
 # `echo` (provider and model) is built in: the generated config does not declare the model.
 ALL_PUBLIC_MODELS = sorted(set(MODELS) | {"echo"})
 

@@ -50,11 +50,41 @@ def test_every_call_lands_in_the_usage_ledger(client, sluice):
     while row is None and time.monotonic() < deadline:
         with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
             row = db.execute(
-                "SELECT model, provider, upstream_model, prompt_tokens, completion_tokens, estimated, outcome "
-                "FROM usage_ledger WHERE request_id = ?", (request_id,)).fetchone()
+                "SELECT model, provider, upstream_model, prompt_tokens, completion_tokens, estimated, outcome, "
+                "cost_micros, cost_exact, price_book_version FROM usage_ledger WHERE request_id = ?",
+                (request_id,)).fetchone()
         if row is None:
             time.sleep(0.05)
-    assert row == ("openai-fixed", "mock-openai", "fixed", usage.prompt_tokens, usage.completion_tokens, 0, "ok")
+    # Priced from the configured book (PRICE_BOOK): 1 µ$ per prompt token, 2 per completion token; exact, since the
+    # upstream reported the usage
+    cost = usage.prompt_tokens + 2 * usage.completion_tokens
+    assert row == ("openai-fixed", "mock-openai", "fixed", usage.prompt_tokens, usage.completion_tokens, 0, "ok",
+                   cost, 1, "conformance-1")
+
+
+def ledger_cost(sluice, request_id: str):
+    database = sluice.data_dir / "governance.sqlite"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+            row = db.execute("SELECT prompt_tokens, completion_tokens, estimated, cost_micros, cost_exact, "
+                             "price_book_version FROM usage_ledger WHERE request_id = ?", (request_id,)).fetchone()
+        if row is not None:
+            return row
+        time.sleep(0.05)
+    raise AssertionError(f"no ledger row for {request_id}")
+
+
+def test_costs_are_estimated_when_the_usage_or_the_price_is(client, sluice):
+    # Given an upstream that reports no usage (Sluice counts the tokens itself), then a model the book has no price for
+    estimated = client.chat.completions.with_raw_response.create(model="no-usage", messages=user(marker()))
+    unpriced = client.chat.completions.with_raw_response.create(model="echo", messages=user(marker()))
+
+    # Then the first is priced from the counts but flagged as estimated, and the second costs nothing, not exactly
+    prompt, completion, was_estimated, cost, exact, version = ledger_cost(sluice, estimated.headers["x-request-id"])
+    assert (was_estimated, exact, version) == (1, 0, "conformance-1")
+    assert cost == prompt + 2 * completion and cost > 0
+    assert ledger_cost(sluice, unpriced.headers["x-request-id"])[3:] == (0, 0, "conformance-1")
 
 
 def test_failed_calls_are_recorded_with_their_outcome(http, sluice):

@@ -364,10 +364,14 @@ def test_governance_requests_are_checked_as_the_proto_says(stubs, services):
         expiring = pb.CreateKeyRequest(tenant_id="checked", name="a")
         expiring.expires_at.seconds = int(time.time()) + 3600
         assert refused(client.CreateKey, expiring) == invalid
-        # RecordUsage says whether the record was new
-        record = pb.UsageRecord(request_id="r-once", tenant_id="t", model="echo")
-        assert client.RecordUsage(record, metadata=AUTH, timeout=10).recorded
-        assert not client.RecordUsage(record, metadata=AUTH, timeout=10).recorded
+        # RecordUsage says whether the record was new, and what it cost from the built-in price book
+        # (gpt-4o-mini: $0.15 and $0.60 per million input and output tokens)
+        record = pb.UsageRecord(request_id="r-once", tenant_id="t", model="mini", upstream_model="gpt-4o-mini",
+                                prompt_tokens=1000, completion_tokens=1000)
+        first = client.RecordUsage(record, metadata=AUTH, timeout=10)
+        assert (first.recorded, first.cost_micros) == (True, 150 + 600)
+        again = client.RecordUsage(record, metadata=AUTH, timeout=10)
+        assert (again.recorded, again.cost_micros) == (False, 0)
         # RevokeKey needs an id, answers with the revoked key and its reason is kept; a second time is NOT_FOUND
         assert refused(client.RevokeKey, pb.RevokeKeyRequest()) == invalid
         key = client.CreateKey(pb.CreateKeyRequest(tenant_id="checked", name="short-lived"), metadata=AUTH, timeout=10)
