@@ -12,8 +12,9 @@
 /// with a service credential in `authorization: Bearer <service credential>` metadata. Every call also
 /// carries `x-request-id` and a deadline.
 ///
-/// What is served today: Authorize, RecordUsage, RecordUsageBatch, CreateKey, ListKeys and RevokeKey; every
-/// other RPC answers UNIMPLEMENTED. The admin RPCs among them (CreateKey, ListKeys, RevokeKey) trust the
+/// What is served today: Authorize, RecordUsage, RecordUsageBatch, CreateKey, ListKeys, RevokeKey and
+/// QueryUsage; every other RPC answers UNIMPLEMENTED. The admin RPCs among them (CreateKey, ListKeys, RevokeKey,
+/// QueryUsage) trust the
 /// service credential: its holder acts as platform admin, and when no service credential is configured
 /// (`grpc.internal_token_env`), so does anyone who reaches the port, so bind governance to loopback or a
 /// Unix socket then. Per-principal role checks (ROLE_TENANT_ADMIN for its own tenant, ROLE_AUDITOR for

@@ -22,8 +22,9 @@
 /// with a service credential in `authorization: Bearer <service credential>` metadata. Every call also
 /// carries `x-request-id` and a deadline.
 ///
-/// What is served today: Authorize, RecordUsage, RecordUsageBatch, CreateKey, ListKeys and RevokeKey; every
-/// other RPC answers UNIMPLEMENTED. The admin RPCs among them (CreateKey, ListKeys, RevokeKey) trust the
+/// What is served today: Authorize, RecordUsage, RecordUsageBatch, CreateKey, ListKeys, RevokeKey and
+/// QueryUsage; every other RPC answers UNIMPLEMENTED. The admin RPCs among them (CreateKey, ListKeys, RevokeKey,
+/// QueryUsage) trust the
 /// service credential: its holder acts as platform admin, and when no service credential is configured
 /// (`grpc.internal_token_env`), so does anyone who reaches the port, so bind governance to loopback or a
 /// Unix socket then. Per-principal role checks (ROLE_TENANT_ADMIN for its own tenant, ROLE_AUDITOR for
@@ -629,6 +630,8 @@ package nonisolated enum Sluice_Governance_V1_UsageGroupBy: SwiftProtobuf.Enum, 
   case key // = 2
   case model // = 3
   case provider // = 4
+
+  /// Not recorded by the ledger yet: INVALID_ARGUMENT.
   case operation // = 5
 
   /// UTC hour buckets.
@@ -1901,7 +1904,7 @@ package nonisolated struct Sluice_Governance_V1_QueryUsageRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Only this tenant; empty means all (platform admin) or the caller's tenant.
+  /// Only this tenant, by name or id; empty means all. An unknown tenant is NOT_FOUND.
   package var tenantID: String = String()
 
   /// Only this key.
@@ -1910,7 +1913,7 @@ package nonisolated struct Sluice_Governance_V1_QueryUsageRequest: Sendable {
   /// Only this public model.
   package var model: String = String()
 
-  /// Start (inclusive). Required.
+  /// Start (inclusive) of the recording times. Required.
   package var start: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_start ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_start = newValue}
@@ -1965,7 +1968,7 @@ package nonisolated struct Sluice_Governance_V1_UsageRow: Sendable {
   /// Provider.
   package var provider: String = String()
 
-  /// Operation.
+  /// Reserved: the operation (not recorded by the ledger yet).
   package var operation: Sluice_Governance_V1_Operation = .unspecified
 
   /// Start of the hour or day bucket.

@@ -31,6 +31,7 @@ package enum Edge {
         let pipeline = RequestPipeline(services: services, maxBodyBytes: configuration.maxBodyBytes, screen: screen)
         pipeline.register(ChatCompletionsRoute(codec: optimizations.chatCodec), on: router)
         pipeline.register(ModelsRoute(), on: router)
+        pipeline.register(UsageRoute(), on: router)
         OperationsController(readiness: services.readiness, metrics: services.metrics).addRoutes(to: router)
         return router
     }

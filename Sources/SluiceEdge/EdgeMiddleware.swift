@@ -4,7 +4,8 @@ import Hummingbird
 import Logging
 import SluiceInference
 
-/// Gives every request an id, shapes every error as an OpenAI error object, and records request metrics.
+/// Gives every request an id, shapes every error (as an OpenAI error object, or as RFC 9457 problem details on the
+/// native `/api/` routes), and records request metrics.
 ///
 /// A well-formed incoming `X-Request-Id` (1 to 128 visible ASCII characters) is kept; otherwise a new one is
 /// made. The id goes back on every response, errors included.
@@ -27,7 +28,10 @@ struct EdgeMiddleware: RouterMiddleware {
             response = try await next(request, context)
             response.headers[EdgeHeaders.requestID] = context.requestID
         } catch {
-            response = Self.errorResponse(for: error, requestID: context.requestID)
+            let error = Self.openAIError(for: error)
+            response =
+                request.uri.path.hasPrefix("/api/")
+                ? error.problemResponse(requestID: context.requestID) : error.response(requestID: context.requestID)
             if response.status.code >= 500 {
                 logger.error(
                     "request failed",
@@ -49,7 +53,7 @@ struct EdgeMiddleware: RouterMiddleware {
         return RandomIdentifier.uuid()
     }
 
-    private static func errorResponse(for error: any Error, requestID: String) -> Response {
+    private static func openAIError(for error: any Error) -> OpenAIError {
         if let error = error as? any HTTPResponseError {
             switch error.status {
             case .notFound:
@@ -59,7 +63,6 @@ struct EdgeMiddleware: RouterMiddleware {
                     code: "unknown_url",
                     message: "No such route"
                 )
-                .response(requestID: requestID)
             case .methodNotAllowed:
                 return OpenAIError(
                     .methodNotAllowed,
@@ -67,11 +70,10 @@ struct EdgeMiddleware: RouterMiddleware {
                     code: "method_not_allowed",
                     message: "Method not allowed for this route"
                 )
-                .response(requestID: requestID)
             default:
                 break
             }
         }
-        return OpenAIError(error).response(requestID: requestID)
+        return OpenAIError(error)
     }
 }

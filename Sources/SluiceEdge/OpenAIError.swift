@@ -197,6 +197,42 @@ package struct OpenAIError: Error, Sendable {
         return Array((try? JSONEncoder().encode(envelope)) ?? Data())
     }
 
+    /// The error as RFC 9457 problem details (`application/problem+json`), the error shape of the native
+    /// `/api/v1/*` routes: `type` (`about:blank`), `title` (the status's reason), `status`, `detail` (the message),
+    /// and the members `code`, `param` (when there is one) and `request_id`.
+    ///
+    /// - Parameter requestID: The request id for `X-Request-Id` and the `request_id` member.
+    /// - Returns: The response.
+    package func problemResponse(requestID: String) -> Response {
+        struct Problem: Encodable {
+            var type = "about:blank"
+            var title: String
+            var status: Int
+            var detail: String
+            var code: String
+            var param: String?
+            var requestID: String
+
+            enum CodingKeys: String, CodingKey {
+                case type, title, status, detail, code, param
+                case requestID = "request_id"
+            }
+        }
+        let problem = Problem(
+            title: status.reasonPhrase,
+            status: status.code,
+            detail: message,
+            code: code,
+            param: param,
+            requestID: requestID
+        )
+        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        headers[EdgeHeaders.requestID] = requestID
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        let bytes = Array((try? JSONEncoder().encode(problem)) ?? Data())
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
     /// The error as an HTTP response.
     ///
     /// - Parameter requestID: The request id for `X-Request-Id`.

@@ -52,6 +52,13 @@ package protocol GovernanceService: Sendable {
     /// - Throws: ``GovernanceError`` with `notFound` for an unknown or already revoked key.
     @discardableResult
     func revokeKey(id: String, reason: String) async throws -> APIKeyInfo
+
+    /// Aggregates the usage ledger.
+    ///
+    /// - Parameter query: The range, filters and grouping.
+    /// - Returns: The rows and their totals.
+    /// - Throws: ``GovernanceError`` `invalidArgument` for a malformed query, `notFound` for an unknown tenant.
+    func queryUsage(_ query: UsageQuery) async throws -> UsageReport
 }
 
 extension GovernanceService {

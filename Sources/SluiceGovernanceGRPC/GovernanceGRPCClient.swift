@@ -190,6 +190,28 @@ package struct GovernanceGRPCClient<Transport: ClientTransport>: GovernanceServi
         return APIKeyInfo(proto: key, tenantName: tenantNames.first ?? "")
     }
 
+    /// Aggregates the remote ledger, reading every page.
+    ///
+    /// - Parameter query: The range, filters and grouping.
+    /// - Returns: The rows and their totals.
+    /// - Throws: ``GovernanceError``.
+    package func queryUsage(_ query: UsageQuery) async throws -> UsageReport {
+        var message = Sluice_Governance_V1_QueryUsageRequest(query)
+        message.pageSize = Int32(GovernanceGRPCService.maximumPageSize)
+        var rows: [UsageRow] = []
+        var totals = UsageRow()
+        repeat {
+            let request = message
+            let response = try await call(metadata(requestID: "")) { metadata, options in
+                try await client.queryUsage(request, metadata: metadata, options: options)
+            }
+            rows += response.rows.map(UsageRow.init(proto:))
+            totals = UsageRow(proto: response.totals)
+            message.pageToken = response.nextPageToken
+        } while !message.pageToken.isEmpty
+        return UsageReport(rows: rows, totals: totals)
+    }
+
     private func metadata(requestID: String) -> Metadata {
         var metadata: Metadata = [:]
         if let authorization { metadata.addString(authorization, forKey: "authorization") }

@@ -7,7 +7,7 @@ import SluiceProtos
 /// Serves a ``GovernanceService`` as `sluice.governance.v1.GovernanceService`.
 ///
 /// Only the RPCs the domain implements are registered: `Authorize`, `RecordUsage`, `RecordUsageBatch`, `CreateKey`,
-/// `ListKeys` and `RevokeKey`. Every other RPC of the proto gets grpc-swift's own `UNIMPLEMENTED` status, so the service does not
+/// `ListKeys`, `RevokeKey` and `QueryUsage`. Every other RPC of the proto gets grpc-swift's own `UNIMPLEMENTED` status, so the service does not
 /// conform to the generated service protocols, which would need a handler for each.
 ///
 /// As the proto requires, a denied authorization (`unauthenticated`, `permission_denied`, `model_not_allowed`) is a
@@ -37,7 +37,7 @@ package struct GovernanceGRPCService: RegistrableRPCService {
         self.drain = drain
     }
 
-    /// Registers the six implemented methods with the server's router.
+    /// Registers the seven implemented methods with the server's router.
     ///
     /// - Parameters:
     ///   - router: The router to register with.
@@ -48,6 +48,7 @@ package struct GovernanceGRPCService: RegistrableRPCService {
         Self.register(Methods.CreateKey.self, with: &router, handler: createKey)
         Self.register(Methods.ListKeys.self, with: &router, handler: listKeys)
         Self.register(Methods.RevokeKey.self, with: &router, handler: revokeKey)
+        Self.register(Methods.QueryUsage.self, with: &router, handler: queryUsage)
     }
 
     private func authorize(
@@ -197,6 +198,26 @@ package struct GovernanceGRPCService: RegistrableRPCService {
         var metadata: Metadata = [:]
         GovernanceMetadata.addTenantNames([revoked.tenantName], to: &metadata)
         return ServerResponse(message: Sluice_Governance_V1_KeyInfo(revoked), metadata: metadata)
+    }
+
+    private func queryUsage(
+        _ request: ServerRequest<Sluice_Governance_V1_QueryUsageRequest>,
+        _ context: ServerContext
+    ) async throws -> ServerResponse<Sluice_Governance_V1_QueryUsageResponse> {
+        let message = request.message
+        guard (0...Self.maximumPageSize).contains(Int(message.pageSize)) else {
+            throw GovernanceError(.invalidArgument, "page_size must be 0 to \(Self.maximumPageSize)")
+        }
+        let query = try UsageQuery(proto: message)
+        let offset = try UsagePageToken.offset(message.pageToken)
+        let service = self.service
+        let report = try await perform(context) { try await service.queryUsage(query) }
+        let size = message.pageSize == 0 ? Self.defaultPageSize : Int(message.pageSize)
+        var response = Sluice_Governance_V1_QueryUsageResponse()
+        response.rows = report.rows.dropFirst(offset).prefix(size).map(Sluice_Governance_V1_UsageRow.init)
+        response.totals = Sluice_Governance_V1_UsageRow(report.totals)
+        if offset + size < report.rows.count { response.nextPageToken = UsagePageToken.token(offset: offset + size) }
+        return ServerResponse(message: response)
     }
 
     /// Registers one unary method with protobuf serialization.

@@ -15,3 +15,4 @@ extension Sluice_Governance_V1_GovernanceService.Method.RecordUsageBatch: Govern
 extension Sluice_Governance_V1_GovernanceService.Method.CreateKey: GovernanceUnaryMethod {}
 extension Sluice_Governance_V1_GovernanceService.Method.ListKeys: GovernanceUnaryMethod {}
 extension Sluice_Governance_V1_GovernanceService.Method.RevokeKey: GovernanceUnaryMethod {}
+extension Sluice_Governance_V1_GovernanceService.Method.QueryUsage: GovernanceUnaryMethod {}

@@ -81,9 +81,10 @@ struct KeysCommand: AsyncParsableCommand {
 
         @OptionGroup var options: GlobalOptions
         @Argument(help: "The key id (the 16 hex digits after sk-sluice-).") var id: String
+        @Option(help: "Why, kept in the audit log.") var reason: String = ""
 
         func run() async throws {
-            try await KeysCommand.run { try await KeysCommand.governance(options).revokeKey(id: id) }
+            try await KeysCommand.run { try await KeysCommand.governance(options).revokeKey(id: id, reason: reason) }
             print("Revoked key \(id).")
         }
     }

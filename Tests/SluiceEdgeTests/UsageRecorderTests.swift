@@ -87,6 +87,7 @@ struct UsageRecorderTests {
         func createKey(_ request: KeyCreationRequest) async throws -> CreatedKey { throw Unsupported() }
         func listKeys(tenant: String?) async throws -> [APIKeyInfo] { throw Unsupported() }
         func revokeKey(id: String, reason: String) async throws -> APIKeyInfo { throw Unsupported() }
+        func queryUsage(_ query: UsageQuery) async throws -> UsageReport { throw Unsupported() }
     }
 
     /// A ledger that refuses writes with `error` until it has refused `failures` of them, or until ``recover()``.
@@ -177,6 +178,7 @@ struct UsageRecorderTests {
         func createKey(_ request: KeyCreationRequest) async throws -> CreatedKey { throw Unsupported() }
         func listKeys(tenant: String?) async throws -> [APIKeyInfo] { throw Unsupported() }
         func revokeKey(id: String, reason: String) async throws -> APIKeyInfo { throw Unsupported() }
+        func queryUsage(_ query: UsageQuery) async throws -> UsageReport { throw Unsupported() }
     }
 
     /// What happened, in order, across tasks.

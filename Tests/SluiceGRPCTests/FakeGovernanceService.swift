@@ -77,4 +77,24 @@ final class FakeGovernanceService: GovernanceService {
         guard let found else { throw GovernanceError(.notFound, "No active API key has the id '\(id)'") }
         return found
     }
+
+    /// Totals of the recorded usage per model, ignoring the range: enough to carry a report across the wire.
+    func queryUsage(_ query: UsageQuery) async throws -> UsageReport {
+        try query.validate()
+        let records = state.withLock { $0.usageRecords }.filter { query.model == nil || $0.model == query.model }
+        var totals = UsageRow()
+        var byModel: [String: UsageRow] = [:]
+        for record in records {
+            for key in [nil, record.model] as [String?] {
+                var row = key.map { byModel[$0] ?? UsageRow() } ?? totals
+                row.model = key ?? ""
+                row.requests += 1
+                row.promptTokens += Int64(record.promptTokens)
+                row.completionTokens += Int64(record.completionTokens)
+                if let key { byModel[key] = row } else { totals = row }
+            }
+        }
+        let rows = query.groupBy == [.model] ? byModel.keys.sorted().map { byModel[$0]! } : [totals]
+        return UsageReport(rows: rows, totals: totals)
+    }
 }

@@ -179,6 +179,69 @@ def test_first_start_prints_an_admin_key_once_and_it_works(env):
     assert "Admin API key" not in out2, "the admin key is created only on a fresh data directory"
 
 
+def test_usage_from_the_api_and_the_cli(env):
+    admin = json.loads(run(["keys", "create", "--tenant", "ops", "--admin", "--json"], env).stdout)["key"]
+    user = json.loads(run(["keys", "create", "--tenant", "acme", "--json"], env).stdout)["key"]
+    port = free_port()
+    server = subprocess.Popen([str(sluice_binary()), "serve"], env=dict(env, SLUICE_HTTP_PORT=str(port)),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(port, server)
+        # Given two calls of the echo model by acme's key
+        body = {"model": "echo", "messages": [{"role": "user", "content": "count these words"}]}
+        for _ in range(2):
+            assert httpx.post(f"{base}/v1/chat/completions", json=body,
+                              headers={"Authorization": f"Bearer {user}"}).status_code == 200
+
+        # When an admin asks for acme's usage by model (the ledger is written within moments)
+        deadline = time.monotonic() + 10
+        while True:
+            answer = httpx.get(f"{base}/api/v1/usage", params={"tenant": "acme", "group_by": "model,day"},
+                               headers={"Authorization": f"Bearer {admin}"})
+            assert answer.status_code == 200, answer.text
+            report = answer.json()
+            if report["totals"]["requests"] == 2:
+                break
+            assert time.monotonic() < deadline, report
+            time.sleep(0.05)
+
+        # Then the report has the echo row with both calls, their tokens and their (zero, built-in) cost
+        assert report["object"] == "usage_report" and report["group_by"] == ["model", "day"]
+        [row] = report["rows"]
+        assert (row["model"], row["requests"], row["errors"], row["cost_micros"]) == ("echo", 2, 0, 0)
+        assert row["total_tokens"] == row["prompt_tokens"] + row["completion_tokens"] > 0
+        assert row["bucket_start"].endswith("T00:00:00Z")
+
+        # And a key without the admin role, or a malformed question, gets RFC 9457 problem details
+        forbidden = httpx.get(f"{base}/api/v1/usage", headers={"Authorization": f"Bearer {user}"})
+        assert forbidden.status_code == 403
+        assert forbidden.headers["content-type"] == "application/problem+json"
+        assert forbidden.json()["status"] == 403 and forbidden.json()["code"] == "permission_denied"
+        malformed = httpx.get(f"{base}/api/v1/usage", params={"since": "yesterday"},
+                              headers={"Authorization": f"Bearer {admin}"})
+        assert malformed.status_code == 400 and malformed.json()["param"] == "since"
+        assert malformed.json()["request_id"] == malformed.headers["x-request-id"]
+        missing = httpx.get(f"{base}/api/v1/usage", headers={"Authorization": "Bearer sk-wrong"})
+        assert missing.status_code == 401 and missing.headers["content-type"] == "application/problem+json"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=20)
+
+    # The CLI reads the same ledger: a table with a totals line, or JSON
+    table = run(["usage", "--tenant", "acme", "--by", "model"], env)
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["model", "requests", "errors", "prompt", "completion", "cost", "estimated"]
+    assert lines[1].split()[:3] == ["echo", "2", "0"] and lines[-1].split()[:2] == ["total", "2"]
+    as_json = json.loads(run(["usage", "--tenant", "acme", "--json"], env).stdout)
+    assert as_json["totals"]["requests"] == 2 and as_json["rows"][0]["model"] == "echo"
+    bad = run(["usage", "--by", "operation"], env)
+    assert bad.returncode != 0 and "--by: 'operation'" in bad.stderr
+    unknown = run(["usage", "--tenant", "nobody"], env)
+    assert unknown.returncode == 1 and "No tenant is named 'nobody'" in unknown.stderr
+
+
 def test_unknown_serve_mode_is_a_usage_error(env):
     result = run(["serve", "vectors"], env)
     assert result.returncode != 0

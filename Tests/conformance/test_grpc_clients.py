@@ -19,6 +19,7 @@ from types import SimpleNamespace
 
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from conftest import sluice_binary
 from helpers import MOCK_OPENAI_KEY, free_port
@@ -410,6 +411,49 @@ def test_list_keys_pages_newest_first(stubs, services):
             with pytest.raises(grpc.RpcError) as refused:
                 client.ListKeys(bad, metadata=AUTH, timeout=10)
             assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_query_usage_aggregates_the_ledger_in_pages(stubs, services):
+    pb = stubs.governance
+    with grpc.insecure_channel(services.governance) as channel:
+        client = stubs.governance_grpc.GovernanceServiceStub(channel)
+        tenant = client.CreateKey(pb.CreateKeyRequest(tenant_id="usage-q", name="q"), metadata=AUTH,
+                                  timeout=10).key.tenant_id
+        # Given three calls of three models, priced from the built-in book, one failed
+        for i, (model, upstream, outcome) in enumerate([("m1", "gpt-4o-mini", pb.OUTCOME_SUCCESS),
+                                                        ("m2", "gpt-4o", pb.OUTCOME_SUCCESS),
+                                                        ("m3", "gpt-4o-mini", pb.OUTCOME_UPSTREAM_ERROR)]):
+            client.RecordUsage(pb.UsageRecord(request_id=f"q-{i}", tenant_id=tenant, key_id="kq", model=model,
+                                              upstream_model=upstream, prompt_tokens=1000, completion_tokens=1000,
+                                              outcome=outcome), metadata=AUTH, timeout=10)
+        start = Timestamp()
+        start.FromSeconds(int(time.time()) - 3600)
+
+        # When they are grouped by model, two rows a page
+        rows, token = [], ""
+        while True:
+            page = client.QueryUsage(pb.QueryUsageRequest(tenant_id="usage-q", start=start, page_size=2,
+                                                          group_by=[pb.USAGE_GROUP_BY_MODEL], page_token=token),
+                                     metadata=AUTH, timeout=10)
+            rows += page.rows
+            token = page.next_page_token
+            if not token:
+                break
+
+        # Then each model has its row, in order, with its cost, and the totals cover all pages
+        assert [(r.model, r.requests, r.errors, r.cost_micros) for r in rows] == [
+            ("m1", 1, 0, 750), ("m2", 1, 0, 12500), ("m3", 1, 1, 750)]
+        assert (page.totals.requests, page.totals.total_tokens, page.totals.cost_micros) == (3, 6000, 14000)
+        # And malformed queries are refused with their codes
+        for bad, code in ((pb.QueryUsageRequest(tenant_id="usage-q"), grpc.StatusCode.INVALID_ARGUMENT),
+                          (pb.QueryUsageRequest(start=start, group_by=[pb.USAGE_GROUP_BY_OPERATION]),
+                           grpc.StatusCode.INVALID_ARGUMENT),
+                          (pb.QueryUsageRequest(start=start, group_by=[pb.USAGE_GROUP_BY_HOUR, pb.USAGE_GROUP_BY_DAY]),
+                           grpc.StatusCode.INVALID_ARGUMENT),
+                          (pb.QueryUsageRequest(start=start, tenant_id="no-such-tenant"), grpc.StatusCode.NOT_FOUND)):
+            with pytest.raises(grpc.RpcError) as refused:
+                client.QueryUsage(bad, metadata=AUTH, timeout=10)
+            assert refused.value.code() == code, bad
 
 
 def test_unary_round_trip_time_is_reported(stubs, services, capsys):
