@@ -28,6 +28,7 @@ TCP reset) is visible to the client as a broken body, not as a clean end of the 
 from __future__ import annotations
 
 import argparse
+import email.utils
 import hashlib
 import json
 import re
@@ -49,6 +50,9 @@ SCENARIOS = {
     "conversation, answers with text quoting it",
     "rate-limited": "always 429 with Retry-After",
     "rate-limited-once": "429 with Retry-After on the first request of a conversation, then as fixed",
+    "rate-limited-ms": "always 429 with retry-after-ms: 700 and no Retry-After",
+    "rate-limited-date": "always 429 with Retry-After as an HTTP date 2 s ahead",
+    "rate-limited-long": "always 429 with Retry-After: 17 (longer than Sluice waits)",
     "error-500": "always 500",
     "error-500-once": "500 on the first request of a conversation, then as fixed",
     "stall": "accepts the request and sends nothing (bounded by --stall-seconds)",
@@ -420,8 +424,15 @@ class Handler(BaseHTTPRequestHandler):
             body = {"error": {"message": message, "type": etype, "param": None, "code": code}}
         self._send_json(status, body, headers)
 
-    def _rate_limited(self, api: str) -> None:
-        headers = {"Retry-After": str(self.state.args.retry_after)}
+    def _rate_limited(self, api: str, hint: str = "default") -> None:
+        if hint == "ms":
+            headers = {"retry-after-ms": "700"}
+        elif hint == "date":
+            headers = {"Retry-After": email.utils.formatdate(time.time() + 2, usegmt=True)}
+        elif hint == "long":
+            headers = {"Retry-After": "17"}
+        else:
+            headers = {"Retry-After": str(self.state.args.retry_after)}
         if api == "anthropic":
             headers["anthropic-ratelimit-requests-remaining"] = "0"
             self._error(api, 429, "rate_limit_error", "Number of requests has exceeded your rate limit.",
@@ -533,6 +544,9 @@ class Handler(BaseHTTPRequestHandler):
         if scenario == "rate-limited":
             done(429)
             return self._rate_limited(api)
+        if scenario.startswith("rate-limited-") and scenario != "rate-limited-once":
+            done(429)
+            return self._rate_limited(api, hint=scenario.removeprefix("rate-limited-"))
         if scenario == "rate-limited-once" and self.state.first_time(conversation_key(api, body)):
             done(429)
             return self._rate_limited(api)

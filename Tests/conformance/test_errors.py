@@ -168,6 +168,28 @@ def test_429_upstream_rate_limited(client, mock, model):
     assert elapsed < 10
 
 
+@pytest.mark.parametrize("model,attempts,spacing,header", [
+    # retry-after-ms: 700 is 0.7 s, neither 700 s nor rounded up to 1 s; the client is told to wait 1 s
+    ("always-429-ms", 2, (0.6, 0.95), (1, 1)),
+    # An HTTP date 2 s ahead (whole seconds, so 1 to 2 s from the moment it was sent)
+    ("always-429-date", 2, (0.9, 2.5), (1, 3)),
+    # Longer than Sluice waits (10 s): no retry, and the client gets the upstream's own hint
+    ("always-429-long", 1, None, (17, 17)),
+])
+def test_upstream_retry_hints_in_every_form(client, mock, model, attempts, spacing, header):
+    m = marker()
+    with pytest.raises(openai.RateLimitError) as exc:
+        client.chat.completions.create(model=model, messages=user(m))
+    check_sdk_error(exc.value, 429, "rate_limit_error", "upstream_rate_limited")
+    retry_after = int(exc.value.response.headers["retry-after"])
+    assert header[0] <= retry_after <= header[1], retry_after
+    sent = mock.requests(contains=m)
+    assert len(sent) == attempts
+    if spacing:
+        waited = sent[1]["time"] - sent[0]["time"]
+        assert spacing[0] <= waited <= spacing[1], f"the retry waited {waited:.3f} s"
+
+
 # --- 502 ------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("stream", [False, True], ids=["non-stream", "stream"])
