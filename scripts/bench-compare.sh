@@ -23,18 +23,7 @@ upstream_port=$(free_port)
 declare -A url pid
 for name in before after; do
     bin="${!name}"
-    mkdir -p "$work/$name/data/tokenizers"
-    cp "${SLUICE_DATA_DIR:-./.sluice}/tokenizers/cl100k_base.tiktoken" "$work/$name/data/tokenizers/"
-    cat > "$work/$name/config.json" <<JSON
-{
-  "data_dir": "$work/$name/data",
-  "log_level": "warning",
-  "providers": [ { "name": "bench", "kind": "openai", "base_url": "http://127.0.0.1:$upstream_port/v1" } ],
-  "models": [ { "name": "bench", "deployments": [ { "provider": "bench", "model": "bench" } ] } ]
-}
-JSON
-    export SLUICE_CONFIG="$work/$name/config.json"
-    key=$("$bin" keys create --tenant bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+    bench_instance "$work/$name" "$bin"
     port=$(free_port)
     SLUICE_HTTP_PORT=$port SLUICE_VECTOR_ADDRESS="127.0.0.1:$(free_port)" "$bin" serve > "$work/$name.log" 2>&1 &
     pids+=($!)

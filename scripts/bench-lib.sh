@@ -33,3 +33,21 @@ wait_http() {
     echo "bench: $1 never answered" >&2
     exit 1
 }
+
+# bench_instance DIR BIN: writes DIR/config.json (data in DIR/data with the tokenizer, one `bench` model on the
+# fixed-answer upstream at $upstream_port), exports SLUICE_CONFIG to it, and sets `key` to a new API key made by BIN.
+bench_instance() {
+    local dir="$1" sluice="$2"
+    mkdir -p "$dir/data/tokenizers"
+    cp "${SLUICE_DATA_DIR:-./.sluice}/tokenizers/cl100k_base.tiktoken" "$dir/data/tokenizers/"
+    cat > "$dir/config.json" <<JSON
+{
+  "data_dir": "$dir/data",
+  "log_level": "warning",
+  "providers": [ { "name": "bench", "kind": "openai", "base_url": "http://127.0.0.1:$upstream_port/v1" } ],
+  "models": [ { "name": "bench", "deployments": [ { "provider": "bench", "model": "bench" } ] } ]
+}
+JSON
+    export SLUICE_CONFIG="$dir/config.json"
+    key=$("$sluice" keys create --tenant bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+}

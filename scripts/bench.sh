@@ -46,18 +46,7 @@ upstream_port=$(free_port)
 "$bench_bin" upstream --port "$upstream_port" & pids+=($!)
 upstream_pid=$!
 
-mkdir -p "$work/data/tokenizers"
-cp "${SLUICE_DATA_DIR:-./.sluice}/tokenizers/cl100k_base.tiktoken" "$work/data/tokenizers/"
-cat > "$work/config.json" <<JSON
-{
-  "data_dir": "$work/data",
-  "log_level": "warning",
-  "providers": [ { "name": "bench", "kind": "openai", "base_url": "http://127.0.0.1:$upstream_port/v1" } ],
-  "models": [ { "name": "bench", "deployments": [ { "provider": "bench", "model": "bench" } ] } ]
-}
-JSON
-export SLUICE_CONFIG="$work/config.json"
-key=$("$bin" keys create --tenant bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+bench_instance "$work" "$bin"
 
 aio_port=$(free_port)
 SLUICE_HTTP_PORT=$aio_port "$bin" serve > "$work/aio.log" 2>&1 & pids+=($!)
