@@ -12,16 +12,17 @@
 /// with a service credential in `authorization: Bearer <service credential>` metadata. Every call also
 /// carries `x-request-id` and a deadline.
 ///
-/// What is served today: Authorize, RecordUsage, RecordUsageBatch, CreateKey, ListKeys, RevokeKey and
-/// QueryUsage; every other RPC answers UNIMPLEMENTED. The admin RPCs among them (CreateKey, ListKeys, RevokeKey,
-/// QueryUsage) trust the
+/// What is served today: Authorize, RecordUsage, RecordUsageBatch, CreateKey, ListKeys, RevokeKey, QueryUsage,
+/// SetPolicy and GetPolicy; every other RPC answers UNIMPLEMENTED. The admin RPCs among them (CreateKey,
+/// ListKeys, RevokeKey, QueryUsage, SetPolicy, GetPolicy) trust the
 /// service credential: its holder acts as platform admin, and when no service credential is configured
 /// (`grpc.internal_token_env`), so does anyone who reaches the port, so bind governance to loopback or a
 /// Unix socket then. Per-principal role checks (ROLE_TENANT_ADMIN for its own tenant, ROLE_AUDITOR for
-/// reading) come with the admin API. Not built yet, and so neither enforced nor reported: rate limits,
-/// budgets and reservations (DENIAL_REASON_RATE_LIMITED and _BUDGET_EXHAUSTED, `rate_limit`,
-/// `reservation_id`, the reserved amounts, TPM), content screening, projects, users, disabled tenants and
-/// key expiry. Fields for them are ignored on input and unset on output, except where a comment says a
+/// reading) come with the admin API. Policies hold model allow-lists, requests per minute (counted in the
+/// governance process: replicas do not share counts yet) and route overrides. Not built yet, and so neither
+/// enforced nor reported: tokens per minute, budgets and reservations (DENIAL_REASON_BUDGET_EXHAUSTED,
+/// `reservation_id`, the reserved amounts, the token half of `rate_limit`), content screening, projects, users,
+/// disabled tenants and key expiry. Fields for them are ignored on input and unset on output, except where a comment says a
 /// request that sets them is refused.
 ///
 /// Secrets: a plaintext API key appears in exactly two places: `CreateKeyResponse.plaintext_key` (once, at
@@ -585,7 +586,8 @@ extension Sluice_Governance_V1_GovernanceService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Returns the policy of a tenant or key, with current budget consumption.
+        /// > Returns the policy of a tenant (by name or id) or key: an empty policy when none was set, NOT_FOUND for an
+        /// > unknown tenant or key.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Sluice_Governance_V1_GetPolicyRequest` messages.
@@ -603,7 +605,9 @@ extension Sluice_Governance_V1_GovernanceService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Replaces the policy of a tenant or key.
+        /// > Replaces the policy of a tenant (by name or id) or key, whole or not at all; it applies to running
+        /// > instances on the same database within a second (their key cache's lifetime). INVALID_ARGUMENT names the
+        /// > offending field: a limit that is not positive, a malformed model name, a control not enforced yet.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Sluice_Governance_V1_SetPolicyRequest` messages.
@@ -915,7 +919,8 @@ extension Sluice_Governance_V1_GovernanceService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Returns the policy of a tenant or key, with current budget consumption.
+        /// > Returns the policy of a tenant (by name or id) or key: an empty policy when none was set, NOT_FOUND for an
+        /// > unknown tenant or key.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Sluice_Governance_V1_GetPolicyRequest` message.
@@ -933,7 +938,9 @@ extension Sluice_Governance_V1_GovernanceService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Replaces the policy of a tenant or key.
+        /// > Replaces the policy of a tenant (by name or id) or key, whole or not at all; it applies to running
+        /// > instances on the same database within a second (their key cache's lifetime). INVALID_ARGUMENT names the
+        /// > offending field: a limit that is not positive, a malformed model name, a control not enforced yet.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Sluice_Governance_V1_SetPolicyRequest` message.
@@ -1243,7 +1250,8 @@ extension Sluice_Governance_V1_GovernanceService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Returns the policy of a tenant or key, with current budget consumption.
+        /// > Returns the policy of a tenant (by name or id) or key: an empty policy when none was set, NOT_FOUND for an
+        /// > unknown tenant or key.
         ///
         /// - Parameters:
         ///   - request: A `Sluice_Governance_V1_GetPolicyRequest` message.
@@ -1261,7 +1269,9 @@ extension Sluice_Governance_V1_GovernanceService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Replaces the policy of a tenant or key.
+        /// > Replaces the policy of a tenant (by name or id) or key, whole or not at all; it applies to running
+        /// > instances on the same database within a second (their key cache's lifetime). INVALID_ARGUMENT names the
+        /// > offending field: a limit that is not positive, a malformed model name, a control not enforced yet.
         ///
         /// - Parameters:
         ///   - request: A `Sluice_Governance_V1_SetPolicyRequest` message.
@@ -2250,7 +2260,8 @@ extension Sluice_Governance_V1_GovernanceService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Returns the policy of a tenant or key, with current budget consumption.
+        /// > Returns the policy of a tenant (by name or id) or key: an empty policy when none was set, NOT_FOUND for an
+        /// > unknown tenant or key.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Sluice_Governance_V1_GetPolicyRequest` message.
@@ -2273,7 +2284,9 @@ extension Sluice_Governance_V1_GovernanceService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Replaces the policy of a tenant or key.
+        /// > Replaces the policy of a tenant (by name or id) or key, whole or not at all; it applies to running
+        /// > instances on the same database within a second (their key cache's lifetime). INVALID_ARGUMENT names the
+        /// > offending field: a limit that is not positive, a malformed model name, a control not enforced yet.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Sluice_Governance_V1_SetPolicyRequest` message.
@@ -2816,7 +2829,8 @@ extension Sluice_Governance_V1_GovernanceService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Returns the policy of a tenant or key, with current budget consumption.
+        /// > Returns the policy of a tenant (by name or id) or key: an empty policy when none was set, NOT_FOUND for an
+        /// > unknown tenant or key.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Sluice_Governance_V1_GetPolicyRequest` message.
@@ -2850,7 +2864,9 @@ extension Sluice_Governance_V1_GovernanceService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Replaces the policy of a tenant or key.
+        /// > Replaces the policy of a tenant (by name or id) or key, whole or not at all; it applies to running
+        /// > instances on the same database within a second (their key cache's lifetime). INVALID_ARGUMENT names the
+        /// > offending field: a limit that is not positive, a malformed model name, a control not enforced yet.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Sluice_Governance_V1_SetPolicyRequest` message.
@@ -3345,7 +3361,8 @@ extension Sluice_Governance_V1_GovernanceService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Returns the policy of a tenant or key, with current budget consumption.
+    /// > Returns the policy of a tenant (by name or id) or key: an empty policy when none was set, NOT_FOUND for an
+    /// > unknown tenant or key.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Sluice_Governance_V1_GetPolicyRequest` message.
@@ -3374,7 +3391,9 @@ extension Sluice_Governance_V1_GovernanceService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Replaces the policy of a tenant or key.
+    /// > Replaces the policy of a tenant (by name or id) or key, whole or not at all; it applies to running
+    /// > instances on the same database within a second (their key cache's lifetime). INVALID_ARGUMENT names the
+    /// > offending field: a limit that is not positive, a malformed model name, a control not enforced yet.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Sluice_Governance_V1_SetPolicyRequest` message.
@@ -3905,7 +3924,8 @@ extension Sluice_Governance_V1_GovernanceService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Returns the policy of a tenant or key, with current budget consumption.
+    /// > Returns the policy of a tenant (by name or id) or key: an empty policy when none was set, NOT_FOUND for an
+    /// > unknown tenant or key.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -3938,7 +3958,9 @@ extension Sluice_Governance_V1_GovernanceService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Replaces the policy of a tenant or key.
+    /// > Replaces the policy of a tenant (by name or id) or key, whole or not at all; it applies to running
+    /// > instances on the same database within a second (their key cache's lifetime). INVALID_ARGUMENT names the
+    /// > offending field: a limit that is not positive, a malformed model name, a control not enforced yet.
     ///
     /// - Parameters:
     ///   - message: request message to send.

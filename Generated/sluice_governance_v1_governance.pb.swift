@@ -22,16 +22,17 @@
 /// with a service credential in `authorization: Bearer <service credential>` metadata. Every call also
 /// carries `x-request-id` and a deadline.
 ///
-/// What is served today: Authorize, RecordUsage, RecordUsageBatch, CreateKey, ListKeys, RevokeKey and
-/// QueryUsage; every other RPC answers UNIMPLEMENTED. The admin RPCs among them (CreateKey, ListKeys, RevokeKey,
-/// QueryUsage) trust the
+/// What is served today: Authorize, RecordUsage, RecordUsageBatch, CreateKey, ListKeys, RevokeKey, QueryUsage,
+/// SetPolicy and GetPolicy; every other RPC answers UNIMPLEMENTED. The admin RPCs among them (CreateKey,
+/// ListKeys, RevokeKey, QueryUsage, SetPolicy, GetPolicy) trust the
 /// service credential: its holder acts as platform admin, and when no service credential is configured
 /// (`grpc.internal_token_env`), so does anyone who reaches the port, so bind governance to loopback or a
 /// Unix socket then. Per-principal role checks (ROLE_TENANT_ADMIN for its own tenant, ROLE_AUDITOR for
-/// reading) come with the admin API. Not built yet, and so neither enforced nor reported: rate limits,
-/// budgets and reservations (DENIAL_REASON_RATE_LIMITED and _BUDGET_EXHAUSTED, `rate_limit`,
-/// `reservation_id`, the reserved amounts, TPM), content screening, projects, users, disabled tenants and
-/// key expiry. Fields for them are ignored on input and unset on output, except where a comment says a
+/// reading) come with the admin API. Policies hold model allow-lists, requests per minute (counted in the
+/// governance process: replicas do not share counts yet) and route overrides. Not built yet, and so neither
+/// enforced nor reported: tokens per minute, budgets and reservations (DENIAL_REASON_BUDGET_EXHAUSTED,
+/// `reservation_id`, the reserved amounts, the token half of `rate_limit`), content screening, projects, users,
+/// disabled tenants and key expiry. Fields for them are ignored on input and unset on output, except where a comment says a
 /// request that sets them is refused.
 ///
 /// Secrets: a plaintext API key appears in exactly two places: `CreateKeyResponse.plaintext_key` (once, at
@@ -856,6 +857,20 @@ package nonisolated struct Sluice_Governance_V1_RateLimitInfo: Sendable {
   package init() {}
 }
 
+/// A list of public model names or patterns.
+package nonisolated struct Sluice_Governance_V1_ModelList: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The names; `*` stands for any run of characters.
+  package var models: [String] = []
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
 /// The decision, the principal and what it may do.
 package nonisolated struct Sluice_Governance_V1_AuthorizeResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -930,6 +945,13 @@ package nonisolated struct Sluice_Governance_V1_AuthorizeResponse: @unchecked Se
   package var screenContent: Bool {
     get {_storage._screenContent}
     set {_uniqueStorage()._screenContent = newValue}
+  }
+
+  /// The allow-lists of the caller's policies (its tenant's and its key's); a model must match an entry of each,
+  /// as well as `allowed_models`.
+  package var policyAllowLists: [Sluice_Governance_V1_ModelList] {
+    get {_storage._policyAllowLists}
+    set {_uniqueStorage()._policyAllowLists = newValue}
   }
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1685,7 +1707,8 @@ package nonisolated struct Sluice_Governance_V1_Policy: Sendable {
   /// Model allow-list (public names, `*` wildcards). Empty means no restriction at this level.
   package var allowedModels: [String] = []
 
-  /// Requests per minute.
+  /// Requests per minute, positive: a burst of `rpm`, then one request every 60/rpm seconds (no fixed
+  /// windows). A tenant's limit counts every key of the tenant.
   package var rpm: Int32 {
     get {_rpm ?? 0}
     set {_rpm = newValue}
@@ -1695,7 +1718,7 @@ package nonisolated struct Sluice_Governance_V1_Policy: Sendable {
   /// Clears the value of `rpm`. Subsequent reads from it will return its default value.
   package mutating func clearRpm() {self._rpm = nil}
 
-  /// Tokens (prompt + completion) per minute.
+  /// Tokens (prompt + completion) per minute. Not enforced yet: INVALID_ARGUMENT when set.
   package var tpm: Int64 {
     get {_tpm ?? 0}
     set {_tpm = newValue}
@@ -1705,10 +1728,10 @@ package nonisolated struct Sluice_Governance_V1_Policy: Sendable {
   /// Clears the value of `tpm`. Subsequent reads from it will return its default value.
   package mutating func clearTpm() {self._tpm = nil}
 
-  /// Budgets.
+  /// Budgets. Not enforced yet: INVALID_ARGUMENT when set.
   package var budgets: [Sluice_Governance_V1_Budget] = []
 
-  /// Redact PII in prompts and answers.
+  /// Redact PII in prompts and answers. Not enforced yet: INVALID_ARGUMENT when set.
   package var redactPii: Bool {
     get {_redactPii ?? false}
     set {_redactPii = newValue}
@@ -1718,7 +1741,7 @@ package nonisolated struct Sluice_Governance_V1_Policy: Sendable {
   /// Clears the value of `redactPii`. Subsequent reads from it will return its default value.
   package mutating func clearRedactPii() {self._redactPii = nil}
 
-  /// Moderate prompts and answers.
+  /// Moderate prompts and answers. Not enforced yet: INVALID_ARGUMENT when set.
   package var moderate: Bool {
     get {_moderate ?? false}
     set {_moderate = newValue}
@@ -1748,7 +1771,7 @@ package nonisolated struct Sluice_Governance_V1_Policy: Sendable {
   /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
   package mutating func clearUpdatedAt() {self._updatedAt = nil}
 
-  /// Principal string of the last changer; set by the service.
+  /// Reserved: the principal string of the last changer.
   package var updatedBy: String = String()
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1852,13 +1875,15 @@ package nonisolated struct Sluice_Governance_V1_GetPolicyResponse: @unchecked Se
   /// Clears the value of `policy`. Subsequent reads from it will return its default value.
   package mutating func clearPolicy() {_uniqueStorage()._policy = nil}
 
-  /// Consumption of each budget of the policy.
+  /// Reserved: the consumption of each budget of the policy (budgets are not enforced yet).
   package var budgets: [Sluice_Governance_V1_BudgetStatus] {
     get {_storage._budgets}
     set {_uniqueStorage()._budgets = newValue}
   }
 
-  /// For a key: the effective policy after narrowing by the tenant's.
+  /// For a key: the effective policy after narrowing by the tenant's (the smaller `rpm`, the stricter
+  /// switch). `allowed_models` holds the list when exactly one of the two sets one; when both do, a model
+  /// must match both, and each policy holds its own.
   package var effective: Sluice_Governance_V1_Policy {
     get {_storage._effective ?? Sluice_Governance_V1_Policy()}
     set {_uniqueStorage()._effective = newValue}
@@ -2451,9 +2476,39 @@ nonisolated extension Sluice_Governance_V1_RateLimitInfo: SwiftProtobuf.Message,
   }
 }
 
+nonisolated extension Sluice_Governance_V1_ModelList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".ModelList"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}models\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.models) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.models.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.models, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Sluice_Governance_V1_ModelList, rhs: Sluice_Governance_V1_ModelList) -> Bool {
+    if lhs.models != rhs.models {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Sluice_Governance_V1_AuthorizeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".AuthorizeResponse"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}decision\0\u{1}reason\0\u{1}message\0\u{1}principal\0\u{3}allowed_models\0\u{3}rate_limit\0\u{3}reservation_id\0\u{3}reserved_tokens\0\u{3}reserved_micros\0\u{3}screen_content\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}decision\0\u{1}reason\0\u{1}message\0\u{1}principal\0\u{3}allowed_models\0\u{3}rate_limit\0\u{3}reservation_id\0\u{3}reserved_tokens\0\u{3}reserved_micros\0\u{3}screen_content\0\u{3}policy_allow_lists\0")
 
   fileprivate class _StorageClass {
     var _decision: Sluice_Governance_V1_Decision = .unspecified
@@ -2466,6 +2521,7 @@ nonisolated extension Sluice_Governance_V1_AuthorizeResponse: SwiftProtobuf.Mess
     var _reservedTokens: Int64 = 0
     var _reservedMicros: Int64 = 0
     var _screenContent: Bool = false
+    var _policyAllowLists: [Sluice_Governance_V1_ModelList] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2486,6 +2542,7 @@ nonisolated extension Sluice_Governance_V1_AuthorizeResponse: SwiftProtobuf.Mess
       _reservedTokens = source._reservedTokens
       _reservedMicros = source._reservedMicros
       _screenContent = source._screenContent
+      _policyAllowLists = source._policyAllowLists
     }
   }
 
@@ -2514,6 +2571,7 @@ nonisolated extension Sluice_Governance_V1_AuthorizeResponse: SwiftProtobuf.Mess
         case 8: try { try decoder.decodeSingularInt64Field(value: &_storage._reservedTokens) }()
         case 9: try { try decoder.decodeSingularInt64Field(value: &_storage._reservedMicros) }()
         case 10: try { try decoder.decodeSingularBoolField(value: &_storage._screenContent) }()
+        case 11: try { try decoder.decodeRepeatedMessageField(value: &_storage._policyAllowLists) }()
         default: break
         }
       }
@@ -2556,6 +2614,9 @@ nonisolated extension Sluice_Governance_V1_AuthorizeResponse: SwiftProtobuf.Mess
       if _storage._screenContent != false {
         try visitor.visitSingularBoolField(value: _storage._screenContent, fieldNumber: 10)
       }
+      if !_storage._policyAllowLists.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._policyAllowLists, fieldNumber: 11)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2575,6 +2636,7 @@ nonisolated extension Sluice_Governance_V1_AuthorizeResponse: SwiftProtobuf.Mess
         if _storage._reservedTokens != rhs_storage._reservedTokens {return false}
         if _storage._reservedMicros != rhs_storage._reservedMicros {return false}
         if _storage._screenContent != rhs_storage._screenContent {return false}
+        if _storage._policyAllowLists != rhs_storage._policyAllowLists {return false}
         return true
       }
       if !storagesAreEqual {return false}

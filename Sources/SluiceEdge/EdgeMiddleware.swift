@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import SluiceGovernance
 import SluiceInference
 
 /// Gives every request an id, shapes every error (as an OpenAI error object, or as RFC 9457 problem details on the
@@ -28,10 +29,19 @@ struct EdgeMiddleware: RouterMiddleware {
             response = try await next(request, context)
             response.headers[EdgeHeaders.requestID] = context.requestID
         } catch {
-            let error = Self.openAIError(for: error)
+            var extraHeaders = HTTPFields()
+            var cause = error
+            if let annotated = error as? ErrorWithHeaders {
+                extraHeaders = annotated.headers
+                cause = annotated.error
+            } else if let refused = error as? GovernanceError, let state = refused.requestLimit {
+                extraHeaders = RateLimitHeaders.fields(state)
+            }
+            let shaped = Self.openAIError(for: cause)
             response =
                 request.uri.path.hasPrefix("/api/")
-                ? error.problemResponse(requestID: context.requestID) : error.response(requestID: context.requestID)
+                ? shaped.problemResponse(requestID: context.requestID) : shaped.response(requestID: context.requestID)
+            response.headers.append(contentsOf: extraHeaders)
             if response.status.code >= 500 {
                 logger.error(
                     "request failed",

@@ -159,6 +159,15 @@ package struct OpenAIError: Error, Sendable {
             self.init(.notFound, type: "invalid_request_error", code: "not_found", message: error.message)
         case .invalidArgument:
             self.init(.badRequest, type: "invalid_request_error", code: "invalid_parameter", message: error.message)
+        case .rateLimited:
+            let wait = error.retryAfter ?? .seconds(1)
+            self.init(
+                .tooManyRequests,
+                type: "requests",
+                code: "rate_limit_exceeded",
+                message: error.message,
+                retryAfterSeconds: max(1, Int((wait / .seconds(1)).rounded(.up)))
+            )
         case .unavailable:
             self.init(
                 .serviceUnavailable,

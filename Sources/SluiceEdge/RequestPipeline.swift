@@ -89,6 +89,7 @@ package struct RequestPipeline: Sendable {
             services: services,
             timer: ServiceTimer()
         )
+        let limitHeaders = RateLimitHeaders.fields(authorization.requestLimit)
         let answer: RouteAnswer
         do {
             answer = try await route.respond(to: call, in: exchange)
@@ -96,7 +97,7 @@ package struct RequestPipeline: Sendable {
             if let model = subject.model {
                 record(Metered(model: model), exchange: exchange, context: context, outcome: Self.outcome(error))
             }
-            throw error
+            throw limitHeaders.isEmpty ? error : ErrorWithHeaders(error: error, headers: limitHeaders)
         }
         switch answer {
         case .complete(let body):
@@ -104,6 +105,7 @@ package struct RequestPipeline: Sendable {
                 record(metered, exchange: exchange, context: context, outcome: "ok")
             }
             var headers = body.headers
+            headers.append(contentsOf: limitHeaders)
             if headers[.contentType] == nil { headers[.contentType] = "application/json" }
             headers[EdgeHeaders.overhead] = Self.overhead(context: context, timer: exchange.timer)
             return Response(
@@ -111,7 +113,8 @@ package struct RequestPipeline: Sendable {
                 headers: headers,
                 body: .init(byteBuffer: ByteBuffer(bytes: body.bytes))
             )
-        case .stream(let stream):
+        case .stream(var stream):
+            stream.headers.append(contentsOf: limitHeaders)
             return self.stream(stream, exchange: exchange, context: context)
         }
     }

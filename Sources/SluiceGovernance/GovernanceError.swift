@@ -6,6 +6,10 @@ package struct GovernanceError: Error, Sendable, Hashable, CustomStringConvertib
     package var code: Code
     /// A message safe to show to the caller.
     package var message: String
+    /// For ``Code/rateLimited``: how long until a request could be admitted.
+    package var retryAfter: Duration?
+    /// For ``Code/rateLimited``: the state of the limit that refused.
+    package var requestLimit: RequestLimiter.State?
 
     /// Creates an error.
     ///
@@ -55,11 +59,13 @@ package struct GovernanceError: Error, Sendable, Hashable, CustomStringConvertib
         package static let `internal` = Code("internal")
         /// The governance service could not be reached, or did not answer in time.
         package static let unavailable = Code("unavailable")
+        /// A requests-per-minute limit of the caller's policies is reached.
+        package static let rateLimited = Code("rate_limited")
 
         private static let all: [Code] = [
             .unauthenticated, .revoked, .modelNotAllowed, .permissionDenied, .routeNotAllowed, .notFound,
             .invalidArgument,
-            .internal, .unavailable,
+            .internal, .unavailable, .rateLimited,
         ]
     }
 }

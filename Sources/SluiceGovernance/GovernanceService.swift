@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// The governance service: who is calling, what they may do, and what they used.
 ///
@@ -59,6 +59,43 @@ package protocol GovernanceService: Sendable {
     /// - Returns: The rows and their totals.
     /// - Throws: ``GovernanceError`` `invalidArgument` for a malformed query, `notFound` for an unknown tenant.
     func queryUsage(_ query: UsageQuery) async throws -> UsageReport
+
+    /// Replaces the policy of a tenant (by name or id) or a key.
+    ///
+    /// - Parameters:
+    ///   - policy: The new policy.
+    ///   - scope: What it applies to.
+    /// - Returns: The stored policy, its scope resolved to ids.
+    /// - Throws: ``GovernanceError`` `invalidArgument` naming the offending field, `notFound` for an unknown scope.
+    @discardableResult
+    func setPolicy(_ policy: Policy, for scope: Policy.Scope) async throws -> PolicyRecord
+
+    /// The policy of a tenant (by name or id) or a key; an empty policy when none was set.
+    ///
+    /// - Parameter scope: What it applies to.
+    /// - Returns: The policy, and for a key its effective policy.
+    /// - Throws: ``GovernanceError`` `notFound` for an unknown scope.
+    func policy(for scope: Policy.Scope) async throws -> PolicyRecord
+}
+
+/// A stored policy.
+package struct PolicyRecord: Sendable, Hashable {
+    /// What it applies to, by id.
+    package var scope: Policy.Scope
+    /// The policy.
+    package var policy: Policy
+    /// When it was last set; `nil` when it never was.
+    package var updatedAt: Date?
+    /// For a key: the tightest of its tenant's policy and its own.
+    package var effective: EffectivePolicy?
+
+    /// Creates a record.
+    package init(scope: Policy.Scope, policy: Policy, updatedAt: Date?, effective: EffectivePolicy? = nil) {
+        self.scope = scope
+        self.policy = policy
+        self.updatedAt = updatedAt
+        self.effective = effective
+    }
 }
 
 extension GovernanceService {
@@ -174,8 +211,12 @@ package enum Role: String, Sendable, Hashable, Codable, CaseIterable {
 package struct Authorization: Sendable, Hashable {
     /// Who is calling.
     package var principal: Principal
-    /// The models the caller may use, or `nil` for every model.
+    /// The models the caller's key may use, or `nil` for every model.
     package var allowedModels: [String]?
+    /// The allow-lists of the caller's policies; a model must match each.
+    package var policyAllowLists: [[String]] = []
+    /// The tightest requests-per-minute limit that counted this request, for `x-ratelimit-*-requests`.
+    package var requestLimit: RequestLimiter.State?
 
     /// Creates an authorization.
     ///
@@ -193,9 +234,10 @@ package struct Authorization: Sendable, Hashable {
     /// `gpt-4o-mini`).
     ///
     /// - Parameter model: The public model name.
-    /// - Returns: `true` when no allow-list applies or an entry matches the model.
+    /// - Returns: `true` when the key's allow-list (if any) and every policy allow-list have an entry that matches.
     package func allows(model: String) -> Bool {
-        allowedModels.map { $0.contains { Self.matches(model, pattern: $0) } } ?? true
+        (allowedModels.map { $0.contains { Self.matches(model, pattern: $0) } } ?? true)
+            && policyAllowLists.allSatisfy { list in list.contains { Self.matches(model, pattern: $0) } }
     }
 
     /// Whether a name matches an allow-list entry in which `*` stands for any run of characters.

@@ -99,6 +99,17 @@ package struct GovernanceStore: Sendable {
                     """
             )
         }
+        migrator.registerMigration("v5: policies") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE policy (
+                        scope TEXT PRIMARY KEY NOT NULL,
+                        body TEXT NOT NULL,
+                        updated_at DATETIME NOT NULL
+                    );
+                    """
+            )
+        }
         return migrator
     }
 }

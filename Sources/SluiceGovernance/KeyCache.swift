@@ -64,6 +64,11 @@ package final class KeyCache<Record: Sendable>: Sendable {
     /// Drops a key's entry.
     ///
     /// - Parameter id: The key.
+    /// Forgets every entry: after a change that concerns many keys, such as a tenant's policy.
+    package func removeAll() {
+        entries.withLock { $0.removeAll() }
+    }
+
     package func remove(_ id: String) {
         _ = entries.withLock { $0.removeValue(forKey: id) }
     }

@@ -15,6 +15,7 @@ package struct LocalGovernanceService: GovernanceService {
     private let logger: Logger
     private let keys: KeyCache<StoredKey>
     private let prices: PriceBook
+    private let limiter = RequestLimiter()
 
     /// Creates the service.
     ///
@@ -60,15 +61,34 @@ package struct LocalGovernanceService: GovernanceService {
             throw GovernanceError(.revoked, "This API key has been revoked")
         }
         let roles = record.roles
-        let authorization = Authorization(principal: record.principal, allowedModels: record.allowedModels)
+        let effective = Policy.tightest(record.policies.map(\.policy))
+        var authorization = Authorization(principal: record.principal, allowedModels: record.allowedModels)
+        authorization.policyAllowLists = effective.allowLists
         if request.operation == .admin, !roles.contains(.admin) {
             throw GovernanceError(.permissionDenied, "This API key may not perform administrative calls")
         }
         if let model = request.model, !authorization.allows(model: model) {
             throw GovernanceError(.modelNotAllowed, "This API key may not use the model '\(model)'")
         }
-        if request.route != nil, !roles.contains(.admin) {
+        // A policy's switch decides route overrides; without one, the admin role does.
+        if request.route != nil, !(effective.allowRouteOverride ?? roles.contains(.admin)) {
             throw GovernanceError(.routeNotAllowed, "This API key may not override routes")
+        }
+        // A changed limit starts afresh rather than inheriting the old limit's count.
+        let limits = record.policies.compactMap { scope, policy in
+            policy.requestsPerMinute.map { RequestLimiter.Limit(scope: "\(scope)#\($0)", perMinute: $0) }
+        }
+        switch limiter.admit(limits) {
+        case .admitted(let state):
+            authorization.requestLimit = state
+        case .refused(let state, let retryAfter):
+            var error = GovernanceError(
+                .rateLimited,
+                "Rate limit reached: \(state.limit) requests per minute; retry after the Retry-After interval"
+            )
+            error.retryAfter = retryAfter
+            error.requestLimit = state
+            throw error
         }
         return authorization
     }
@@ -79,8 +99,10 @@ package struct LocalGovernanceService: GovernanceService {
                 db,
                 sql: """
                     SELECT k.id, k.tenant_id, t.name AS tenant_name, k.secret_sha256, k.allowed_models, k.roles,
-                           k.revoked_at
+                           k.revoked_at, pt.body AS tenant_policy, pk.body AS key_policy
                     FROM api_key k JOIN tenant t ON t.id = k.tenant_id
+                    LEFT JOIN policy pt ON pt.scope = 'tenant:' || k.tenant_id
+                    LEFT JOIN policy pk ON pk.scope = 'key:' || k.id
                     WHERE k.id = ?
                     """,
                 arguments: [id]
@@ -152,6 +174,101 @@ package struct LocalGovernanceService: GovernanceService {
         }
         let micros = price.cost(promptTokens: record.promptTokens, completionTokens: record.completionTokens)
         return (micros, !record.isEstimated)
+    }
+
+    // MARK: - Policies
+
+    /// Replaces a tenant's or a key's policy; it applies within the key-cache lifetime (1 s) on every instance
+    /// sharing the database.
+    ///
+    /// Rate limits in tokens, budgets and content controls are refused until Sluice enforces them, so that no
+    /// policy promises what it does not do.
+    @discardableResult
+    package func setPolicy(_ policy: Policy, for scope: Policy.Scope) async throws -> PolicyRecord {
+        try policy.validate()
+        if policy.tokensPerMinute != nil {
+            throw GovernanceError(
+                .invalidArgument,
+                "tpm is not enforced yet; set rpm, allowed_models or route overrides"
+            )
+        }
+        if !policy.budgets.isEmpty {
+            throw GovernanceError(
+                .invalidArgument,
+                "budgets are not enforced yet; set rpm, allowed_models or route overrides"
+            )
+        }
+        let body = String(decoding: try JSONEncoder().encode(policy), as: UTF8.self)
+        let now = Date()
+        let resolved = try await store.writer.write { db -> Policy.Scope in
+            let resolved = try Self.resolve(scope, db)
+            try db.execute(
+                sql: """
+                    INSERT INTO policy (scope, body, updated_at) VALUES (?, ?, ?)
+                    ON CONFLICT(scope) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at
+                    """,
+                arguments: [resolved.description, body, now]
+            )
+            try Self.audit(
+                db,
+                actor: "system",
+                action: "policy.set",
+                target: resolved.description,
+                outcome: "ok",
+                details: body
+            )
+            return resolved
+        }
+        keys.removeAll()
+        logger.info("policy set", metadata: ["scope": "\(resolved)"])
+        return try await self.policy(for: resolved)
+    }
+
+    /// A tenant's or a key's policy (empty when none was set); for a key, also its effective policy.
+    package func policy(for scope: Policy.Scope) async throws -> PolicyRecord {
+        try await store.writer.read { db in
+            let resolved = try Self.resolve(scope, db)
+            func stored(_ scope: Policy.Scope) throws -> (Policy, Date)? {
+                try Row.fetchOne(
+                    db,
+                    sql: "SELECT body, updated_at FROM policy WHERE scope = ?",
+                    arguments: [scope.description]
+                )
+                .flatMap { row in Self.decodePolicy(row["body"]).map { ($0, row["updated_at"]) } }
+            }
+            let own = try stored(resolved)
+            var record = PolicyRecord(scope: resolved, policy: own?.0 ?? Policy(), updatedAt: own?.1)
+            if case .key(let id) = resolved {
+                let tenant = try String.fetchOne(db, sql: "SELECT tenant_id FROM api_key WHERE id = ?", arguments: [id])
+                let tenantPolicy = try tenant.flatMap { try stored(.tenant($0)) }?.0
+                record.effective = Policy.tightest([tenantPolicy, own?.0].compactMap { $0 })
+            }
+            return record
+        }
+    }
+
+    /// A scope by ids: a tenant named by name or id, or an existing key.
+    private static func resolve(_ scope: Policy.Scope, _ db: Database) throws -> Policy.Scope {
+        switch scope {
+        case .tenant(let tenant):
+            guard
+                let id = try String.fetchOne(
+                    db,
+                    sql: "SELECT id FROM tenant WHERE id = ?1 OR name = ?1",
+                    arguments: [tenant]
+                )
+            else { throw GovernanceError(.notFound, "No tenant is named '\(tenant)' or has that id") }
+            return .tenant(id)
+        case .key(let id):
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM api_key WHERE id = ?", arguments: [id]) != nil else {
+                throw GovernanceError(.notFound, "No API key has the id '\(id)'")
+            }
+            return .key(id)
+        }
+    }
+
+    static func decodePolicy(_ body: String?) -> Policy? {
+        body.flatMap { try? JSONDecoder().decode(Policy.self, from: Data($0.utf8)) }
     }
 
     // MARK: - Usage queries
@@ -411,6 +528,8 @@ package struct LocalGovernanceService: GovernanceService {
         var allowedModels: [String]?
         var roles: [Role]
         var isRevoked: Bool
+        /// The policies of the key's scopes, each with its scope's name: the tenant's, then the key's.
+        var policies: [(scope: String, policy: Policy)]
 
         init(row: Row) {
             roles = LocalGovernanceService.decodeRoles(row["roles"])
@@ -423,6 +542,10 @@ package struct LocalGovernanceService: GovernanceService {
             secretSHA256 = (row["secret_sha256"] as Data?).map(Array.init) ?? []
             allowedModels = LocalGovernanceService.decodeModels(row["allowed_models"])
             isRevoked = (row["revoked_at"] as Date?) != nil
+            let tenantScope = Policy.Scope.tenant(row["tenant_id"]).description
+            let keyScope = Policy.Scope.key(row["id"]).description
+            policies = [(tenantScope, row["tenant_policy"] as String?), (keyScope, row["key_policy"] as String?)]
+                .compactMap { scope, body in body.flatMap(LocalGovernanceService.decodePolicy).map { (scope, $0) } }
         }
     }
 

@@ -104,6 +104,12 @@ extension Sluice_Governance_V1_AuthorizeResponse {
         decision = .allowed
         principal = Sluice_Governance_V1_Principal(authorization.principal)
         allowedModels = AllowedModels.encode(authorization.allowedModels)
+        policyAllowLists = authorization.policyAllowLists.map { list in
+            var models = Sluice_Governance_V1_ModelList()
+            models.models = list
+            return models
+        }
+        if let state = authorization.requestLimit { rateLimit = Sluice_Governance_V1_RateLimitInfo(state) }
     }
 
     /// A denied decision, when the error is a denial.
@@ -115,12 +121,17 @@ extension Sluice_Governance_V1_AuthorizeResponse {
         case .modelNotAllowed: reason = .modelNotAllowed
         case .permissionDenied: reason = .permissionDenied
         case .routeNotAllowed: reason = .routeNotAllowed
+        case .rateLimited: reason = .rateLimited
         default: return nil
         }
         self.init()
         decision = .denied
         self.reason = reason
         message = error.message
+        if let state = error.requestLimit {
+            rateLimit = Sluice_Governance_V1_RateLimitInfo(state)
+            rateLimit.retryAfterMs = Int64((error.retryAfter ?? .zero) / .milliseconds(1)) + 1
+        }
     }
 }
 
@@ -129,6 +140,31 @@ extension Authorization {
         self.init(
             principal: Principal(proto: proto.principal),
             allowedModels: AllowedModels.decode(proto.allowedModels)
+        )
+        policyAllowLists = proto.policyAllowLists.map(\.models)
+        if proto.hasRateLimit, proto.rateLimit.limitRequests > 0 {
+            requestLimit = RequestLimiter.State(proto: proto.rateLimit)
+        }
+    }
+}
+
+extension Sluice_Governance_V1_RateLimitInfo {
+    /// The requests half of the rate-limit state.
+    init(_ state: RequestLimiter.State) {
+        self.init()
+        limitRequests = Int64(state.limit)
+        remainingRequests = Int64(state.remaining)
+        resetRequestsMs = Int64((state.reset / .milliseconds(1)).rounded(.up))
+    }
+}
+
+extension RequestLimiter.State {
+    /// Decodes the requests half of a rate-limit state.
+    init(proto: Sluice_Governance_V1_RateLimitInfo) {
+        self.init(
+            limit: Int(proto.limitRequests),
+            remaining: Int(proto.remainingRequests),
+            reset: .milliseconds(proto.resetRequestsMs)
         )
     }
 }
@@ -142,9 +178,14 @@ extension GovernanceError {
             case .revoked: .revoked
             case .modelNotAllowed: .modelNotAllowed
             case .routeNotAllowed: .routeNotAllowed
+            case .rateLimited: .rateLimited
             default: .permissionDenied
             }
         self.init(code, response.message.isEmpty ? "The request was denied (\(response.reason))" : response.message)
+        if code == .rateLimited, response.hasRateLimit {
+            retryAfter = .milliseconds(response.rateLimit.retryAfterMs)
+            requestLimit = RequestLimiter.State(proto: response.rateLimit)
+        }
     }
 }
 

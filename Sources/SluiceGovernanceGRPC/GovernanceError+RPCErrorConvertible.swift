@@ -11,6 +11,7 @@ extension GovernanceError: RPCErrorConvertible {
         case .invalidArgument: .invalidArgument
         case .internal: .internalError
         case .unavailable: .unavailable
+        case .rateLimited: .resourceExhausted
         default: .unknown
         }
     }

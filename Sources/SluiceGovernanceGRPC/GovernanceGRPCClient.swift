@@ -212,6 +212,39 @@ package struct GovernanceGRPCClient<Transport: ClientTransport>: GovernanceServi
         return UsageReport(rows: rows, totals: totals)
     }
 
+    /// Replaces a policy with the remote service.
+    ///
+    /// - Parameters:
+    ///   - policy: The new policy.
+    ///   - scope: What it applies to.
+    /// - Returns: The stored policy.
+    /// - Throws: ``GovernanceError``.
+    @discardableResult
+    package func setPolicy(_ policy: Policy, for scope: Policy.Scope) async throws -> PolicyRecord {
+        var message = Sluice_Governance_V1_SetPolicyRequest()
+        message.policy = Sluice_Governance_V1_Policy(policy, scope: scope, updatedAt: nil)
+        let request = message
+        let response = try await call(metadata(requestID: "")) { metadata, options in
+            try await client.setPolicy(request, metadata: metadata, options: options)
+        }
+        return try PolicyRecord(proto: response)
+    }
+
+    /// Reads a policy from the remote service.
+    ///
+    /// - Parameter scope: What it applies to.
+    /// - Returns: The stored policy.
+    /// - Throws: ``GovernanceError``.
+    package func policy(for scope: Policy.Scope) async throws -> PolicyRecord {
+        var message = Sluice_Governance_V1_GetPolicyRequest()
+        message.scope = Sluice_Governance_V1_PolicyScope(scope)
+        let request = message
+        let response = try await call(metadata(requestID: "")) { metadata, options in
+            try await client.getPolicy(request, metadata: metadata, options: options)
+        }
+        return try PolicyRecord(proto: response)
+    }
+
     private func metadata(requestID: String) -> Metadata {
         var metadata: Metadata = [:]
         if let authorization { metadata.addString(authorization, forKey: "authorization") }

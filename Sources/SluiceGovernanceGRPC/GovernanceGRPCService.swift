@@ -7,7 +7,7 @@ import SluiceProtos
 /// Serves a ``GovernanceService`` as `sluice.governance.v1.GovernanceService`.
 ///
 /// Only the RPCs the domain implements are registered: `Authorize`, `RecordUsage`, `RecordUsageBatch`, `CreateKey`,
-/// `ListKeys`, `RevokeKey` and `QueryUsage`. Every other RPC of the proto gets grpc-swift's own `UNIMPLEMENTED` status, so the service does not
+/// `ListKeys`, `RevokeKey`, `QueryUsage`, `SetPolicy` and `GetPolicy`. Every other RPC of the proto gets grpc-swift's own `UNIMPLEMENTED` status, so the service does not
 /// conform to the generated service protocols, which would need a handler for each.
 ///
 /// As the proto requires, a denied authorization (`unauthenticated`, `permission_denied`, `model_not_allowed`) is a
@@ -37,7 +37,7 @@ package struct GovernanceGRPCService: RegistrableRPCService {
         self.drain = drain
     }
 
-    /// Registers the seven implemented methods with the server's router.
+    /// Registers the nine implemented methods with the server's router.
     ///
     /// - Parameters:
     ///   - router: The router to register with.
@@ -49,6 +49,8 @@ package struct GovernanceGRPCService: RegistrableRPCService {
         Self.register(Methods.ListKeys.self, with: &router, handler: listKeys)
         Self.register(Methods.RevokeKey.self, with: &router, handler: revokeKey)
         Self.register(Methods.QueryUsage.self, with: &router, handler: queryUsage)
+        Self.register(Methods.SetPolicy.self, with: &router, handler: setPolicy)
+        Self.register(Methods.GetPolicy.self, with: &router, handler: getPolicy)
     }
 
     private func authorize(
@@ -218,6 +220,27 @@ package struct GovernanceGRPCService: RegistrableRPCService {
         response.totals = Sluice_Governance_V1_UsageRow(report.totals)
         if offset + size < report.rows.count { response.nextPageToken = UsagePageToken.token(offset: offset + size) }
         return ServerResponse(message: response)
+    }
+
+    private func setPolicy(
+        _ request: ServerRequest<Sluice_Governance_V1_SetPolicyRequest>,
+        _ context: ServerContext
+    ) async throws -> ServerResponse<Sluice_Governance_V1_GetPolicyResponse> {
+        let scope = try Policy.Scope(proto: request.message.policy.scope)
+        let policy = try Policy(proto: request.message.policy)
+        let service = self.service
+        let record = try await perform(context) { try await service.setPolicy(policy, for: scope) }
+        return ServerResponse(message: Sluice_Governance_V1_GetPolicyResponse(record))
+    }
+
+    private func getPolicy(
+        _ request: ServerRequest<Sluice_Governance_V1_GetPolicyRequest>,
+        _ context: ServerContext
+    ) async throws -> ServerResponse<Sluice_Governance_V1_GetPolicyResponse> {
+        let scope = try Policy.Scope(proto: request.message.scope)
+        let service = self.service
+        let record = try await perform(context) { try await service.policy(for: scope) }
+        return ServerResponse(message: Sluice_Governance_V1_GetPolicyResponse(record))
     }
 
     /// Registers one unary method with protobuf serialization.

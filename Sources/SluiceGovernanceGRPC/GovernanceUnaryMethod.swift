@@ -16,3 +16,5 @@ extension Sluice_Governance_V1_GovernanceService.Method.CreateKey: GovernanceUna
 extension Sluice_Governance_V1_GovernanceService.Method.ListKeys: GovernanceUnaryMethod {}
 extension Sluice_Governance_V1_GovernanceService.Method.RevokeKey: GovernanceUnaryMethod {}
 extension Sluice_Governance_V1_GovernanceService.Method.QueryUsage: GovernanceUnaryMethod {}
+extension Sluice_Governance_V1_GovernanceService.Method.SetPolicy: GovernanceUnaryMethod {}
+extension Sluice_Governance_V1_GovernanceService.Method.GetPolicy: GovernanceUnaryMethod {}

@@ -6,7 +6,7 @@ struct SluiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "A self-hosted AI platform: one governed, observable front door to every LLM provider.",
-        subcommands: [ServeCommand.self, ConfigCommand.self, KeysCommand.self, UsageCommand.self],
+        subcommands: [ServeCommand.self, ConfigCommand.self, KeysCommand.self, PolicyCommand.self, UsageCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

@@ -88,6 +88,8 @@ struct UsageRecorderTests {
         func listKeys(tenant: String?) async throws -> [APIKeyInfo] { throw Unsupported() }
         func revokeKey(id: String, reason: String) async throws -> APIKeyInfo { throw Unsupported() }
         func queryUsage(_ query: UsageQuery) async throws -> UsageReport { throw Unsupported() }
+        func setPolicy(_ policy: Policy, for scope: Policy.Scope) async throws -> PolicyRecord { throw Unsupported() }
+        func policy(for scope: Policy.Scope) async throws -> PolicyRecord { throw Unsupported() }
     }
 
     /// A ledger that refuses writes with `error` until it has refused `failures` of them, or until ``recover()``.
@@ -179,6 +181,8 @@ struct UsageRecorderTests {
         func listKeys(tenant: String?) async throws -> [APIKeyInfo] { throw Unsupported() }
         func revokeKey(id: String, reason: String) async throws -> APIKeyInfo { throw Unsupported() }
         func queryUsage(_ query: UsageQuery) async throws -> UsageReport { throw Unsupported() }
+        func setPolicy(_ policy: Policy, for scope: Policy.Scope) async throws -> PolicyRecord { throw Unsupported() }
+        func policy(for scope: Policy.Scope) async throws -> PolicyRecord { throw Unsupported() }
     }
 
     /// What happened, in order, across tasks.

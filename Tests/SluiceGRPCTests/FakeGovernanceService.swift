@@ -9,6 +9,7 @@ final class FakeGovernanceService: GovernanceService {
         var authorizationRequests: [AuthorizationRequest] = []
         var usageRecords: [UsageRecord] = []
         var revocationReasons: [String] = []
+        var policies: [Policy.Scope: PolicyRecord] = [:]
         var nextID = 1
     }
 
@@ -76,6 +77,27 @@ final class FakeGovernanceService: GovernanceService {
         }
         guard let found else { throw GovernanceError(.notFound, "No active API key has the id '\(id)'") }
         return found
+    }
+
+    /// Stores the policy as given; a key's effective policy is its own.
+    func setPolicy(_ policy: Policy, for scope: Policy.Scope) async throws -> PolicyRecord {
+        try policy.validate()
+        let record = PolicyRecord(
+            scope: scope,
+            policy: policy,
+            updatedAt: Date(timeIntervalSince1970: 1_726_200_000),
+            effective: { if case .key = scope { return Policy.tightest([policy]) } else { return nil } }()
+        )
+        state.withLock { $0.policies[scope] = record }
+        return record
+    }
+
+    /// The stored policy, or `notFound`.
+    func policy(for scope: Policy.Scope) async throws -> PolicyRecord {
+        guard let record = state.withLock({ $0.policies[scope] }) else {
+            throw GovernanceError(.notFound, "No policy for \(scope)")
+        }
+        return record
     }
 
     /// Totals of the recorded usage per model, ignoring the range: enough to carry a report across the wire.

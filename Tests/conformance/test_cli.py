@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import openai
 import pytest
 
 from conftest import sluice_binary
@@ -240,6 +241,66 @@ def test_usage_from_the_api_and_the_cli(env):
     assert bad.returncode != 0 and "--by: 'operation'" in bad.stderr
     unknown = run(["usage", "--tenant", "nobody"], env)
     assert unknown.returncode == 1 and "No tenant is named 'nobody'" in unknown.stderr
+
+
+def test_policies_from_the_cli_apply_to_a_running_server(env):
+    """`sluice policy set` on a running server's database: requests per minute with OpenAI's headers and 429, and
+    allow-lists, applied within seconds and without a restart; seen through the official `openai` client."""
+    created = json.loads(run(["keys", "create", "--tenant", "acme", "--json"], env).stdout)
+    port = free_port()
+    server = subprocess.Popen([str(sluice_binary()), "serve"], env=dict(env, SLUICE_HTTP_PORT=str(port)),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_ready(port, server)
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=created["key"], max_retries=0)
+        messages = [{"role": "user", "content": "hi"}]
+
+        # Given a tenant limited to 3 requests a minute, set while the server runs
+        limited = run(["policy", "set", "--tenant", "acme", "--rpm", "3"], env)
+        assert limited.returncode == 0, limited.stderr
+        assert "rpm: 3" in limited.stdout
+
+        # When its key makes four requests at once
+        answers = [client.chat.completions.with_raw_response.create(model="echo", messages=messages)
+                   for _ in range(3)]
+        with pytest.raises(openai.RateLimitError) as refused:
+            client.chat.completions.create(model="echo", messages=messages)
+
+        # Then three are answered, each with OpenAI's headers counting down, and the fourth is a 429 that says when
+        assert [a.headers["x-ratelimit-limit-requests"] for a in answers] == ["3", "3", "3"]
+        assert [a.headers["x-ratelimit-remaining-requests"] for a in answers] == ["2", "1", "0"]
+        assert all(a.headers["x-ratelimit-reset-requests"].endswith("s") for a in answers)
+        error = refused.value
+        assert error.status_code == 429 and error.code == "rate_limit_exceeded"
+        assert 15 <= int(error.response.headers["retry-after"]) <= 20, "one request every 20 s at 3 a minute"
+        assert error.response.headers["x-ratelimit-remaining-requests"] == "0"
+
+        # And raising the limit and narrowing the key's models apply within seconds, without a restart
+        assert run(["policy", "set", "--tenant", "acme", "--rpm", "1000"], env).returncode == 0
+        narrowed = run(["policy", "set", "--key", created["id"], "--models", "gpt-*"], env)
+        assert narrowed.returncode == 0, narrowed.stderr
+        shown = json.loads(run(["policy", "show", "--key", created["id"], "--json"], env).stdout)
+        assert shown["allowed_models"] == ["gpt-*"]
+        assert shown["effective"] == {"allow_lists": [["gpt-*"]], "rpm": 1000, "allow_route_override": None}
+        deadline = time.monotonic() + 5
+        while True:
+            listed = httpx.get(f"http://127.0.0.1:{port}/v1/models",
+                               headers={"Authorization": f"Bearer {created['key']}"})
+            if listed.status_code == 200 and listed.json()["data"] == []:
+                break
+            assert time.monotonic() < deadline, f"the allow-list did not apply within 5 s: {listed.text}"
+            time.sleep(0.1)
+
+        # A policy Sluice cannot enforce yet, or an unknown scope, is refused with a message
+        zero = run(["policy", "set", "--tenant", "acme", "--rpm", "0"], env)
+        assert zero.returncode == 1 and "rpm must be a positive number" in zero.stderr
+        nobody = run(["policy", "show", "--tenant", "nobody"], env)
+        assert nobody.returncode == 1 and "No tenant is named 'nobody'" in nobody.stderr
+        both = run(["policy", "show", "--tenant", "acme", "--key", created["id"]], env)
+        assert both.returncode != 0 and "exactly one of --tenant and --key" in both.stderr
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=20)
 
 
 def test_unknown_serve_mode_is_a_usage_error(env):

@@ -456,6 +456,55 @@ def test_query_usage_aggregates_the_ledger_in_pages(stubs, services):
             assert refused.value.code() == code, bad
 
 
+def test_policies_over_grpc(stubs, services):
+    pb = stubs.governance
+    with grpc.insecure_channel(services.governance) as channel:
+        client = stubs.governance_grpc.GovernanceServiceStub(channel)
+        key = client.CreateKey(pb.CreateKeyRequest(tenant_id="policed", name="p"), metadata=AUTH, timeout=10).key
+
+        # A tenant policy set by name is stored by id; a key's reads back with its effective policy
+        tenant = client.SetPolicy(pb.SetPolicyRequest(policy=pb.Policy(
+            scope=pb.PolicyScope(tenant_id="policed"), rpm=600, allowed_models=["echo", "gpt-*"])),
+            metadata=AUTH, timeout=10)
+        assert tenant.policy.scope.tenant_id == key.tenant_id and tenant.policy.rpm == 600
+        assert tenant.policy.HasField("updated_at")
+        client.SetPolicy(pb.SetPolicyRequest(policy=pb.Policy(scope=pb.PolicyScope(key_id=key.id), rpm=60)),
+                         metadata=AUTH, timeout=10)
+        read = client.GetPolicy(pb.GetPolicyRequest(scope=pb.PolicyScope(key_id=key.id)), metadata=AUTH, timeout=10)
+        assert (read.policy.rpm, read.effective.rpm) == (60, 60)
+        assert list(read.effective.allowed_models) == ["echo", "gpt-*"]
+
+        # Malformed, unenforced or unknown: refused, nothing half-applied
+        def refused(policy) -> grpc.StatusCode:
+            with pytest.raises(grpc.RpcError) as error:
+                client.SetPolicy(pb.SetPolicyRequest(policy=policy), metadata=AUTH, timeout=10)
+            return error.value.code()
+
+        scope = pb.PolicyScope(tenant_id="policed")
+        assert refused(pb.Policy(scope=scope, rpm=-1)) == grpc.StatusCode.INVALID_ARGUMENT
+        assert refused(pb.Policy(scope=scope, tpm=1000)) == grpc.StatusCode.INVALID_ARGUMENT
+        assert refused(pb.Policy(scope=scope, moderate=True)) == grpc.StatusCode.INVALID_ARGUMENT
+        assert refused(pb.Policy(scope=scope, budgets=[pb.Budget(period=pb.BUDGET_PERIOD_MONTH,
+                                                                 money_limit_micros=1)])) == \
+            grpc.StatusCode.INVALID_ARGUMENT
+        assert refused(pb.Policy()) == grpc.StatusCode.INVALID_ARGUMENT
+        assert refused(pb.Policy(scope=pb.PolicyScope(tenant_id="nobody"), rpm=1)) == grpc.StatusCode.NOT_FOUND
+        unchanged = client.GetPolicy(pb.GetPolicyRequest(scope=scope), metadata=AUTH, timeout=10)
+        assert unchanged.policy.rpm == 600
+
+        # Authorize applies them: a model outside the tenant's list is denied, and the answer carries the limit
+        plaintext = client.CreateKey(pb.CreateKeyRequest(tenant_id="policed", name="q"), metadata=AUTH,
+                                     timeout=10).plaintext_key
+        allowed = client.Authorize(pb.AuthorizeRequest(credential=plaintext, operation=pb.OPERATION_CHAT,
+                                                       model="echo", request_id="p-1"), metadata=AUTH, timeout=10)
+        assert allowed.decision == pb.DECISION_ALLOWED
+        assert (allowed.rate_limit.limit_requests, allowed.rate_limit.remaining_requests) == (600, 599)
+        assert [list(m.models) for m in allowed.policy_allow_lists] == [["echo", "gpt-*"]]
+        denied = client.Authorize(pb.AuthorizeRequest(credential=plaintext, operation=pb.OPERATION_CHAT,
+                                                      model="claude-x", request_id="p-2"), metadata=AUTH, timeout=10)
+        assert (denied.decision, denied.reason) == (pb.DECISION_DENIED, pb.DENIAL_REASON_MODEL_NOT_ALLOWED)
+
+
 def test_unary_round_trip_time_is_reported(stubs, services, capsys):
     """Not a timing assertion: prints the round trip a grpcio client sees, for Docs/BENCHMARKS.md."""
     with grpc.insecure_channel(services.inference) as channel:
