@@ -247,18 +247,25 @@ package struct LocalGovernanceService: GovernanceService {
         }
     }
 
+    /// The id of a tenant given by name or id.
+    ///
+    /// - Throws: ``GovernanceError`` `notFound` when no tenant has that name or id.
+    private static func tenantID(_ tenant: String, _ db: Database) throws -> String {
+        guard
+            let id = try String.fetchOne(
+                db,
+                sql: "SELECT id FROM tenant WHERE id = ?1 OR name = ?1",
+                arguments: [tenant]
+            )
+        else { throw GovernanceError(.notFound, "No tenant is named '\(tenant)' or has that id") }
+        return id
+    }
+
     /// A scope by ids: a tenant named by name or id, or an existing key.
     private static func resolve(_ scope: Policy.Scope, _ db: Database) throws -> Policy.Scope {
         switch scope {
         case .tenant(let tenant):
-            guard
-                let id = try String.fetchOne(
-                    db,
-                    sql: "SELECT id FROM tenant WHERE id = ?1 OR name = ?1",
-                    arguments: [tenant]
-                )
-            else { throw GovernanceError(.notFound, "No tenant is named '\(tenant)' or has that id") }
-            return .tenant(id)
+            return .tenant(try tenantID(tenant, db))
         case .key(let id):
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM api_key WHERE id = ?", arguments: [id]) != nil else {
                 throw GovernanceError(.notFound, "No API key has the id '\(id)'")
@@ -288,15 +295,8 @@ package struct LocalGovernanceService: GovernanceService {
             var conditions = ["l.recorded_at >= ?", "l.recorded_at < ?"]
             var arguments: [any DatabaseValueConvertible] = [query.start, end]
             if let tenant = query.tenant {
-                guard
-                    let id = try String.fetchOne(
-                        db,
-                        sql: "SELECT id FROM tenant WHERE id = ?1 OR name = ?1",
-                        arguments: [tenant]
-                    )
-                else { throw GovernanceError(.notFound, "No tenant is named '\(tenant)' or has that id") }
                 conditions.append("l.tenant_id = ?")
-                arguments.append(id)
+                arguments.append(try Self.tenantID(tenant, db))
             }
             if let key = query.keyID {
                 conditions.append("l.key_id = ?")
