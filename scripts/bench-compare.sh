@@ -29,16 +29,7 @@ for name in before after; do
     pids+=($!)
     pid[$name]=$!
     url[$name]="http://127.0.0.1:$port/v1/chat/completions"
-    for kind in non-stream stream; do
-        stream_field=""
-        [[ $kind == stream ]] && stream_field='"stream":true,'
-        cat > "$work/$name-$kind.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $key"
-wrk.body = '{"model":"bench",$stream_field"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Say something about foxes."}]}'
-LUA
-    done
+    for kind in non-stream stream; do bench_lua "$work/$name-$kind.lua" "$key" "$kind"; done
 done
 for name in before after; do wait_http "${url[$name]%/v1/*}/health/ready"; done
 

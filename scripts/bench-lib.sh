@@ -51,3 +51,15 @@ JSON
     export SLUICE_CONFIG="$dir/config.json"
     key=$("$sluice" keys create --tenant bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
 }
+
+# bench_lua FILE KEY KIND: a wrk script posting the benchmark's chat request with KEY; KIND `stream` asks for SSE.
+bench_lua() {
+    local stream_field=""
+    [[ $3 == stream ]] && stream_field='"stream":true,'
+    cat > "$1" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $2"
+wrk.body = '{"model":"bench",$stream_field"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Say something about foxes."}]}'
+LUA
+}

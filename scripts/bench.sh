@@ -190,16 +190,7 @@ for name in "${variant_names[@]}"; do
     fi
 done
 
-for kind in plain stream; do
-    stream_field=""
-    [[ $kind == stream ]] && stream_field='"stream":true,'
-    cat > "$work/$kind.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $key"
-wrk.body = '{"model":"bench",$stream_field"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Say something about foxes."}]}'
-LUA
-done
+for kind in plain stream; do bench_lua "$work/$kind.lua" "$key" "$kind"; done
 
 # The processes whose CPU time counts for each target: nginx's is its worker, a child of the master started here.
 declare -A target_pids=(

@@ -1,8 +1,8 @@
 import Foundation
-package import HTTPTypes
+import HTTPTypes
 package import Hummingbird
 import Logging
-package import SluiceGovernance
+import SluiceGovernance
 import SluiceInference
 
 /// The steps every edge route's request goes through, written once.

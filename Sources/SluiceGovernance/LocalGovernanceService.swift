@@ -11,11 +11,11 @@ package import Logging
 /// print(created.plaintext) // shown once
 /// ```
 package struct LocalGovernanceService: GovernanceService {
-    private let store: GovernanceStore
-    private let logger: Logger
-    private let keys: KeyCache<StoredKey>
+    let store: GovernanceStore
+    let logger: Logger
+    let keys: KeyCache<StoredKey>
     private let prices: PriceBook
-    private let limiter = RequestLimiter()
+    let limiter = RequestLimiter()
 
     /// Creates the service.
     ///
@@ -176,212 +176,6 @@ package struct LocalGovernanceService: GovernanceService {
         return (micros, !record.isEstimated)
     }
 
-    // MARK: - Policies
-
-    /// Replaces a tenant's or a key's policy; it applies within the key-cache lifetime (1 s) on every instance
-    /// sharing the database.
-    ///
-    /// Rate limits in tokens, budgets and content controls are refused until Sluice enforces them, so that no
-    /// policy promises what it does not do.
-    @discardableResult
-    package func setPolicy(_ policy: Policy, for scope: Policy.Scope) async throws -> PolicyRecord {
-        try policy.validate()
-        if policy.tokensPerMinute != nil {
-            throw GovernanceError(
-                .invalidArgument,
-                "tpm is not enforced yet; set rpm, allowed_models or route overrides"
-            )
-        }
-        if !policy.budgets.isEmpty {
-            throw GovernanceError(
-                .invalidArgument,
-                "budgets are not enforced yet; set rpm, allowed_models or route overrides"
-            )
-        }
-        let body = String(decoding: try JSONEncoder().encode(policy), as: UTF8.self)
-        let now = Date()
-        let resolved = try await store.writer.write { db -> Policy.Scope in
-            let resolved = try Self.resolve(scope, db)
-            try db.execute(
-                sql: """
-                    INSERT INTO policy (scope, body, updated_at) VALUES (?, ?, ?)
-                    ON CONFLICT(scope) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at
-                    """,
-                arguments: [resolved.description, body, now]
-            )
-            try Self.audit(
-                db,
-                actor: "system",
-                action: "policy.set",
-                target: resolved.description,
-                outcome: "ok",
-                details: body
-            )
-            return resolved
-        }
-        keys.removeAll()
-        logger.info("policy set", metadata: ["scope": "\(resolved)"])
-        return try await self.policy(for: resolved)
-    }
-
-    /// A tenant's or a key's policy (empty when none was set); for a key, also its effective policy.
-    package func policy(for scope: Policy.Scope) async throws -> PolicyRecord {
-        try await store.writer.read { db in
-            let resolved = try Self.resolve(scope, db)
-            func stored(_ scope: Policy.Scope) throws -> (Policy, Date)? {
-                try Row.fetchOne(
-                    db,
-                    sql: "SELECT body, updated_at FROM policy WHERE scope = ?",
-                    arguments: [scope.description]
-                )
-                .flatMap { row in Self.decodePolicy(row["body"]).map { ($0, row["updated_at"]) } }
-            }
-            let own = try stored(resolved)
-            var record = PolicyRecord(scope: resolved, policy: own?.0 ?? Policy(), updatedAt: own?.1)
-            if case .key(let id) = resolved {
-                let tenant = try String.fetchOne(db, sql: "SELECT tenant_id FROM api_key WHERE id = ?", arguments: [id])
-                let tenantPolicy = try tenant.flatMap { try stored(.tenant($0)) }?.0
-                record.effective = Policy.tightest([tenantPolicy, own?.0].compactMap { $0 })
-            }
-            return record
-        }
-    }
-
-    /// The id of a tenant given by name or id.
-    ///
-    /// - Throws: ``GovernanceError`` `notFound` when no tenant has that name or id.
-    private static func tenantID(_ tenant: String, _ db: Database) throws -> String {
-        guard
-            let id = try String.fetchOne(
-                db,
-                sql: "SELECT id FROM tenant WHERE id = ?1 OR name = ?1",
-                arguments: [tenant]
-            )
-        else { throw GovernanceError(.notFound, "No tenant is named '\(tenant)' or has that id") }
-        return id
-    }
-
-    /// A scope by ids: a tenant named by name or id, or an existing key.
-    private static func resolve(_ scope: Policy.Scope, _ db: Database) throws -> Policy.Scope {
-        switch scope {
-        case .tenant(let tenant):
-            return .tenant(try tenantID(tenant, db))
-        case .key(let id):
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM api_key WHERE id = ?", arguments: [id]) != nil else {
-                throw GovernanceError(.notFound, "No API key has the id '\(id)'")
-            }
-            return .key(id)
-        }
-    }
-
-    static func decodePolicy(_ body: String?) -> Policy? {
-        body.flatMap { try? JSONDecoder().decode(Policy.self, from: Data($0.utf8)) }
-    }
-
-    // MARK: - Usage queries
-
-    /// Aggregates the ledger: calls, errors, tokens, costs and estimated calls per group.
-    ///
-    /// The range is of recording times (UTC). Hour and day buckets are UTC. Rows come sorted by the grouping
-    /// dimensions in query order; the totals cover every row.
-    ///
-    /// - Parameter query: The range, filters and grouping.
-    /// - Returns: The rows and their totals.
-    /// - Throws: ``GovernanceError`` `invalidArgument` for a malformed query, `notFound` for an unknown tenant.
-    package func queryUsage(_ query: UsageQuery) async throws -> UsageReport {
-        try query.validate()
-        let end = query.end ?? Date()
-        return try await store.writer.read { db in
-            var conditions = ["l.recorded_at >= ?", "l.recorded_at < ?"]
-            var arguments: [any DatabaseValueConvertible] = [query.start, end]
-            if let tenant = query.tenant {
-                conditions.append("l.tenant_id = ?")
-                arguments.append(try Self.tenantID(tenant, db))
-            }
-            if let key = query.keyID {
-                conditions.append("l.key_id = ?")
-                arguments.append(key)
-            }
-            if let model = query.model {
-                conditions.append("l.model = ?")
-                arguments.append(model)
-            }
-            let dimensions = query.groupBy.map { dimension -> String in
-                switch dimension {
-                case .tenant: "l.tenant_id"
-                case .key: "l.key_id"
-                case .model: "l.model"
-                case .provider: "l.provider"
-                case .hour: "substr(l.recorded_at, 1, 13)"
-                case .day: "substr(l.recorded_at, 1, 10)"
-                }
-            }
-            let selected = dimensions.enumerated().map { "\($1) AS d\($0)" }
-            let grouping =
-                dimensions.isEmpty
-                ? ""
-                : "GROUP BY \(dimensions.joined(separator: ", ")) ORDER BY "
-                    + (0..<dimensions.count).map { "d\($0)" }.joined(separator: ", ")
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \((selected + ["MAX(t.name) AS tenant_name"]).joined(separator: ", ")),
-                           COUNT(*) AS requests, COALESCE(SUM(l.outcome <> 'ok'), 0) AS errors,
-                           COALESCE(SUM(l.prompt_tokens), 0) AS prompt_tokens,
-                           COALESCE(SUM(l.completion_tokens), 0) AS completion_tokens,
-                           COALESCE(SUM(l.cost_micros), 0) AS cost_micros,
-                           COALESCE(SUM(l.estimated), 0) AS estimated
-                    FROM usage_ledger l LEFT JOIN tenant t ON t.id = l.tenant_id
-                    WHERE \(conditions.joined(separator: " AND "))
-                    \(grouping)
-                    """,
-                arguments: StatementArguments(arguments)
-            )
-            var report = UsageReport(rows: [], totals: UsageRow())
-            for row in rows {
-                var usage = UsageRow()
-                usage.requests = row["requests"]
-                usage.errors = row["errors"]
-                usage.promptTokens = row["prompt_tokens"]
-                usage.completionTokens = row["completion_tokens"]
-                usage.costMicros = row["cost_micros"]
-                usage.estimatedRequests = row["estimated"]
-                for (index, dimension) in query.groupBy.enumerated() {
-                    let value: String = row["d\(index)"] ?? ""
-                    switch dimension {
-                    case .tenant:
-                        usage.tenantID = value
-                        usage.tenantName = row["tenant_name"] ?? ""
-                    case .key: usage.keyID = value
-                    case .model: usage.model = value
-                    case .provider: usage.provider = value
-                    case .hour: usage.bucketStart = Self.bucketStart(value + ":00")
-                    case .day: usage.bucketStart = Self.bucketStart(value + " 00:00")
-                    }
-                }
-                report.totals.requests += usage.requests
-                report.totals.errors += usage.errors
-                report.totals.promptTokens += usage.promptTokens
-                report.totals.completionTokens += usage.completionTokens
-                report.totals.costMicros += usage.costMicros
-                report.totals.estimatedRequests += usage.estimatedRequests
-                // Without grouping SQLite answers one row even for an empty range; it is the totals, not a group.
-                if !query.groupBy.isEmpty { report.rows.append(usage) }
-            }
-            if query.groupBy.isEmpty { report.rows = [report.totals] }
-            return report
-        }
-    }
-
-    /// The start of a bucket written as `yyyy-MM-dd HH:mm` (UTC).
-    private static func bucketStart(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm"
-        return formatter.date(from: text)
-    }
-
     // MARK: - Keys
 
     /// Creates a key and, if needed, its tenant; the plaintext is returned only here.
@@ -522,7 +316,7 @@ package struct LocalGovernanceService: GovernanceService {
     // MARK: - Encoding
 
     /// A key row as authorization needs it.
-    private struct StoredKey: Sendable {
+    struct StoredKey: Sendable {
         var principal: Principal
         var secretSHA256: [UInt8]
         var allowedModels: [String]?
@@ -549,7 +343,7 @@ package struct LocalGovernanceService: GovernanceService {
         }
     }
 
-    private static func audit(
+    static func audit(
         _ db: Database,
         actor: String,
         action: String,
