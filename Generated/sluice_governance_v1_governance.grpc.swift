@@ -18,12 +18,12 @@
 /// service credential: its holder acts as platform admin, and when no service credential is configured
 /// (`grpc.internal_token_env`), so does anyone who reaches the port, so bind governance to loopback or a
 /// Unix socket then. Per-principal role checks (ROLE_TENANT_ADMIN for its own tenant, ROLE_AUDITOR for
-/// reading) come with the admin API. Policies hold model allow-lists, requests per minute (counted in the
-/// governance process: replicas do not share counts yet) and route overrides. Not built yet, and so neither
-/// enforced nor reported: tokens per minute, budgets and reservations (DENIAL_REASON_BUDGET_EXHAUSTED,
-/// `reservation_id`, the reserved amounts, the token half of `rate_limit`), content screening, projects, users,
-/// disabled tenants and key expiry. Fields for them are ignored on input and unset on output, except where a comment says a
-/// request that sets them is refused.
+/// reading) come with the admin API. Policies of tenants, projects and keys hold model allow-lists, requests
+/// and tokens per minute, token and money budgets per UTC day and month, and route overrides. Limits and
+/// reservations are counted in the governance process, or in Redis when `redis.url` is configured, so that
+/// replicas share them. Not built yet: content screening, users, disabled tenants and key expiry. Fields for
+/// them are ignored on input and unset on output, except where a comment says a request that sets them is
+/// refused.
 ///
 /// Secrets: a plaintext API key appears in exactly two places: `CreateKeyResponse.plaintext_key` (once, at
 /// creation; only its hash is stored) and `AuthorizeRequest.credential` (when it is presented). No other

@@ -28,12 +28,12 @@
 /// service credential: its holder acts as platform admin, and when no service credential is configured
 /// (`grpc.internal_token_env`), so does anyone who reaches the port, so bind governance to loopback or a
 /// Unix socket then. Per-principal role checks (ROLE_TENANT_ADMIN for its own tenant, ROLE_AUDITOR for
-/// reading) come with the admin API. Policies hold model allow-lists, requests per minute (counted in the
-/// governance process: replicas do not share counts yet) and route overrides. Not built yet, and so neither
-/// enforced nor reported: tokens per minute, budgets and reservations (DENIAL_REASON_BUDGET_EXHAUSTED,
-/// `reservation_id`, the reserved amounts, the token half of `rate_limit`), content screening, projects, users,
-/// disabled tenants and key expiry. Fields for them are ignored on input and unset on output, except where a comment says a
-/// request that sets them is refused.
+/// reading) come with the admin API. Policies of tenants, projects and keys hold model allow-lists, requests
+/// and tokens per minute, token and money budgets per UTC day and month, and route overrides. Limits and
+/// reservations are counted in the governance process, or in Redis when `redis.url` is configured, so that
+/// replicas share them. Not built yet: content screening, users, disabled tenants and key expiry. Fields for
+/// them are ignored on input and unset on output, except where a comment says a request that sets them is
+/// refused.
 ///
 /// Secrets: a plaintext API key appears in exactly two places: `CreateKeyResponse.plaintext_key` (once, at
 /// creation; only its hash is stored) and `AuthorizeRequest.credential` (when it is presented). No other
@@ -640,6 +640,9 @@ package nonisolated enum Sluice_Governance_V1_UsageGroupBy: SwiftProtobuf.Enum, 
 
   /// UTC day buckets.
   case day // = 7
+
+  /// Projects (rows of keys without a project have an empty project id).
+  case project // = 8
   case UNRECOGNIZED(Int)
 
   package init() {
@@ -656,6 +659,7 @@ package nonisolated enum Sluice_Governance_V1_UsageGroupBy: SwiftProtobuf.Enum, 
     case 5: self = .operation
     case 6: self = .hour
     case 7: self = .day
+    case 8: self = .project
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -670,6 +674,7 @@ package nonisolated enum Sluice_Governance_V1_UsageGroupBy: SwiftProtobuf.Enum, 
     case .operation: return 5
     case .hour: return 6
     case .day: return 7
+    case .project: return 8
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -684,6 +689,7 @@ package nonisolated enum Sluice_Governance_V1_UsageGroupBy: SwiftProtobuf.Enum, 
     .operation,
     .hour,
     .day,
+    .project,
   ]
 
 }
@@ -790,7 +796,9 @@ package nonisolated struct Sluice_Governance_V1_AuthorizeRequest: Sendable {
   /// Prompt tokens counted or estimated by the caller; used for TPM and the budget reservation.
   package var estimatedPromptTokens: Int64 = 0
 
-  /// Requested maximum completion tokens; unset means the model's maximum output (reserved pessimistically).
+  /// Requested maximum completion tokens. Unset: TPM counts the configured estimate
+  /// (`governance.limits.estimated_completion_tokens`) and budgets reserve the configured cap
+  /// (`governance.limits.completion_token_cap`).
   package var maxTokens: Int64 {
     get {_maxTokens ?? 0}
     set {_maxTokens = newValue}
@@ -813,8 +821,7 @@ package nonisolated struct Sluice_Governance_V1_AuthorizeRequest: Sendable {
   /// Client network address as seen by the edge. Reserved (for audit).
   package var clientAddress: String = String()
 
-  /// Estimated cost of the request in micro-dollars, when the caller can price it; 0 means governance
-  /// prices it from `model` and the token counts.
+  /// Reserved: ignored. Governance prices the reservation from `model` and the token counts.
   package var estimatedCostMicros: Int64 = 0
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -922,13 +929,14 @@ package nonisolated struct Sluice_Governance_V1_AuthorizeResponse: @unchecked Se
   /// Clears the value of `rateLimit`. Subsequent reads from it will return its default value.
   package mutating func clearRateLimit() {_uniqueStorage()._rateLimit = nil}
 
-  /// Budget reservation to pass to RecordUsage; empty when nothing was reserved.
+  /// Budget reservation, settled by the RecordUsage of the same `request_id` (the reservation id is the
+  /// request id); empty when no budget applies.
   package var reservationID: String {
     get {_storage._reservationID}
     set {_uniqueStorage()._reservationID = newValue}
   }
 
-  /// Tokens reserved.
+  /// Tokens reserved: the prompt's and `reserved_completion_tokens`.
   package var reservedTokens: Int64 {
     get {_storage._reservedTokens}
     set {_uniqueStorage()._reservedTokens = newValue}
@@ -954,6 +962,13 @@ package nonisolated struct Sluice_Governance_V1_AuthorizeResponse: @unchecked Se
     set {_uniqueStorage()._policyAllowLists = newValue}
   }
 
+  /// The completion tokens the reservation covers (`max_tokens`, or the configured cap); a stream that
+  /// reaches them must be ended. 0 when nothing was reserved.
+  package var reservedCompletionTokens: Int64 {
+    get {_storage._reservedCompletionTokens}
+    set {_uniqueStorage()._reservedCompletionTokens = newValue}
+  }
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -973,7 +988,7 @@ package nonisolated struct Sluice_Governance_V1_UsageRecord: @unchecked Sendable
     set {_uniqueStorage()._requestID = newValue}
   }
 
-  /// Reservation to settle, from AuthorizeResponse; empty when there was none.
+  /// Ignored: the reservation settled is the one of `request_id`.
   package var reservationID: String {
     get {_storage._reservationID}
     set {_uniqueStorage()._reservationID = newValue}
@@ -991,7 +1006,7 @@ package nonisolated struct Sluice_Governance_V1_UsageRecord: @unchecked Sendable
     set {_uniqueStorage()._keyID = newValue}
   }
 
-  /// Project id of the principal.
+  /// Project id of the principal; recorded in the ledger.
   package var projectID: String {
     get {_storage._projectID}
     set {_uniqueStorage()._projectID = newValue}
@@ -1333,7 +1348,8 @@ package nonisolated struct Sluice_Governance_V1_CreateKeyRequest: Sendable {
   /// (CreateTenant is not served yet).
   package var tenantID: String = String()
 
-  /// Project id. Not supported yet: INVALID_ARGUMENT when set.
+  /// The key's project, by name or id within the tenant (1 to 128 characters, no '/'); created when the
+  /// tenant has no project of that name. Empty: no project.
   package var projectID: String = String()
 
   /// User the key belongs to. Not supported yet: INVALID_ARGUMENT when set.
@@ -1610,8 +1626,9 @@ package nonisolated struct Sluice_Governance_V1_UpdateTenantRequest: Sendable {
   fileprivate var _disabled: Bool? = nil
 }
 
-/// What a policy applies to. A key's effective policy is its tenant's policy narrowed by the key's own:
-/// allow-lists intersect, limits and budgets take the stricter value, switches take the stricter value.
+/// What a policy applies to. A key's effective policy is its tenant's policy narrowed by its project's and
+/// its own: allow-lists intersect, limits and budgets take the stricter value, switches take the stricter
+/// value. Limits and budgets count per scope: a tenant's count every key of the tenant.
 package nonisolated struct Sluice_Governance_V1_PolicyScope: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1619,7 +1636,7 @@ package nonisolated struct Sluice_Governance_V1_PolicyScope: Sendable {
 
   package var scope: Sluice_Governance_V1_PolicyScope.OneOf_Scope? = nil
 
-  /// A tenant.
+  /// A tenant, by id or name.
   package var tenantID: String {
     get {
       if case .tenantID(let v)? = scope {return v}
@@ -1637,13 +1654,24 @@ package nonisolated struct Sluice_Governance_V1_PolicyScope: Sendable {
     set {scope = .keyID(newValue)}
   }
 
+  /// A project, by id or as `tenant/project` (each by name or id).
+  package var projectID: String {
+    get {
+      if case .projectID(let v)? = scope {return v}
+      return String()
+    }
+    set {scope = .projectID(newValue)}
+  }
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package nonisolated enum OneOf_Scope: Equatable, Sendable {
-    /// A tenant.
+    /// A tenant, by id or name.
     case tenantID(String)
     /// A key.
     case keyID(String)
+    /// A project, by id or as `tenant/project` (each by name or id).
+    case projectID(String)
 
   }
 
@@ -1718,7 +1746,8 @@ package nonisolated struct Sluice_Governance_V1_Policy: Sendable {
   /// Clears the value of `rpm`. Subsequent reads from it will return its default value.
   package mutating func clearRpm() {self._rpm = nil}
 
-  /// Tokens (prompt + completion) per minute. Not enforced yet: INVALID_ARGUMENT when set.
+  /// Tokens (prompt + completion) per minute, positive, counted as `rpm` is: each request counts its prompt
+  /// plus `max_tokens` (or the configured estimate) when admitted, corrected by its real use when recorded.
   package var tpm: Int64 {
     get {_tpm ?? 0}
     set {_tpm = newValue}
@@ -1728,7 +1757,9 @@ package nonisolated struct Sluice_Governance_V1_Policy: Sendable {
   /// Clears the value of `tpm`. Subsequent reads from it will return its default value.
   package mutating func clearTpm() {self._tpm = nil}
 
-  /// Budgets. Not enforced yet: INVALID_ARGUMENT when set.
+  /// Budgets, at most one per period: each request reserves its worst case (prompt + `max_tokens` or the
+  /// configured cap, at the model's price) when admitted; RecordUsage charges its real cost and releases the
+  /// rest. A request the remaining budget cannot cover is DENIAL_REASON_BUDGET_EXHAUSTED.
   package var budgets: [Sluice_Governance_V1_Budget] = []
 
   /// Redact PII in prompts and answers. Not enforced yet: INVALID_ARGUMENT when set.
@@ -1875,7 +1906,7 @@ package nonisolated struct Sluice_Governance_V1_GetPolicyResponse: @unchecked Se
   /// Clears the value of `policy`. Subsequent reads from it will return its default value.
   package mutating func clearPolicy() {_uniqueStorage()._policy = nil}
 
-  /// Reserved: the consumption of each budget of the policy (budgets are not enforced yet).
+  /// The consumption of each budget of the policy in its current period.
   package var budgets: [Sluice_Governance_V1_BudgetStatus] {
     get {_storage._budgets}
     set {_uniqueStorage()._budgets = newValue}
@@ -1967,6 +1998,9 @@ package nonisolated struct Sluice_Governance_V1_QueryUsageRequest: Sendable {
   /// Page token (see Paging).
   package var pageToken: String = String()
 
+  /// Only this project, by id.
+  package var projectID: String = String()
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -2027,6 +2061,9 @@ package nonisolated struct Sluice_Governance_V1_UsageRow: Sendable {
   /// Requests whose token counts were estimated.
   package var estimatedRequests: Int64 = 0
 
+  /// Project id.
+  package var projectID: String = String()
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -2035,32 +2072,38 @@ package nonisolated struct Sluice_Governance_V1_UsageRow: Sendable {
 }
 
 /// Usage rows, sorted by the group-by dimensions in request order.
-package nonisolated struct Sluice_Governance_V1_QueryUsageResponse: Sendable {
+package nonisolated struct Sluice_Governance_V1_QueryUsageResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// The rows.
-  package var rows: [Sluice_Governance_V1_UsageRow] = []
+  package var rows: [Sluice_Governance_V1_UsageRow] {
+    get {_storage._rows}
+    set {_uniqueStorage()._rows = newValue}
+  }
 
   /// Totals over all rows of all pages (dimensions empty).
   package var totals: Sluice_Governance_V1_UsageRow {
-    get {_totals ?? Sluice_Governance_V1_UsageRow()}
-    set {_totals = newValue}
+    get {_storage._totals ?? Sluice_Governance_V1_UsageRow()}
+    set {_uniqueStorage()._totals = newValue}
   }
   /// Returns true if `totals` has been explicitly set.
-  package var hasTotals: Bool {self._totals != nil}
+  package var hasTotals: Bool {_storage._totals != nil}
   /// Clears the value of `totals`. Subsequent reads from it will return its default value.
-  package mutating func clearTotals() {self._totals = nil}
+  package mutating func clearTotals() {_uniqueStorage()._totals = nil}
 
   /// Token for the next page; empty on the last page.
-  package var nextPageToken: String = String()
+  package var nextPageToken: String {
+    get {_storage._nextPageToken}
+    set {_uniqueStorage()._nextPageToken = newValue}
+  }
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
 
-  fileprivate var _totals: Sluice_Governance_V1_UsageRow? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// One audit log entry. Entries are append-only.
@@ -2265,7 +2308,7 @@ nonisolated extension Sluice_Governance_V1_BudgetPeriod: SwiftProtobuf._ProtoNam
 }
 
 nonisolated extension Sluice_Governance_V1_UsageGroupBy: SwiftProtobuf._ProtoNameProviding {
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0USAGE_GROUP_BY_UNSPECIFIED\0\u{1}USAGE_GROUP_BY_TENANT\0\u{1}USAGE_GROUP_BY_KEY\0\u{1}USAGE_GROUP_BY_MODEL\0\u{1}USAGE_GROUP_BY_PROVIDER\0\u{1}USAGE_GROUP_BY_OPERATION\0\u{1}USAGE_GROUP_BY_HOUR\0\u{1}USAGE_GROUP_BY_DAY\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0USAGE_GROUP_BY_UNSPECIFIED\0\u{1}USAGE_GROUP_BY_TENANT\0\u{1}USAGE_GROUP_BY_KEY\0\u{1}USAGE_GROUP_BY_MODEL\0\u{1}USAGE_GROUP_BY_PROVIDER\0\u{1}USAGE_GROUP_BY_OPERATION\0\u{1}USAGE_GROUP_BY_HOUR\0\u{1}USAGE_GROUP_BY_DAY\0\u{1}USAGE_GROUP_BY_PROJECT\0")
 }
 
 nonisolated extension Sluice_Governance_V1_AuditOutcome: SwiftProtobuf._ProtoNameProviding {
@@ -2508,7 +2551,7 @@ nonisolated extension Sluice_Governance_V1_ModelList: SwiftProtobuf.Message, Swi
 
 nonisolated extension Sluice_Governance_V1_AuthorizeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".AuthorizeResponse"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}decision\0\u{1}reason\0\u{1}message\0\u{1}principal\0\u{3}allowed_models\0\u{3}rate_limit\0\u{3}reservation_id\0\u{3}reserved_tokens\0\u{3}reserved_micros\0\u{3}screen_content\0\u{3}policy_allow_lists\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}decision\0\u{1}reason\0\u{1}message\0\u{1}principal\0\u{3}allowed_models\0\u{3}rate_limit\0\u{3}reservation_id\0\u{3}reserved_tokens\0\u{3}reserved_micros\0\u{3}screen_content\0\u{3}policy_allow_lists\0\u{3}reserved_completion_tokens\0")
 
   fileprivate class _StorageClass {
     var _decision: Sluice_Governance_V1_Decision = .unspecified
@@ -2522,6 +2565,7 @@ nonisolated extension Sluice_Governance_V1_AuthorizeResponse: SwiftProtobuf.Mess
     var _reservedMicros: Int64 = 0
     var _screenContent: Bool = false
     var _policyAllowLists: [Sluice_Governance_V1_ModelList] = []
+    var _reservedCompletionTokens: Int64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2543,6 +2587,7 @@ nonisolated extension Sluice_Governance_V1_AuthorizeResponse: SwiftProtobuf.Mess
       _reservedMicros = source._reservedMicros
       _screenContent = source._screenContent
       _policyAllowLists = source._policyAllowLists
+      _reservedCompletionTokens = source._reservedCompletionTokens
     }
   }
 
@@ -2572,6 +2617,7 @@ nonisolated extension Sluice_Governance_V1_AuthorizeResponse: SwiftProtobuf.Mess
         case 9: try { try decoder.decodeSingularInt64Field(value: &_storage._reservedMicros) }()
         case 10: try { try decoder.decodeSingularBoolField(value: &_storage._screenContent) }()
         case 11: try { try decoder.decodeRepeatedMessageField(value: &_storage._policyAllowLists) }()
+        case 12: try { try decoder.decodeSingularInt64Field(value: &_storage._reservedCompletionTokens) }()
         default: break
         }
       }
@@ -2617,6 +2663,9 @@ nonisolated extension Sluice_Governance_V1_AuthorizeResponse: SwiftProtobuf.Mess
       if !_storage._policyAllowLists.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._policyAllowLists, fieldNumber: 11)
       }
+      if _storage._reservedCompletionTokens != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._reservedCompletionTokens, fieldNumber: 12)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2637,6 +2686,7 @@ nonisolated extension Sluice_Governance_V1_AuthorizeResponse: SwiftProtobuf.Mess
         if _storage._reservedMicros != rhs_storage._reservedMicros {return false}
         if _storage._screenContent != rhs_storage._screenContent {return false}
         if _storage._policyAllowLists != rhs_storage._policyAllowLists {return false}
+        if _storage._reservedCompletionTokens != rhs_storage._reservedCompletionTokens {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -3733,7 +3783,7 @@ nonisolated extension Sluice_Governance_V1_UpdateTenantRequest: SwiftProtobuf.Me
 
 nonisolated extension Sluice_Governance_V1_PolicyScope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".PolicyScope"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tenant_id\0\u{3}key_id\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tenant_id\0\u{3}key_id\0\u{3}project_id\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3757,6 +3807,14 @@ nonisolated extension Sluice_Governance_V1_PolicyScope: SwiftProtobuf.Message, S
           self.scope = .keyID(v)
         }
       }()
+      case 3: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.scope != nil {try decoder.handleConflictingOneOf()}
+          self.scope = .projectID(v)
+        }
+      }()
       default: break
       }
     }
@@ -3775,6 +3833,10 @@ nonisolated extension Sluice_Governance_V1_PolicyScope: SwiftProtobuf.Message, S
     case .keyID?: try {
       guard case .keyID(let v)? = self.scope else { preconditionFailure() }
       try visitor.visitSingularStringField(value: v, fieldNumber: 2)
+    }()
+    case .projectID?: try {
+      guard case .projectID(let v)? = self.scope else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 3)
     }()
     case nil: break
     }
@@ -4129,7 +4191,7 @@ nonisolated extension Sluice_Governance_V1_SetPolicyRequest: SwiftProtobuf.Messa
 
 nonisolated extension Sluice_Governance_V1_QueryUsageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".QueryUsageRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tenant_id\0\u{3}key_id\0\u{1}model\0\u{1}start\0\u{1}end\0\u{3}group_by\0\u{3}page_size\0\u{3}page_token\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tenant_id\0\u{3}key_id\0\u{1}model\0\u{1}start\0\u{1}end\0\u{3}group_by\0\u{3}page_size\0\u{3}page_token\0\u{3}project_id\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4145,6 +4207,7 @@ nonisolated extension Sluice_Governance_V1_QueryUsageRequest: SwiftProtobuf.Mess
       case 6: try { try decoder.decodeRepeatedEnumField(value: &self.groupBy) }()
       case 7: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.projectID) }()
       default: break
       }
     }
@@ -4179,6 +4242,9 @@ nonisolated extension Sluice_Governance_V1_QueryUsageRequest: SwiftProtobuf.Mess
     if !self.pageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 8)
     }
+    if !self.projectID.isEmpty {
+      try visitor.visitSingularStringField(value: self.projectID, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4191,6 +4257,7 @@ nonisolated extension Sluice_Governance_V1_QueryUsageRequest: SwiftProtobuf.Mess
     if lhs.groupBy != rhs.groupBy {return false}
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.projectID != rhs.projectID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4198,7 +4265,7 @@ nonisolated extension Sluice_Governance_V1_QueryUsageRequest: SwiftProtobuf.Mess
 
 nonisolated extension Sluice_Governance_V1_UsageRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".UsageRow"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tenant_id\0\u{3}key_id\0\u{1}model\0\u{1}provider\0\u{1}operation\0\u{3}bucket_start\0\u{1}requests\0\u{1}errors\0\u{3}prompt_tokens\0\u{3}completion_tokens\0\u{3}total_tokens\0\u{3}cost_micros\0\u{3}estimated_requests\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tenant_id\0\u{3}key_id\0\u{1}model\0\u{1}provider\0\u{1}operation\0\u{3}bucket_start\0\u{1}requests\0\u{1}errors\0\u{3}prompt_tokens\0\u{3}completion_tokens\0\u{3}total_tokens\0\u{3}cost_micros\0\u{3}estimated_requests\0\u{3}project_id\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4219,6 +4286,7 @@ nonisolated extension Sluice_Governance_V1_UsageRow: SwiftProtobuf.Message, Swif
       case 11: try { try decoder.decodeSingularInt64Field(value: &self.totalTokens) }()
       case 12: try { try decoder.decodeSingularInt64Field(value: &self.costMicros) }()
       case 13: try { try decoder.decodeSingularInt64Field(value: &self.estimatedRequests) }()
+      case 14: try { try decoder.decodeSingularStringField(value: &self.projectID) }()
       default: break
       }
     }
@@ -4268,6 +4336,9 @@ nonisolated extension Sluice_Governance_V1_UsageRow: SwiftProtobuf.Message, Swif
     if self.estimatedRequests != 0 {
       try visitor.visitSingularInt64Field(value: self.estimatedRequests, fieldNumber: 13)
     }
+    if !self.projectID.isEmpty {
+      try visitor.visitSingularStringField(value: self.projectID, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4285,6 +4356,7 @@ nonisolated extension Sluice_Governance_V1_UsageRow: SwiftProtobuf.Message, Swif
     if lhs.totalTokens != rhs.totalTokens {return false}
     if lhs.costMicros != rhs.costMicros {return false}
     if lhs.estimatedRequests != rhs.estimatedRequests {return false}
+    if lhs.projectID != rhs.projectID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4294,41 +4366,81 @@ nonisolated extension Sluice_Governance_V1_QueryUsageResponse: SwiftProtobuf.Mes
   package static let protoMessageName: String = _protobuf_package + ".QueryUsageResponse"
   package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rows\0\u{1}totals\0\u{3}next_page_token\0")
 
+  fileprivate class _StorageClass {
+    var _rows: [Sluice_Governance_V1_UsageRow] = []
+    var _totals: Sluice_Governance_V1_UsageRow? = nil
+    var _nextPageToken: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _rows = source._rows
+      _totals = source._totals
+      _nextPageToken = source._nextPageToken
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rows) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._totals) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeRepeatedMessageField(value: &_storage._rows) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._totals) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._nextPageToken) }()
+        default: break
+        }
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.rows.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.rows, fieldNumber: 1)
-    }
-    try { if let v = self._totals {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    } }()
-    if !self.nextPageToken.isEmpty {
-      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 3)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._rows.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._rows, fieldNumber: 1)
+      }
+      try { if let v = _storage._totals {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      if !_storage._nextPageToken.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._nextPageToken, fieldNumber: 3)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Sluice_Governance_V1_QueryUsageResponse, rhs: Sluice_Governance_V1_QueryUsageResponse) -> Bool {
-    if lhs.rows != rhs.rows {return false}
-    if lhs._totals != rhs._totals {return false}
-    if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._rows != rhs_storage._rows {return false}
+        if _storage._totals != rhs_storage._totals {return false}
+        if _storage._nextPageToken != rhs_storage._nextPageToken {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -29,7 +29,7 @@ package enum Edge {
         let router = Router(context: EdgeRequestContext.self)
         router.add(middleware: EdgeMiddleware(logger: services.logger))
         let pipeline = RequestPipeline(services: services, maxBodyBytes: configuration.maxBodyBytes, screen: screen)
-        pipeline.register(ChatCompletionsRoute(codec: optimizations.chatCodec), on: router)
+        pipeline.register(ChatCompletionsRoute(codec: optimizations.chatCodec, tokens: services.tokens), on: router)
         pipeline.register(ModelsRoute(), on: router)
         pipeline.register(UsageRoute(), on: router)
         OperationsController(readiness: services.readiness, metrics: services.metrics).addRoutes(to: router)

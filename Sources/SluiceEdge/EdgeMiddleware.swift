@@ -34,8 +34,8 @@ struct EdgeMiddleware: RouterMiddleware {
             if let annotated = error as? ErrorWithHeaders {
                 extraHeaders = annotated.headers
                 cause = annotated.error
-            } else if let refused = error as? GovernanceError, let state = refused.requestLimit {
-                extraHeaders = RateLimitHeaders.fields(state)
+            } else if let refused = error as? GovernanceError {
+                extraHeaders = RateLimitHeaders.fields(requests: refused.requestLimit, tokens: refused.tokenLimit)
             }
             let shaped = Self.openAIError(for: cause)
             response =

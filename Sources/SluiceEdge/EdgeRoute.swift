@@ -79,6 +79,10 @@ package struct RouteSubject: Sendable, Hashable {
     package var route: String?
     /// The texts the call sends to a model, for the content screen.
     package var content: [String]
+    /// The prompt's tokens, for tokens-per-minute limits and budgets.
+    package var promptTokens: Int?
+    /// The completion tokens the call allows (`max_tokens`), if it sets a limit.
+    package var maxTokens: Int?
 
     /// Creates a subject.
     ///
@@ -86,10 +90,20 @@ package struct RouteSubject: Sendable, Hashable {
     ///   - model: The public model.
     ///   - route: The route override asked for.
     ///   - content: The texts the call sends to a model.
-    package init(model: String? = nil, route: String? = nil, content: [String] = []) {
+    ///   - promptTokens: The prompt's tokens.
+    ///   - maxTokens: The completion tokens the call allows.
+    package init(
+        model: String? = nil,
+        route: String? = nil,
+        content: [String] = [],
+        promptTokens: Int? = nil,
+        maxTokens: Int? = nil
+    ) {
         self.model = model
         self.route = route
         self.content = content
+        self.promptTokens = promptTokens
+        self.maxTokens = maxTokens
     }
 }
 

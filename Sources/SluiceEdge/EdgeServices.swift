@@ -20,6 +20,8 @@ package struct EdgeServices: Sendable {
     package var readiness: Readiness
     /// The edge's logger.
     package var logger: Logger
+    /// Counts prompts before governance admits them (tokens per minute, budgets) and what a cut stream delivered.
+    package var tokens: PromptTokenCounter
 
     /// Creates the edge's dependencies.
     ///
@@ -30,13 +32,15 @@ package struct EdgeServices: Sendable {
     ///   - metrics: The registry `/metrics` renders.
     ///   - readiness: The readiness flag.
     ///   - logger: The edge's logger.
+    ///   - tokens: The token counter; without the cl100k ranks every count is estimated.
     package init(
         inference: any InferenceService,
         governance: any GovernanceService,
         usage: UsageRecorder,
         metrics: PrometheusCollectorRegistry,
         readiness: Readiness,
-        logger: Logger
+        logger: Logger,
+        tokens: PromptTokenCounter = PromptTokenCounter(cl100k: nil)
     ) {
         self.inference = inference
         self.governance = governance
@@ -44,6 +48,7 @@ package struct EdgeServices: Sendable {
         self.metrics = metrics
         self.readiness = readiness
         self.logger = logger
+        self.tokens = tokens
     }
 }
 

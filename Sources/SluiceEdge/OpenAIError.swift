@@ -8,7 +8,8 @@ import SluiceInference
 ///
 /// Every failure of a `/v1` route becomes one of these, so OpenAI SDKs raise their usual exception types:
 /// 400 `invalid_request_error`, 401 `invalid_api_key`, 403 `model_not_allowed`, 404 `model_not_found`,
-/// 413 `request_too_large`, 429 `upstream_rate_limited` (with `Retry-After`), 502 `upstream_error`,
+/// 413 `request_too_large`, 429 `rate_limit_exceeded`, `insufficient_quota` or `upstream_rate_limited` (with
+/// `Retry-After` when waiting helps), 502 `upstream_error`,
 /// 503 `upstream_unavailable` or `governance_unavailable`, 504 `upstream_timeout`.
 package struct OpenAIError: Error, Sendable {
     /// The HTTP status.
@@ -23,6 +24,8 @@ package struct OpenAIError: Error, Sendable {
     package var param: String?
     /// Seconds for `Retry-After`, if any.
     package var retryAfterSeconds: Int?
+    /// `x-should-retry`, which OpenAI's SDKs obey before any other rule; `nil` leaves it out.
+    package var shouldRetry: Bool?
 
     /// Creates an error.
     ///
@@ -160,20 +163,32 @@ package struct OpenAIError: Error, Sendable {
         case .invalidArgument:
             self.init(.badRequest, type: "invalid_request_error", code: "invalid_parameter", message: error.message)
         case .rateLimited:
-            let wait = error.retryAfter ?? .seconds(1)
+            // OpenAI names the limit in `type`; a request larger than the limit gets no Retry-After.
             self.init(
                 .tooManyRequests,
-                type: "requests",
+                type: error.tokenLimit != nil ? "tokens" : "requests",
                 code: "rate_limit_exceeded",
                 message: error.message,
-                retryAfterSeconds: max(1, Int((wait / .seconds(1)).rounded(.up)))
+                retryAfterSeconds: error.retryAfter.map { max(1, Int(($0 / .seconds(1)).rounded(.up))) }
             )
+            if error.retryAfter == nil { shouldRetry = false }
+        case .budgetExhausted:
+            // As OpenAI answers an exhausted quota; SDKs must not retry it (`x-should-retry: false`).
+            self.init(
+                .tooManyRequests,
+                type: "insufficient_quota",
+                code: "insufficient_quota",
+                message: error.message,
+                retryAfterSeconds: error.retryAfter.map { max(1, Int(($0 / .seconds(1)).rounded(.up))) }
+            )
+            shouldRetry = false
         case .unavailable:
             self.init(
                 .serviceUnavailable,
                 type: "server_error",
                 code: "governance_unavailable",
-                message: "Sluice cannot check credentials right now; try again shortly",
+                message: error.message.isEmpty
+                    ? "Sluice cannot check credentials right now; try again shortly" : error.message,
                 retryAfterSeconds: 1
             )
         default:
@@ -238,6 +253,7 @@ package struct OpenAIError: Error, Sendable {
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         headers[EdgeHeaders.requestID] = requestID
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        if let shouldRetry { headers[EdgeHeaders.shouldRetry] = shouldRetry ? "true" : "false" }
         let bytes = Array((try? JSONEncoder().encode(problem)) ?? Data())
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
@@ -250,6 +266,7 @@ package struct OpenAIError: Error, Sendable {
         var headers: HTTPFields = [.contentType: "application/json"]
         headers[EdgeHeaders.requestID] = requestID
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        if let shouldRetry { headers[EdgeHeaders.shouldRetry] = shouldRetry ? "true" : "false" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
@@ -266,4 +283,6 @@ package enum EdgeHeaders {
     package static let overhead = HTTPField.Name("X-Sluice-Overhead-Ms")!
     /// `X-Sluice-Route`: an explicit `provider/model` override.
     package static let route = HTTPField.Name("X-Sluice-Route")!
+    /// `x-should-retry`: whether OpenAI's SDKs should retry an error.
+    package static let shouldRetry = HTTPField.Name("x-should-retry")!
 }

@@ -2,22 +2,33 @@ import HTTPTypes
 import Hummingbird
 import SluiceGovernance
 
-/// OpenAI's `x-ratelimit-*-requests` headers, from the requests-per-minute limit that counted a request.
+/// OpenAI's `x-ratelimit-*` headers, from the request and token limits that counted a request.
 ///
-/// Sent on every answer to a request some policy limits, the `429` that refuses one included; absent when no limit
-/// applies. The reset reads as OpenAI writes it: `"850ms"` under a second, else whole seconds rounded up (`"12s"`).
+/// Sent on every answer to a request some policy limits, the `429` that refuses one included: the three
+/// `x-ratelimit-{limit,remaining,reset}-requests` headers when a requests-per-minute limit applies, the three
+/// `…-tokens` headers when a tokens-per-minute limit does. The reset reads as OpenAI writes it: `"850ms"` under a
+/// second, else whole seconds rounded up (`"12s"`).
 enum RateLimitHeaders {
     static let limitRequests = HTTPField.Name("x-ratelimit-limit-requests")!
     static let remainingRequests = HTTPField.Name("x-ratelimit-remaining-requests")!
     static let resetRequests = HTTPField.Name("x-ratelimit-reset-requests")!
+    static let limitTokens = HTTPField.Name("x-ratelimit-limit-tokens")!
+    static let remainingTokens = HTTPField.Name("x-ratelimit-remaining-tokens")!
+    static let resetTokens = HTTPField.Name("x-ratelimit-reset-tokens")!
 
-    /// The headers of a limit's state; empty without one.
-    static func fields(_ state: RequestLimiter.State?) -> HTTPFields {
+    /// The headers of the limits' states; empty without any.
+    static func fields(requests: LimitState?, tokens: LimitState?) -> HTTPFields {
         var fields = HTTPFields()
-        guard let state else { return fields }
-        fields[limitRequests] = String(state.limit)
-        fields[remainingRequests] = String(max(0, state.remaining))
-        fields[resetRequests] = duration(state.reset)
+        if let requests {
+            fields[limitRequests] = String(requests.limit)
+            fields[remainingRequests] = String(max(0, requests.remaining))
+            fields[resetRequests] = duration(requests.reset)
+        }
+        if let tokens {
+            fields[limitTokens] = String(tokens.limit)
+            fields[remainingTokens] = String(max(0, tokens.remaining))
+            fields[resetTokens] = duration(tokens.reset)
+        }
         return fields
     }
 

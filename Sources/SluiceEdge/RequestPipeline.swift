@@ -12,8 +12,10 @@ import SluiceInference
 /// 2. **Admit**: wait while the usage ledger is behind (``UsageRecorder/admit()``), so no usage record is dropped.
 /// 3. **Authenticate**: the bearer credential (401 when missing).
 /// 4. **Read**: the body (413 past `http.max_body_bytes`) into the route's call (400); a bad credential still wins.
-/// 5. **Authorize**: governance decides for the credential, operation, model and route override (401, 403). The
-///    edge caches no decision: limits and budgets are governance's to count.
+/// 5. **Authorize**: governance decides for the credential, operation, model, route override and the prompt's
+///    tokens (401, 403, 429 for a rate limit or an exhausted budget, each with OpenAI's `x-ratelimit-*` headers), and
+///    reserves the call's worst case against its budgets. The edge caches no decision: limits and budgets are
+///    governance's to count.
 /// 6. **Screen**: the ``ContentScreen`` looks at what the call sends to a model.
 /// 7. **Call**: the route calls its service and translates the answer.
 /// 8. **Settle and record**: what the call used goes to the ledger through the ``UsageRecorder`` — a failed call
@@ -89,7 +91,10 @@ package struct RequestPipeline: Sendable {
             services: services,
             timer: ServiceTimer()
         )
-        let limitHeaders = RateLimitHeaders.fields(authorization.requestLimit)
+        let limitHeaders = RateLimitHeaders.fields(
+            requests: authorization.requestLimit,
+            tokens: authorization.tokenLimit
+        )
         let answer: RouteAnswer
         do {
             answer = try await route.respond(to: call, in: exchange)
@@ -133,7 +138,9 @@ package struct RequestPipeline: Sendable {
                 operation: operation,
                 model: subject.model,
                 requestID: context.requestID,
-                route: subject.route
+                route: subject.route,
+                promptTokens: subject.promptTokens,
+                maxTokens: subject.maxTokens
             )
         )
     }

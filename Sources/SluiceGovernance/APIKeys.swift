@@ -10,6 +10,9 @@ package struct KeyCreationRequest: Sendable, Hashable {
     package var allowedModels: [String]?
     /// The key's roles.
     package var roles: [Role]
+    /// The project the key belongs to, by name or id within the tenant (created when the tenant has no project of
+    /// that name), or `nil` for none.
+    package var project: String?
 
     /// Creates a key request.
     ///
@@ -18,11 +21,19 @@ package struct KeyCreationRequest: Sendable, Hashable {
     ///   - name: A label for the key.
     ///   - allowedModels: The models the key may use, or `nil` for all.
     ///   - roles: The key's roles.
-    package init(tenant: String, name: String = "", allowedModels: [String]? = nil, roles: [Role] = [.member]) {
+    ///   - project: The key's project, by name or id, or `nil`.
+    package init(
+        tenant: String,
+        name: String = "",
+        allowedModels: [String]? = nil,
+        roles: [Role] = [.member],
+        project: String? = nil
+    ) {
         self.tenant = tenant
         self.name = name
         self.allowedModels = allowedModels
         self.roles = roles
+        self.project = project
     }
 }
 
@@ -44,6 +55,10 @@ package struct APIKeyInfo: Sendable, Hashable {
     package var createdAt: Date
     /// When the key was revoked, if it was.
     package var revokedAt: Date?
+    /// The key's project id, if it belongs to one.
+    package var projectID: String?
+    /// The key's project name, if it belongs to one.
+    package var projectName: String?
 
     /// Creates key details.
     ///
@@ -56,6 +71,8 @@ package struct APIKeyInfo: Sendable, Hashable {
     ///   - roles: The key's roles.
     ///   - createdAt: When the key was created.
     ///   - revokedAt: When the key was revoked.
+    ///   - projectID: The key's project id.
+    ///   - projectName: The key's project name.
     package init(
         id: String,
         tenantID: String,
@@ -64,7 +81,9 @@ package struct APIKeyInfo: Sendable, Hashable {
         allowedModels: [String]?,
         roles: [Role],
         createdAt: Date,
-        revokedAt: Date?
+        revokedAt: Date?,
+        projectID: String? = nil,
+        projectName: String? = nil
     ) {
         self.id = id
         self.tenantID = tenantID
@@ -74,6 +93,8 @@ package struct APIKeyInfo: Sendable, Hashable {
         self.roles = roles
         self.createdAt = createdAt
         self.revokedAt = revokedAt
+        self.projectID = projectID
+        self.projectName = projectName
     }
 }
 

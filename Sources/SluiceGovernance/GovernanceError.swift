@@ -6,10 +6,13 @@ package struct GovernanceError: Error, Sendable, Hashable, CustomStringConvertib
     package var code: Code
     /// A message safe to show to the caller.
     package var message: String
-    /// For ``Code/rateLimited``: how long until a request could be admitted.
+    /// For ``Code/rateLimited`` and ``Code/budgetExhausted``: how long until a request could be admitted; `nil` for a
+    /// request that can never be (larger than the limit).
     package var retryAfter: Duration?
-    /// For ``Code/rateLimited``: the state of the limit that refused.
-    package var requestLimit: RequestLimiter.State?
+    /// For ``Code/rateLimited``: the state of the requests-per-minute limit that refused.
+    package var requestLimit: LimitState?
+    /// For ``Code/rateLimited``: the state of the tokens-per-minute limit that refused.
+    package var tokenLimit: LimitState?
 
     /// Creates an error.
     ///
@@ -59,13 +62,15 @@ package struct GovernanceError: Error, Sendable, Hashable, CustomStringConvertib
         package static let `internal` = Code("internal")
         /// The governance service could not be reached, or did not answer in time.
         package static let unavailable = Code("unavailable")
-        /// A requests-per-minute limit of the caller's policies is reached.
+        /// A requests- or tokens-per-minute limit of the caller's policies is reached.
         package static let rateLimited = Code("rate_limited")
+        /// A budget of the caller's policies cannot cover the request's reservation.
+        package static let budgetExhausted = Code("budget_exhausted")
 
         private static let all: [Code] = [
             .unauthenticated, .revoked, .modelNotAllowed, .permissionDenied, .routeNotAllowed, .notFound,
             .invalidArgument,
-            .internal, .unavailable, .rateLimited,
+            .internal, .unavailable, .rateLimited, .budgetExhausted,
         ]
     }
 }

@@ -60,7 +60,7 @@ package protocol GovernanceService: Sendable {
     /// - Throws: ``GovernanceError`` `invalidArgument` for a malformed query, `notFound` for an unknown tenant.
     func queryUsage(_ query: UsageQuery) async throws -> UsageReport
 
-    /// Replaces the policy of a tenant (by name or id) or a key.
+    /// Replaces the policy of a tenant (by name or id), a project (by id or `tenant/project`) or a key.
     ///
     /// - Parameters:
     ///   - policy: The new policy.
@@ -70,7 +70,8 @@ package protocol GovernanceService: Sendable {
     @discardableResult
     func setPolicy(_ policy: Policy, for scope: Policy.Scope) async throws -> PolicyRecord
 
-    /// The policy of a tenant (by name or id) or a key; an empty policy when none was set.
+    /// The policy of a tenant (by name or id), a project (by id or `tenant/project`) or a key, with its budgets'
+    /// consumption; an empty policy when none was set.
     ///
     /// - Parameter scope: What it applies to.
     /// - Returns: The policy, and for a key its effective policy.
@@ -86,8 +87,10 @@ package struct PolicyRecord: Sendable, Hashable {
     package var policy: Policy
     /// When it was last set; `nil` when it never was.
     package var updatedAt: Date?
-    /// For a key: the tightest of its tenant's policy and its own.
+    /// For a key: the tightest of its tenant's, its project's and its own policy.
     package var effective: EffectivePolicy?
+    /// The policy's budgets with their consumption in the current periods.
+    package var budgets: [BudgetStatus] = []
 
     /// Creates a record.
     package init(scope: Policy.Scope, policy: Policy, updatedAt: Date?, effective: EffectivePolicy? = nil) {
@@ -128,6 +131,10 @@ package struct AuthorizationRequest: Sendable, Hashable {
     package var requestID: String
     /// A route override the caller asks for (`X-Sluice-Route`, "provider/model"), or `nil`; only admins may.
     package var route: String?
+    /// The prompt's tokens, counted or estimated by the caller, for tokens-per-minute limits and budgets.
+    package var promptTokens: Int?
+    /// The completion tokens the request allows (`max_tokens`), or `nil` when it sets none.
+    package var maxTokens: Int?
 
     /// Creates a request.
     ///
@@ -137,18 +144,24 @@ package struct AuthorizationRequest: Sendable, Hashable {
     ///   - model: The public model concerned.
     ///   - requestID: The request id.
     ///   - route: A route override the caller asks for.
+    ///   - promptTokens: The prompt's tokens.
+    ///   - maxTokens: The completion tokens the request allows.
     package init(
         credential: String,
         operation: Operation,
         model: String? = nil,
         requestID: String = "",
-        route: String? = nil
+        route: String? = nil,
+        promptTokens: Int? = nil,
+        maxTokens: Int? = nil
     ) {
         self.credential = credential
         self.operation = operation
         self.model = model
         self.requestID = requestID
         self.route = route
+        self.promptTokens = promptTokens
+        self.maxTokens = maxTokens
     }
 
     /// An operation governed by policy.
@@ -183,6 +196,8 @@ package struct Principal: Sendable, Hashable, Codable {
     package var keyID: String
     /// The key's roles.
     package var roles: [Role]
+    /// The project id of the key, when it belongs to one.
+    package var projectID: String?
 
     /// Creates a principal.
     ///
@@ -191,11 +206,13 @@ package struct Principal: Sendable, Hashable, Codable {
     ///   - tenantName: The tenant name.
     ///   - keyID: The API key id.
     ///   - roles: The key's roles.
-    package init(tenantID: String, tenantName: String, keyID: String, roles: [Role]) {
+    ///   - projectID: The key's project id, if any.
+    package init(tenantID: String, tenantName: String, keyID: String, roles: [Role], projectID: String? = nil) {
         self.tenantID = tenantID
         self.tenantName = tenantName
         self.keyID = keyID
         self.roles = roles
+        self.projectID = projectID
     }
 }
 
@@ -216,7 +233,11 @@ package struct Authorization: Sendable, Hashable {
     /// The allow-lists of the caller's policies; a model must match each.
     package var policyAllowLists: [[String]] = []
     /// The tightest requests-per-minute limit that counted this request, for `x-ratelimit-*-requests`.
-    package var requestLimit: RequestLimiter.State?
+    package var requestLimit: LimitState?
+    /// The tightest tokens-per-minute limit that counted this request, for `x-ratelimit-*-tokens`.
+    package var tokenLimit: LimitState?
+    /// What the request reserved against its budgets; `nil` when no budget applies.
+    package var reservation: Reservation?
 
     /// Creates an authorization.
     ///
@@ -252,6 +273,26 @@ package struct Authorization: Sendable, Hashable {
             rest = rest[range.upperBound...]
         }
         return rest.hasSuffix(parts.last ?? "")
+    }
+}
+
+/// What a request reserved against its budgets until its usage is recorded.
+package struct Reservation: Sendable, Hashable {
+    /// The reservation's id: the request id.
+    package var id: String
+    /// Tokens reserved: the prompt's and ``completionTokens``.
+    package var tokens: Int64
+    /// Micro-dollars reserved.
+    package var micros: Int64
+    /// The completion tokens the reservation covers: a stream that reaches them is ended.
+    package var completionTokens: Int64
+
+    /// Creates a reservation.
+    package init(id: String, tokens: Int64, micros: Int64, completionTokens: Int64) {
+        self.id = id
+        self.tokens = tokens
+        self.micros = micros
+        self.completionTokens = completionTokens
     }
 }
 

@@ -1,7 +1,7 @@
 package import Foundation
 package import GRDB
 
-/// The governance database: tenants, API keys, the usage ledger and the audit log, on SQLite.
+/// The governance database: tenants, projects, API keys, policies, the usage ledger and the audit log, on SQLite.
 ///
 /// The database lives at `governance.sqlite` in the data directory, in WAL mode so the CLI and a running
 /// server can use it at once. Migrations run when the store opens.
@@ -107,6 +107,23 @@ package struct GovernanceStore: Sendable {
                         body TEXT NOT NULL,
                         updated_at DATETIME NOT NULL
                     );
+                    """
+            )
+        }
+        migrator.registerMigration("v6: projects; ledger by key and project") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE project (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        tenant_id TEXT NOT NULL REFERENCES tenant(id),
+                        name TEXT NOT NULL,
+                        created_at DATETIME NOT NULL,
+                        UNIQUE (tenant_id, name)
+                    );
+                    ALTER TABLE api_key ADD COLUMN project_id TEXT REFERENCES project(id);
+                    ALTER TABLE usage_ledger ADD COLUMN project_id TEXT NOT NULL DEFAULT '';
+                    CREATE INDEX usage_ledger_key_time ON usage_ledger(key_id, recorded_at);
+                    CREATE INDEX usage_ledger_project_time ON usage_ledger(project_id, recorded_at);
                     """
             )
         }

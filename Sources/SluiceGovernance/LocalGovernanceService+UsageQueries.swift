@@ -27,6 +27,10 @@ extension LocalGovernanceService {
                 conditions.append("l.key_id = ?")
                 arguments.append(key)
             }
+            if let project = query.projectID {
+                conditions.append("l.project_id = ?")
+                arguments.append(project)
+            }
             if let model = query.model {
                 conditions.append("l.model = ?")
                 arguments.append(model)
@@ -37,6 +41,7 @@ extension LocalGovernanceService {
                 case .key: "l.key_id"
                 case .model: "l.model"
                 case .provider: "l.provider"
+                case .project: "l.project_id"
                 case .hour: "substr(l.recorded_at, 1, 13)"
                 case .day: "substr(l.recorded_at, 1, 10)"
                 }
@@ -80,6 +85,7 @@ extension LocalGovernanceService {
                     case .key: usage.keyID = value
                     case .model: usage.model = value
                     case .provider: usage.provider = value
+                    case .project: usage.projectID = value
                     case .hour: usage.bucketStart = Self.bucketStart(value + ":00")
                     case .day: usage.bucketStart = Self.bucketStart(value + " 00:00")
                     }

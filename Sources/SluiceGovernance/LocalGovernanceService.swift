@@ -14,8 +14,10 @@ package struct LocalGovernanceService: GovernanceService {
     let store: GovernanceStore
     let logger: Logger
     let keys: KeyCache<StoredKey>
-    private let prices: PriceBook
-    let limiter = RequestLimiter()
+    let prices: PriceBook
+    let quotas: any QuotaStore
+    let settings: QuotaSettings
+    let quotaHealth = QuotaStoreHealth()
 
     /// Creates the service.
     ///
@@ -24,17 +26,25 @@ package struct LocalGovernanceService: GovernanceService {
     ///   - logger: The logger; credentials never reach it.
     ///   - keyCacheTTL: How long a key's record is reused without reading the database. A key revoked by another
     ///     process stops working within this time; one revoked through this service, at once. `.zero` disables it.
-    ///   - prices: The price book the ledger's costs come from; ``PriceBook/empty`` prices nothing.
+    ///   - prices: The price book the ledger's costs and budget reservations come from; ``PriceBook/empty`` prices
+    ///     nothing.
+    ///   - quotas: Where rate limits and reservations are counted: this process by default, Redis when replicas share
+    ///     them.
+    ///   - settings: The settings of limits and budgets.
     package init(
         store: GovernanceStore,
         logger: Logger,
         keyCacheTTL: Duration = .seconds(1),
-        prices: PriceBook = .empty
+        prices: PriceBook = .empty,
+        quotas: any QuotaStore = LocalQuotaStore(),
+        settings: QuotaSettings = QuotaSettings()
     ) {
         self.store = store
         self.logger = logger
         self.keys = KeyCache(ttl: keyCacheTTL)
         self.prices = prices
+        self.quotas = quotas
+        self.settings = settings
     }
 
     // MARK: - Authorization
@@ -44,13 +54,7 @@ package struct LocalGovernanceService: GovernanceService {
         guard let parsed = KeyMaterial.parse(request.credential) else {
             throw GovernanceError(.unauthenticated, "Missing or malformed API key")
         }
-        let record: StoredKey?
-        if let cached = keys.lookup(parsed.id) {
-            record = cached
-        } else {
-            record = try await fetchKey(id: parsed.id)
-            keys.store(record, for: parsed.id)
-        }
+        let record = try await storedKey(id: parsed.id)
         // The hash is computed and compared even for unknown ids, so timing does not tell which ids exist.
         let presented = KeyMaterial.hash(secret: parsed.secret)
         let matches = KeyMaterial.constantTimeEquals(presented, record?.secretSHA256 ?? Array(repeating: 0, count: 32))
@@ -74,23 +78,16 @@ package struct LocalGovernanceService: GovernanceService {
         if request.route != nil, !(effective.allowRouteOverride ?? roles.contains(.admin)) {
             throw GovernanceError(.routeNotAllowed, "This API key may not override routes")
         }
-        // A changed limit starts afresh rather than inheriting the old limit's count.
-        let limits = record.policies.compactMap { scope, policy in
-            policy.requestsPerMinute.map { RequestLimiter.Limit(scope: "\(scope)#\($0)", perMinute: $0) }
-        }
-        switch limiter.admit(limits) {
-        case .admitted(let state):
-            authorization.requestLimit = state
-        case .refused(let state, let retryAfter):
-            var error = GovernanceError(
-                .rateLimited,
-                "Rate limit reached: \(state.limit) requests per minute; retry after the Retry-After interval"
-            )
-            error.retryAfter = retryAfter
-            error.requestLimit = state
-            throw error
-        }
+        try await applyQuotas(request, record: record, to: &authorization)
         return authorization
+    }
+
+    /// A key's record, from the key cache or the database.
+    func storedKey(id: String) async throws -> StoredKey? {
+        if let cached = keys.lookup(id) { return cached }
+        let record = try await fetchKey(id: id)
+        keys.store(record, for: id)
+        return record
     }
 
     private func fetchKey(id: String) async throws -> StoredKey? {
@@ -98,10 +95,12 @@ package struct LocalGovernanceService: GovernanceService {
             try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT k.id, k.tenant_id, t.name AS tenant_name, k.secret_sha256, k.allowed_models, k.roles,
-                           k.revoked_at, pt.body AS tenant_policy, pk.body AS key_policy
+                    SELECT k.id, k.tenant_id, t.name AS tenant_name, k.project_id, k.secret_sha256, k.allowed_models,
+                           k.roles, k.revoked_at, pt.body AS tenant_policy, pp.body AS project_policy,
+                           pk.body AS key_policy
                     FROM api_key k JOIN tenant t ON t.id = k.tenant_id
                     LEFT JOIN policy pt ON pt.scope = 'tenant:' || k.tenant_id
+                    LEFT JOIN policy pp ON pp.scope = 'project:' || k.project_id
                     LEFT JOIN policy pk ON pk.scope = 'key:' || k.id
                     WHERE k.id = ?
                     """,
@@ -117,8 +116,9 @@ package struct LocalGovernanceService: GovernanceService {
     /// - Returns: Whether the record was new, and its cost.
     @discardableResult
     package func recordUsage(_ record: UsageRecord) async throws -> UsageReceipt {
-        let (inserted, cost) = try await insert([record])
-        return UsageReceipt(recorded: inserted > 0, costMicros: inserted > 0 ? cost : 0)
+        let inserted = try await insert([record])
+        await settle(inserted)
+        return UsageReceipt(recorded: !inserted.isEmpty, costMicros: inserted.first?.micros ?? 0)
     }
 
     /// Records several usage records in one transaction, so the ledger costs one commit per batch.
@@ -131,25 +131,27 @@ package struct LocalGovernanceService: GovernanceService {
     /// - Parameter records: The records, in the order they completed.
     package func recordUsage(batch records: [UsageRecord]) async throws {
         guard !records.isEmpty else { return }
-        _ = try await insert(records)
+        await settle(try await insert(records))
     }
 
-    /// Inserts records the ledger does not hold yet, each priced, in one transaction; returns how many were new and
-    /// the cost of the last record.
-    private func insert(_ records: [UsageRecord]) async throws -> (inserted: Int, lastCost: Int64) {
+    /// Inserts records the ledger does not hold yet, each priced, in one transaction; returns the new ones with their
+    /// ledger row ids and costs.
+    private func insert(
+        _ records: [UsageRecord]
+    ) async throws -> [(record: UsageRecord, ledgerID: Int64, micros: Int64)] {
         // One timestamp per batch, formatted once rather than once per row.
         let now = Date()
         let recordedAt = now.databaseValue
         let priced = records.map { Self.cost(of: $0, in: prices, at: now) }
         let version = prices.version
         return try await store.writer.write { db in
-            var inserted = 0
+            var inserted: [(record: UsageRecord, ledgerID: Int64, micros: Int64)] = []
             let statement = try db.cachedStatement(
                 sql: """
                     INSERT OR IGNORE INTO usage_ledger (request_id, tenant_id, key_id, model, provider, upstream_model,
                         prompt_tokens, completion_tokens, estimated, latency_ms, outcome, recorded_at,
-                        cost_micros, cost_exact, price_book_version)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        cost_micros, cost_exact, price_book_version, project_id)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             )
             for (record, cost) in zip(records, priced) {
@@ -157,11 +159,11 @@ package struct LocalGovernanceService: GovernanceService {
                     record.requestID, record.principal.tenantID, record.principal.keyID, record.model,
                     record.provider, record.upstreamModel, record.promptTokens, record.completionTokens,
                     record.isEstimated, record.latencyMilliseconds, record.outcome, recordedAt,
-                    cost.micros, cost.exact, version,
+                    cost.micros, cost.exact, version, record.principal.projectID ?? "",
                 ])
-                inserted += db.changesCount
+                if db.changesCount > 0 { inserted.append((record, db.lastInsertedRowID, cost.micros)) }
             }
-            return (inserted, priced.last?.micros ?? 0)
+            return inserted
         }
     }
 
@@ -187,6 +189,10 @@ package struct LocalGovernanceService: GovernanceService {
         if let models = request.allowedModels, models.contains(where: \.isEmpty) {
             throw GovernanceError(.invalidArgument, "Allowed model names must not be empty")
         }
+        let project = request.project?.trimmingCharacters(in: .whitespaces)
+        if let project, project.isEmpty || project.count > 128 || project.contains("/") {
+            throw GovernanceError(.invalidArgument, "A project name must have 1 to 128 characters and no '/'")
+        }
         let roles = request.roles.isEmpty ? [Role.member] : request.roles
         let (id, plaintext) = KeyMaterial.generate()
         let secret = KeyMaterial.parse(plaintext)!.secret
@@ -197,20 +203,37 @@ package struct LocalGovernanceService: GovernanceService {
             {
                 tenantID = existing
             } else {
-                tenantID = "ten_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+                tenantID = Self.newID("ten_")
                 try db.execute(
                     sql: "INSERT INTO tenant (id, name, created_at) VALUES (?, ?, ?)",
                     arguments: [tenantID, tenant, now]
                 )
             }
+            var projectRow: (id: String, name: String)?
+            if let project {
+                if let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT id, name FROM project WHERE tenant_id = ?1 AND (id = ?2 OR name = ?2)",
+                    arguments: [tenantID, project]
+                ) {
+                    projectRow = (row["id"], row["name"])
+                } else {
+                    projectRow = (Self.newID("prj_"), project)
+                    try db.execute(
+                        sql: "INSERT INTO project (id, tenant_id, name, created_at) VALUES (?, ?, ?, ?)",
+                        arguments: [projectRow!.id, tenantID, project, now]
+                    )
+                }
+            }
             try db.execute(
                 sql: """
-                    INSERT INTO api_key (id, tenant_id, name, secret_sha256, allowed_models, roles, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO api_key (id, tenant_id, name, secret_sha256, allowed_models, roles, created_at,
+                        project_id)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     id, tenantID, request.name, Data(KeyMaterial.hash(secret: secret)),
-                    Self.encodeModels(request.allowedModels), Self.encodeRoles(roles), now,
+                    Self.encodeModels(request.allowedModels), Self.encodeRoles(roles), now, projectRow?.id,
                 ]
             )
             try Self.audit(db, actor: "system", action: "key.create", target: id, outcome: "ok")
@@ -222,7 +245,9 @@ package struct LocalGovernanceService: GovernanceService {
                 allowedModels: request.allowedModels,
                 roles: roles,
                 createdAt: now,
-                revokedAt: nil
+                revokedAt: nil,
+                projectID: projectRow?.id,
+                projectName: projectRow?.name
             )
         }
         logger.info("API key created", metadata: ["key_id": "\(id)", "tenant": "\(tenant)"])
@@ -247,8 +272,8 @@ package struct LocalGovernanceService: GovernanceService {
             db,
             sql: """
                 SELECT k.id, k.tenant_id, t.name AS tenant_name, k.name, k.allowed_models, k.roles,
-                       k.created_at, k.revoked_at
-                FROM api_key k JOIN tenant t ON t.id = k.tenant_id
+                       k.created_at, k.revoked_at, k.project_id, p.name AS project_name
+                FROM api_key k JOIN tenant t ON t.id = k.tenant_id LEFT JOIN project p ON p.id = k.project_id
                 WHERE \(condition)
                 ORDER BY k.created_at, k.id
                 """,
@@ -263,7 +288,9 @@ package struct LocalGovernanceService: GovernanceService {
                 allowedModels: decodeModels(row["allowed_models"]),
                 roles: decodeRoles(row["roles"]),
                 createdAt: row["created_at"],
-                revokedAt: row["revoked_at"]
+                revokedAt: row["revoked_at"],
+                projectID: row["project_id"],
+                projectName: row["project_name"]
             )
         }
     }
@@ -322,8 +349,8 @@ package struct LocalGovernanceService: GovernanceService {
         var allowedModels: [String]?
         var roles: [Role]
         var isRevoked: Bool
-        /// The policies of the key's scopes, each with its scope's name: the tenant's, then the key's.
-        var policies: [(scope: String, policy: Policy)]
+        /// The policies of the key's scopes that have one: the tenant's, the project's, then the key's.
+        var policies: [(scope: Policy.Scope, policy: Policy)]
 
         init(row: Row) {
             roles = LocalGovernanceService.decodeRoles(row["roles"])
@@ -331,16 +358,24 @@ package struct LocalGovernanceService: GovernanceService {
                 tenantID: row["tenant_id"],
                 tenantName: row["tenant_name"],
                 keyID: row["id"],
-                roles: roles
+                roles: roles,
+                projectID: row["project_id"]
             )
             secretSHA256 = (row["secret_sha256"] as Data?).map(Array.init) ?? []
             allowedModels = LocalGovernanceService.decodeModels(row["allowed_models"])
             isRevoked = (row["revoked_at"] as Date?) != nil
-            let tenantScope = Policy.Scope.tenant(row["tenant_id"]).description
-            let keyScope = Policy.Scope.key(row["id"]).description
-            policies = [(tenantScope, row["tenant_policy"] as String?), (keyScope, row["key_policy"] as String?)]
-                .compactMap { scope, body in body.flatMap(LocalGovernanceService.decodePolicy).map { (scope, $0) } }
+            var scopes: [(Policy.Scope, String?)] = [(.tenant(row["tenant_id"]), row["tenant_policy"])]
+            if let project = row["project_id"] as String? { scopes.append((.project(project), row["project_policy"])) }
+            scopes.append((.key(row["id"]), row["key_policy"]))
+            policies = scopes.compactMap { scope, body in
+                body.flatMap(LocalGovernanceService.decodePolicy).map { (scope, $0) }
+            }
         }
+    }
+
+    /// A new random id with a prefix (`ten_`, `prj_`): 16 hex digits.
+    static func newID(_ prefix: String) -> String {
+        prefix + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
     }
 
     static func audit(

@@ -1,10 +1,10 @@
 import Foundation
 
-/// The limits and controls of one scope: a tenant or a key.
+/// The limits and controls of one scope: a tenant, a project or a key.
 ///
-/// Unset fields do not limit at their level. A key's effective policy is the tightest of its scopes (its tenant's and
-/// its own): allow-lists intersect, limits take the smaller value, switches the stricter. Limits are counted per
-/// scope: a tenant's requests per minute count every key of the tenant.
+/// Unset fields do not limit at their level. A key's effective policy is the tightest of its scopes (its tenant's,
+/// its project's and its own): allow-lists intersect, limits take the smaller value, switches the stricter. Limits
+/// and budgets are counted per scope: a tenant's requests per minute and budgets count every key of the tenant.
 package struct Policy: Sendable, Hashable, Codable {
     /// Model allow-list (public names, `*` wildcards); `nil` does not restrict.
     package var allowedModels: [String]?
@@ -61,13 +61,16 @@ package struct Policy: Sendable, Hashable, Codable {
     package enum Scope: Sendable, Hashable, CustomStringConvertible {
         /// A tenant: by id, or on input also by name.
         case tenant(String)
+        /// A project: by id, or on input also as `tenant/project` (each by name or id).
+        case project(String)
         /// A key, by id.
         case key(String)
 
-        /// The scope as stored: `tenant:ID`, `key:ID`.
+        /// The scope as stored: `tenant:ID`, `project:ID`, `key:ID`.
         package var description: String {
             switch self {
             case .tenant(let id): "tenant:\(id)"
+            case .project(let id): "project:\(id)"
             case .key(let id): "key:\(id)"
             }
         }

@@ -6,6 +6,8 @@ package struct UsageQuery: Sendable, Hashable {
     package var tenant: String?
     /// Only this key; `nil` for all.
     package var keyID: String?
+    /// Only this project, by id; `nil` for all.
+    package var projectID: String?
     /// Only this public model; `nil` for all.
     package var model: String?
     /// The start of the range, inclusive.
@@ -22,8 +24,10 @@ package struct UsageQuery: Sendable, Hashable {
         model: String? = nil,
         start: Date,
         end: Date? = nil,
-        groupBy: [UsageDimension] = []
+        groupBy: [UsageDimension] = [],
+        projectID: String? = nil
     ) {
+        self.projectID = projectID
         self.tenant = tenant
         self.keyID = keyID
         self.model = model
@@ -59,6 +63,8 @@ package enum UsageDimension: String, Sendable, Hashable, CaseIterable {
     case model
     /// The provider that served the call.
     case provider
+    /// The key's project (empty for keys without one).
+    case project
     /// UTC hours.
     case hour
     /// UTC days.
@@ -87,6 +93,8 @@ package struct UsageRow: Sendable, Hashable {
     package var tenantName = ""
     /// The key id.
     package var keyID = ""
+    /// The project id.
+    package var projectID = ""
     /// The public model.
     package var model = ""
     /// The provider.

@@ -16,6 +16,7 @@ extension Sluice_Governance_V1_CreateKeyRequest {
         name = request.name
         allowedModels = AllowedModels.encode(request.allowedModels)
         roles = request.roles.map(Sluice_Governance_V1_Role.init)
+        projectID = request.project ?? ""
     }
 }
 
@@ -23,7 +24,7 @@ extension KeyCreationRequest {
     /// Decodes a creation request, refusing what governance does not support yet rather than ignoring it.
     ///
     /// - Throws: ``GovernanceError`` `invalidArgument` for a missing name, a role other than platform admin or
-    ///   user, or a project, user or expiry (keys belong to a tenant only, and never expire, until those land).
+    ///   user, or a user or expiry (keys belong to no user, and never expire, until those land).
     init(proto: Sluice_Governance_V1_CreateKeyRequest) throws {
         guard !proto.name.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw GovernanceError(.invalidArgument, "A key name is required")
@@ -38,8 +39,8 @@ extension KeyCreationRequest {
             }
             roles.append(domain)
         }
-        guard proto.projectID.isEmpty, proto.userID.isEmpty else {
-            throw GovernanceError(.invalidArgument, "Keys of a project or a user are not supported yet")
+        guard proto.userID.isEmpty else {
+            throw GovernanceError(.invalidArgument, "Keys of a user are not supported yet")
         }
         guard !proto.hasExpiresAt else {
             throw GovernanceError(.invalidArgument, "Keys that expire are not supported yet")
@@ -48,7 +49,8 @@ extension KeyCreationRequest {
             tenant: proto.tenantID,
             name: proto.name,
             allowedModels: AllowedModels.decode(proto.allowedModels),
-            roles: roles
+            roles: roles,
+            project: proto.projectID.isEmpty ? nil : proto.projectID
         )
     }
 }
@@ -58,6 +60,7 @@ extension Sluice_Governance_V1_KeyInfo {
         self.init()
         id = key.id
         tenantID = key.tenantID
+        projectID = key.projectID ?? ""
         name = key.name
         prefix = KeyMaterial.prefix + key.id
         allowedModels = AllowedModels.encode(key.allowedModels)
@@ -83,7 +86,8 @@ extension APIKeyInfo {
             allowedModels: AllowedModels.decode(proto.allowedModels),
             roles: proto.roles.compactMap(\.domainValue),
             createdAt: proto.createdAt.date,
-            revokedAt: proto.hasRevokedAt ? proto.revokedAt.date : nil
+            revokedAt: proto.hasRevokedAt ? proto.revokedAt.date : nil,
+            projectID: proto.projectID.isEmpty ? nil : proto.projectID
         )
     }
 }

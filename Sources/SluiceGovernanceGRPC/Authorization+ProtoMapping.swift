@@ -44,6 +44,7 @@ extension Sluice_Governance_V1_Principal {
         tenantID = principal.tenantID
         tenantName = principal.tenantName
         keyID = principal.keyID
+        projectID = principal.projectID ?? ""
         roles = principal.roles.map(Sluice_Governance_V1_Role.init)
         credentialKind = .apiKey
         subject = "key:\(principal.keyID)"
@@ -56,7 +57,8 @@ extension Principal {
             tenantID: proto.tenantID,
             tenantName: proto.tenantName,
             keyID: proto.keyID,
-            roles: proto.roles.compactMap(\.domainValue)
+            roles: proto.roles.compactMap(\.domainValue),
+            projectID: proto.projectID.isEmpty ? nil : proto.projectID
         )
     }
 }
@@ -94,6 +96,8 @@ extension Sluice_Governance_V1_AuthorizeRequest {
         model = request.model ?? ""
         requestID = request.requestID
         route = request.route ?? ""
+        estimatedPromptTokens = Int64(request.promptTokens ?? 0)
+        if let maxTokens = request.maxTokens { self.maxTokens = Int64(maxTokens) }
     }
 }
 
@@ -109,7 +113,18 @@ extension Sluice_Governance_V1_AuthorizeResponse {
             models.models = list
             return models
         }
-        if let state = authorization.requestLimit { rateLimit = Sluice_Governance_V1_RateLimitInfo(state) }
+        if authorization.requestLimit != nil || authorization.tokenLimit != nil {
+            rateLimit = Sluice_Governance_V1_RateLimitInfo(
+                requests: authorization.requestLimit,
+                tokens: authorization.tokenLimit
+            )
+        }
+        if let reservation = authorization.reservation {
+            reservationID = reservation.id
+            reservedTokens = reservation.tokens
+            reservedMicros = reservation.micros
+            reservedCompletionTokens = reservation.completionTokens
+        }
     }
 
     /// A denied decision, when the error is a denial.
@@ -122,15 +137,16 @@ extension Sluice_Governance_V1_AuthorizeResponse {
         case .permissionDenied: reason = .permissionDenied
         case .routeNotAllowed: reason = .routeNotAllowed
         case .rateLimited: reason = .rateLimited
+        case .budgetExhausted: reason = .budgetExhausted
         default: return nil
         }
         self.init()
         decision = .denied
         self.reason = reason
         message = error.message
-        if let state = error.requestLimit {
-            rateLimit = Sluice_Governance_V1_RateLimitInfo(state)
-            rateLimit.retryAfterMs = Int64((error.retryAfter ?? .zero) / .milliseconds(1)) + 1
+        if error.requestLimit != nil || error.tokenLimit != nil || error.retryAfter != nil {
+            rateLimit = Sluice_Governance_V1_RateLimitInfo(requests: error.requestLimit, tokens: error.tokenLimit)
+            rateLimit.retryAfterMs = error.retryAfter.map { Int64($0 / .milliseconds(1)) + 1 } ?? 0
         }
     }
 }
@@ -142,29 +158,44 @@ extension Authorization {
             allowedModels: AllowedModels.decode(proto.allowedModels)
         )
         policyAllowLists = proto.policyAllowLists.map(\.models)
-        if proto.hasRateLimit, proto.rateLimit.limitRequests > 0 {
-            requestLimit = RequestLimiter.State(proto: proto.rateLimit)
+        if proto.hasRateLimit {
+            (requestLimit, tokenLimit) = proto.rateLimit.states
+        }
+        if !proto.reservationID.isEmpty {
+            reservation = Reservation(
+                id: proto.reservationID,
+                tokens: proto.reservedTokens,
+                micros: proto.reservedMicros,
+                completionTokens: proto.reservedCompletionTokens
+            )
         }
     }
 }
 
 extension Sluice_Governance_V1_RateLimitInfo {
-    /// The requests half of the rate-limit state.
-    init(_ state: RequestLimiter.State) {
+    /// Encodes the states of the request and token limits.
+    init(requests: LimitState?, tokens: LimitState?) {
         self.init()
-        limitRequests = Int64(state.limit)
-        remainingRequests = Int64(state.remaining)
-        resetRequestsMs = Int64((state.reset / .milliseconds(1)).rounded(.up))
+        if let requests {
+            limitRequests = requests.limit
+            remainingRequests = requests.remaining
+            resetRequestsMs = Int64((requests.reset / .milliseconds(1)).rounded(.up))
+        }
+        if let tokens {
+            limitTokens = tokens.limit
+            remainingTokens = tokens.remaining
+            resetTokensMs = Int64((tokens.reset / .milliseconds(1)).rounded(.up))
+        }
     }
-}
 
-extension RequestLimiter.State {
-    /// Decodes the requests half of a rate-limit state.
-    init(proto: Sluice_Governance_V1_RateLimitInfo) {
-        self.init(
-            limit: Int(proto.limitRequests),
-            remaining: Int(proto.remainingRequests),
-            reset: .milliseconds(proto.resetRequestsMs)
+    /// The states of the request and token limits; `nil` for a limit that is not set.
+    var states: (requests: LimitState?, tokens: LimitState?) {
+        (
+            limitRequests > 0
+                ? LimitState(limit: limitRequests, remaining: remainingRequests, reset: .milliseconds(resetRequestsMs))
+                : nil,
+            limitTokens > 0
+                ? LimitState(limit: limitTokens, remaining: remainingTokens, reset: .milliseconds(resetTokensMs)) : nil
         )
     }
 }
@@ -179,12 +210,13 @@ extension GovernanceError {
             case .modelNotAllowed: .modelNotAllowed
             case .routeNotAllowed: .routeNotAllowed
             case .rateLimited: .rateLimited
+            case .budgetExhausted: .budgetExhausted
             default: .permissionDenied
             }
         self.init(code, response.message.isEmpty ? "The request was denied (\(response.reason))" : response.message)
-        if code == .rateLimited, response.hasRateLimit {
-            retryAfter = .milliseconds(response.rateLimit.retryAfterMs)
-            requestLimit = RequestLimiter.State(proto: response.rateLimit)
+        if code == .rateLimited || code == .budgetExhausted, response.hasRateLimit {
+            retryAfter = response.rateLimit.retryAfterMs > 0 ? .milliseconds(response.rateLimit.retryAfterMs) : nil
+            (requestLimit, tokenLimit) = response.rateLimit.states
         }
     }
 }
@@ -196,6 +228,7 @@ extension Sluice_Governance_V1_UsageRecord {
         requestID = record.requestID
         tenantID = record.principal.tenantID
         keyID = record.principal.keyID
+        projectID = record.principal.projectID ?? ""
         model = record.model
         provider = record.provider
         upstreamModel = record.upstreamModel
@@ -235,7 +268,13 @@ extension UsageRecord {
             }
         self.init(
             requestID: proto.requestID,
-            principal: Principal(tenantID: proto.tenantID, tenantName: tenantName, keyID: proto.keyID, roles: roles),
+            principal: Principal(
+                tenantID: proto.tenantID,
+                tenantName: tenantName,
+                keyID: proto.keyID,
+                roles: roles,
+                projectID: proto.projectID.isEmpty ? nil : proto.projectID
+            ),
             model: proto.model,
             provider: proto.provider,
             upstreamModel: proto.upstreamModel,

@@ -11,7 +11,7 @@ extension GovernanceError: RPCErrorConvertible {
         case .invalidArgument: .invalidArgument
         case .internal: .internalError
         case .unavailable: .unavailable
-        case .rateLimited: .resourceExhausted
+        case .rateLimited, .budgetExhausted: .resourceExhausted
         default: .unknown
         }
     }

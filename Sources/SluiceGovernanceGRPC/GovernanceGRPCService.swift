@@ -74,7 +74,9 @@ package struct GovernanceGRPCService: RegistrableRPCService {
             operation: operation,
             model: message.model.isEmpty ? nil : message.model,
             requestID: message.requestID,
-            route: message.route.isEmpty ? nil : message.route
+            route: message.route.isEmpty ? nil : message.route,
+            promptTokens: message.estimatedPromptTokens > 0 ? Int(clamping: message.estimatedPromptTokens) : nil,
+            maxTokens: message.hasMaxTokens ? Int(clamping: max(0, message.maxTokens)) : nil
         )
         let service = self.service
         do {

@@ -13,7 +13,8 @@ extension Policy.Scope {
         switch proto.scope {
         case .tenantID(let tenant) where !tenant.isEmpty: self = .tenant(tenant)
         case .keyID(let key) where !key.isEmpty: self = .key(key)
-        default: throw GovernanceError(.invalidArgument, "scope must name a tenant_id or a key_id")
+        case .projectID(let project) where !project.isEmpty: self = .project(project)
+        default: throw GovernanceError(.invalidArgument, "scope must name a tenant_id, a project_id or a key_id")
         }
     }
 }
@@ -24,6 +25,7 @@ extension Sluice_Governance_V1_PolicyScope {
         self.init()
         switch scope {
         case .tenant(let id): tenantID = id
+        case .project(let id): projectID = id
         case .key(let id): keyID = id
         }
     }
@@ -69,6 +71,7 @@ extension Sluice_Governance_V1_Policy {
         allowedModels = policy.allowedModels ?? []
         if let rpm = policy.requestsPerMinute { self.rpm = Int32(clamping: rpm) }
         if let tpm = policy.tokensPerMinute { self.tpm = Int64(tpm) }
+        budgets = policy.budgets.map(Sluice_Governance_V1_Budget.init)
         if let allow = policy.allowRouteOverride { allowRouteOverride = allow }
         if let updatedAt { self.updatedAt = Google_Protobuf_Timestamp(date: updatedAt) }
     }
@@ -81,7 +84,45 @@ extension Sluice_Governance_V1_Policy {
         allowedModels = effective.allowLists.count == 1 ? effective.allowLists[0] : []
         if let rpm = effective.requestsPerMinute { self.rpm = Int32(clamping: rpm) }
         if let tpm = effective.tokensPerMinute { self.tpm = Int64(tpm) }
+        budgets = Policy.Period.allCases.compactMap { effective.budgets[$0] }.map(Sluice_Governance_V1_Budget.init)
         if let allow = effective.allowRouteOverride { allowRouteOverride = allow }
+    }
+}
+
+extension Sluice_Governance_V1_Budget {
+    /// Encodes a budget.
+    init(_ budget: Policy.Budget) {
+        self.init()
+        period = budget.period == .day ? .day : .month
+        if let tokens = budget.tokenLimit { tokenLimit = tokens }
+        if let money = budget.moneyLimitMicros { moneyLimitMicros = money }
+    }
+}
+
+extension Sluice_Governance_V1_BudgetStatus {
+    /// Encodes a budget's consumption.
+    init(_ status: BudgetStatus) {
+        self.init()
+        period = status.budget.period == .day ? .day : .month
+        periodStart = Google_Protobuf_Timestamp(date: status.start)
+        periodEnd = Google_Protobuf_Timestamp(date: status.end)
+        tokensUsed = status.used.tokens
+        moneyUsedMicros = status.used.micros
+        tokensReserved = status.reserved.tokens
+        moneyReservedMicros = status.reserved.micros
+    }
+}
+
+extension BudgetStatus {
+    /// Decodes a budget's consumption, given the policy's budget of its period.
+    init(proto: Sluice_Governance_V1_BudgetStatus, budget: Policy.Budget) {
+        self.init(
+            budget: budget,
+            start: proto.periodStart.date,
+            end: proto.periodEnd.date,
+            used: BudgetUsage(tokens: proto.tokensUsed, micros: proto.moneyUsedMicros),
+            reserved: BudgetUsage(tokens: proto.tokensReserved, micros: proto.moneyReservedMicros)
+        )
     }
 }
 
@@ -93,6 +134,7 @@ extension Sluice_Governance_V1_GetPolicyResponse {
         if let effective = record.effective {
             self.effective = Sluice_Governance_V1_Policy(effective: effective, scope: record.scope)
         }
+        budgets = record.budgets.map(Sluice_Governance_V1_BudgetStatus.init)
     }
 }
 
@@ -106,11 +148,16 @@ extension PolicyRecord {
             tightest.allowLists = proto.effective.allowedModels.isEmpty ? [] : [proto.effective.allowedModels]
             effective = tightest
         }
+        let policy = try Policy(proto: proto.policy)
         self.init(
             scope: scope,
-            policy: try Policy(proto: proto.policy),
+            policy: policy,
             updatedAt: proto.policy.hasUpdatedAt ? proto.policy.updatedAt.date : nil,
             effective: effective
         )
+        budgets = proto.budgets.compactMap { status in
+            let period: Policy.Period = status.period == .day ? .day : .month
+            return policy.budgets.first { $0.period == period }.map { BudgetStatus(proto: status, budget: $0) }
+        }
     }
 }

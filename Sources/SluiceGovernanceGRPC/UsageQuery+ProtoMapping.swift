@@ -18,6 +18,7 @@ extension UsageQuery {
             case .key: return .key
             case .model: return .model
             case .provider: return .provider
+            case .project: return .project
             case .hour: return .hour
             case .day: return .day
             case .operation:
@@ -32,7 +33,8 @@ extension UsageQuery {
             model: proto.model.isEmpty ? nil : proto.model,
             start: proto.start.date,
             end: proto.hasEnd ? proto.end.date : nil,
-            groupBy: groupBy
+            groupBy: groupBy,
+            projectID: proto.projectID.isEmpty ? nil : proto.projectID
         )
     }
 }
@@ -44,6 +46,7 @@ extension Sluice_Governance_V1_QueryUsageRequest {
         tenantID = query.tenant ?? ""
         keyID = query.keyID ?? ""
         model = query.model ?? ""
+        projectID = query.projectID ?? ""
         start = Google_Protobuf_Timestamp(date: query.start)
         if let end = query.end { self.end = Google_Protobuf_Timestamp(date: end) }
         groupBy = query.groupBy.map { dimension in
@@ -52,6 +55,7 @@ extension Sluice_Governance_V1_QueryUsageRequest {
             case .key: .key
             case .model: .model
             case .provider: .provider
+            case .project: .project
             case .hour: .hour
             case .day: .day
             }
@@ -65,6 +69,7 @@ extension Sluice_Governance_V1_UsageRow {
         self.init()
         tenantID = row.tenantID
         keyID = row.keyID
+        projectID = row.projectID
         model = row.model
         provider = row.provider
         if let start = row.bucketStart { bucketStart = Google_Protobuf_Timestamp(date: start) }
@@ -84,6 +89,7 @@ extension UsageRow {
         self.init()
         tenantID = proto.tenantID
         keyID = proto.keyID
+        projectID = proto.projectID
         model = proto.model
         provider = proto.provider
         bucketStart = proto.hasBucketStart ? proto.bucketStart.date : nil

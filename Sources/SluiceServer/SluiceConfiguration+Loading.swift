@@ -60,6 +60,7 @@ extension SluiceConfiguration {
             configuration.services.vector.address = value
         }
         if let value = environment["SLUICE_LOG_LEVEL"], !value.isEmpty { configuration.logLevel = value }
+        if let value = environment["SLUICE_REDIS_URL"], !value.isEmpty { configuration.redis.url = value }
         problems += configuration.problems(environment: environment)
         guard problems.isEmpty else { throw Invalid(problems: problems) }
         return configuration
@@ -111,6 +112,8 @@ extension SluiceConfiguration {
         } catch {
             problems.append("governance.price_book_file: \(error)")
         }
+        problems += governance.limits.problems
+        problems += redis.problems
         let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
         if !levels.contains(logLevel) {
             problems.append("log_level '\(logLevel)' is not one of \(levels.joined(separator: ", "))")
@@ -137,6 +140,10 @@ extension SluiceConfiguration {
             secrets[name] = (environment[name] ?? "").isEmpty ? "(not set)" : "(set, redacted)"
         }
         object["secrets"] = secrets
+        if let url = redis.url, var section = object["redis"] as? [String: Any] {
+            section["url"] = SluiceConfiguration.Redis.redacting(url)
+            object["redis"] = section
+        }
         let data = try JSONSerialization.data(
             withJSONObject: object,
             options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

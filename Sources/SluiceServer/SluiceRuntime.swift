@@ -81,12 +81,21 @@ package struct SluiceRuntime: Sendable {
             var services: [any Service] = []
             let governance = try await makeGovernance()
             // Requests reach inference on their connection's event loop only with the event-loop channel.
-            let (inference, clients) = makeInference(callersOnEventLoop: configuration.performance.eventLoopChannel)
+            let tokens = PromptTokenCounter(cl100k: loadTokenizer())
+            let (inference, clients) = makeInference(
+                callersOnEventLoop: configuration.performance.eventLoopChannel,
+                tokens: tokens
+            )
             let (vectors, vectorStore) = try makeVector()
             services.append(ShutdownHook { for client in clients { try? await client.shutdown() } })
             // The store is listed before its gRPC server, so it closes (final snapshots) after the server drained.
             services += [vectorStore, try makeVectorServer(vectors)]
-            services += makeEdge(inference: inference, governance: governance, onHTTPServerRunning: onHTTPServerRunning)
+            services += makeEdge(
+                inference: inference,
+                governance: governance,
+                tokens: tokens,
+                onHTTPServerRunning: onHTTPServerRunning
+            )
             return services
         case .inference:
             // Served alone, inference runs on one event loop shared by its gRPC server and its upstream clients:
@@ -114,6 +123,7 @@ package struct SluiceRuntime: Sendable {
                 + makeEdge(
                     inference: inferenceClient,
                     governance: governanceClient,
+                    tokens: PromptTokenCounter(cl100k: loadTokenizer()),
                     eventLoopGroup: loop,
                     onHTTPServerRunning: onHTTPServerRunning
                 )
@@ -125,7 +135,13 @@ package struct SluiceRuntime: Sendable {
     /// Opens governance and, on a fresh data directory, creates and prints the admin key once.
     func makeGovernance() async throws -> LocalGovernanceService {
         let store = try GovernanceStore.open(dataDirectory: dataDirectory)
-        let governance = LocalGovernanceService(store: store, logger: logger, prices: try configuration.priceBook())
+        let governance = LocalGovernanceService(
+            store: store,
+            logger: logger,
+            prices: try configuration.priceBook(),
+            quotas: try configuration.makeQuotaStore(logger: logger),
+            settings: configuration.quotaSettings
+        )
         if try await !governance.hasKeys() {
             let created = try await governance.createKey(
                 KeyCreationRequest(tenant: "admin", name: "bootstrap admin", allowedModels: nil, roles: [.admin])
@@ -159,11 +175,13 @@ package struct SluiceRuntime: Sendable {
     ///   - eventLoopGroup: Where the upstream clients' connections live.
     ///   - callersOnEventLoop: Whether calls arrive on an event loop of their own; see
     ///     `FastPath.upstreamTransport(callersOnEventLoop:)`.
+    ///   - tokens: The token counter; by default one over the installed cl100k ranks.
     func makeInference(
         eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup,
-        callersOnEventLoop: Bool
+        callersOnEventLoop: Bool,
+        tokens: PromptTokenCounter? = nil
     ) -> (LocalInferenceService, [UpstreamHTTP]) {
-        let tokens = PromptTokenCounter(cl100k: loadTokenizer())
+        let tokens = tokens ?? PromptTokenCounter(cl100k: loadTokenizer())
         let fastPath = configuration.performance.fastPath
         let factory = ProviderFactory(
             environment: environment,
@@ -195,6 +213,7 @@ package struct SluiceRuntime: Sendable {
     private func makeEdge(
         inference: any InferenceService,
         governance: any GovernanceService,
+        tokens: PromptTokenCounter,
         eventLoopGroup: (any EventLoopGroup)? = nil,
         onHTTPServerRunning: @escaping @Sendable (Int) async -> Void
     ) -> [any Service] {
@@ -211,7 +230,8 @@ package struct SluiceRuntime: Sendable {
             usage: recorder,
             metrics: Telemetry.registry,
             readiness: readiness,
-            logger: logger
+            logger: logger,
+            tokens: tokens
         )
         let app = Edge.buildApplication(
             configuration: configuration.http,

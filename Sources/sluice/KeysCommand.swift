@@ -19,15 +19,24 @@ struct KeysCommand: AsyncParsableCommand {
         )
         var logger = Logger(label: "sluice.keys")
         logger.logLevel = .error
-        return LocalGovernanceService(store: store, logger: logger)
+        // The CLI sees what the servers count: budgets' reservations live in Redis when replicas share them.
+        return LocalGovernanceService(
+            store: store,
+            logger: logger,
+            prices: try configuration.priceBook(),
+            quotas: try configuration.makeQuotaStore(logger: logger),
+            settings: configuration.quotaSettings
+        )
     }
 
-    /// `sluice keys create --tenant NAME [--models a,b] [--admin] [--json]`.
+    /// `sluice keys create --tenant NAME [--project NAME] [--models a,b] [--admin] [--json]`.
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an API key; it is shown only now.")
 
         @OptionGroup var options: GlobalOptions
         @Option(help: "The tenant; created if it does not exist.") var tenant: String
+        @Option(help: "The key's project in the tenant, by name or id; created if it does not exist.")
+        var project: String?
         @Option(help: "A label for the key.") var name: String = ""
         @Option(help: "Comma-separated models the key may use (default: all).") var models: String?
         @Flag(help: "Give the key the admin role.") var admin = false
@@ -39,13 +48,15 @@ struct KeysCommand: AsyncParsableCommand {
                 tenant: tenant,
                 name: name,
                 allowedModels: allowed,
-                roles: admin ? [.admin] : [.member]
+                roles: admin ? [.admin] : [.member],
+                project: project
             )
             let created = try await KeysCommand.run { try await KeysCommand.governance(options).createKey(request) }
             if json {
                 print(KeysCommand.json(created.info, key: created.plaintext))
             } else {
-                print("Created key \(created.info.id) for tenant \(created.info.tenantName).")
+                let project = created.info.projectName.map { ", project \($0) (\(created.info.projectID ?? ""))" } ?? ""
+                print("Created key \(created.info.id) for tenant \(created.info.tenantName)\(project).")
                 print("API key (shown once): \(created.plaintext)")
             }
         }
@@ -104,6 +115,8 @@ struct KeysCommand: AsyncParsableCommand {
             "id": info.id,
             "tenant": info.tenantName,
             "tenant_id": info.tenantID,
+            "project": info.projectName ?? NSNull(),
+            "project_id": info.projectID ?? NSNull(),
             "name": info.name,
             "models": info.allowedModels.map { $0 as Any } ?? NSNull(),
             "roles": info.roles.map(\.rawValue),

@@ -16,10 +16,11 @@ struct UsageCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
     @Option(help: "Only this tenant (name or id).") var tenant: String?
     @Option(help: "Only this key.") var key: String?
+    @Option(help: "Only this project (id).") var project: String?
     @Option(help: "Only this public model.") var model: String?
     @Option(help: "The start of the range, inclusive (default: 30 days ago).") var since: String?
     @Option(help: "The end of the range, exclusive (default: now).") var until: String?
-    @Option(help: "Comma-separated groupings: tenant, key, model, provider, hour, day (default: model).")
+    @Option(help: "Comma-separated groupings: tenant, project, key, model, provider, hour, day (default: model).")
     var by: String = "model"
     @Flag(help: "Print JSON.") var json = false
 
@@ -29,11 +30,19 @@ struct UsageCommand: AsyncParsableCommand {
         var groupBy: [UsageDimension] = []
         for name in by.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
             guard let dimension = UsageDimension(rawValue: name) else {
-                throw ValidationError("--by: '\(name)' is not one of tenant, key, model, provider, hour, day")
+                throw ValidationError("--by: '\(name)' is not one of tenant, project, key, model, provider, hour, day")
             }
             groupBy.append(dimension)
         }
-        let query = UsageQuery(tenant: tenant, keyID: key, model: model, start: start, end: end, groupBy: groupBy)
+        let query = UsageQuery(
+            tenant: tenant,
+            keyID: key,
+            model: model,
+            start: start,
+            end: end,
+            groupBy: groupBy,
+            projectID: project
+        )
         let report = try await KeysCommand.run { try await KeysCommand.governance(options).queryUsage(query) }
         print(json ? Self.json(report, groupBy: groupBy) : Self.table(report, groupBy: groupBy))
     }
@@ -60,6 +69,7 @@ struct UsageCommand: AsyncParsableCommand {
             switch dimension {
             case .tenant: row.tenantName.isEmpty ? row.tenantID : row.tenantName
             case .key: row.keyID
+            case .project: row.projectID.isEmpty ? "-" : row.projectID
             case .model: row.model
             case .provider: row.provider.isEmpty ? "-" : row.provider
             case .hour: row.bucketStart.map { ISO8601DateFormatter().string(from: $0) } ?? ""

@@ -4,59 +4,8 @@ import Logging
 import SluiceGovernance
 import Testing
 
-@Suite("Policies and request limits")
+@Suite("Policies")
 struct PolicyTests {
-    @Test("the limiter admits a burst of the limit, then one request per interval, and says when to retry")
-    func limiterBurstThenRate() {
-        // Given a scope limited to 3 requests per minute (one every 20 s)
-        let limiter = RequestLimiter()
-        let limit = [RequestLimiter.Limit(scope: "tenant:t", perMinute: 3)]
-        let start = ContinuousClock.now
-
-        // When four requests arrive at once, then one 20 s later
-        let burst = (0..<4).map { _ in limiter.admit(limit, now: start) }
-        let later = limiter.admit(limit, now: start + .seconds(20))
-
-        // Then three are admitted with 2, 1 and 0 left, the fourth is refused for 20 s, and the later one admitted
-        #expect(
-            burst.prefix(3).map { decision -> Int? in
-                if case .admitted(let state) = decision { return state?.remaining }
-                return nil
-            } == [2, 1, 0]
-        )
-        guard case .refused(let state, let retryAfter) = burst[3] else {
-            Issue.record("the fourth request was admitted")
-            return
-        }
-        #expect(state.limit == 3 && state.remaining == 0)
-        #expect(retryAfter == .seconds(20))
-        guard case .admitted(let afterwards) = later else {
-            Issue.record("the request after the interval was refused")
-            return
-        }
-        #expect(afterwards?.remaining == 0)
-        #expect(afterwards?.reset == .seconds(60))
-    }
-
-    @Test("a request counts against every scope, and one refused by any counts against none")
-    func limiterScopes() {
-        // Given a tenant allowing 10 a minute and a key allowing 1
-        let limiter = RequestLimiter()
-        let now = ContinuousClock.now
-        let tenant = RequestLimiter.Limit(scope: "tenant:t", perMinute: 10)
-        let key = RequestLimiter.Limit(scope: "key:k", perMinute: 1)
-
-        // When the key makes two requests, and another key of the tenant one
-        let first = limiter.admit([tenant, key], now: now)
-        let second = limiter.admit([tenant, key], now: now)
-        let other = limiter.admit([tenant], now: now)
-
-        // Then the key's second is refused and not counted against the tenant: the tenant has spent two of ten
-        #expect(first == .admitted(.init(limit: 1, remaining: 0, reset: .seconds(60))))
-        if case .refused = second {} else { Issue.record("the key's second request was admitted") }
-        #expect(other == .admitted(.init(limit: 10, remaining: 8, reset: .seconds(12))))
-    }
-
     @Test(
         "a malformed policy is refused, naming the field",
         arguments: [
@@ -147,30 +96,20 @@ struct PolicyTests {
         }
     }
 
-    @Test("policies that Sluice cannot enforce yet, and unknown scopes, are refused")
-    func refusesUnenforced() async throws {
+    @Test("unknown scopes are refused, and an unset policy reads as empty")
+    func refusesUnknownScopes() async throws {
         let governance = LocalGovernanceService(
             store: try GovernanceStore(writer: DatabaseQueue()),
             logger: Logger(label: "t")
         )
         _ = try await governance.createKey(KeyCreationRequest(tenant: "acme"))
-        let tpm = await governanceErrorCode {
-            try await governance.setPolicy(Policy(tokensPerMinute: 100), for: .tenant("acme"))
-        }
-        let budget = await governanceErrorCode {
-            try await governance.setPolicy(
-                Policy(budgets: [.init(period: .month, moneyLimitMicros: 50_000_000)]),
-                for: .tenant("acme")
-            )
-        }
         let unknown = await governanceErrorCode {
             try await governance.setPolicy(Policy(requestsPerMinute: 5), for: .tenant("nobody"))
         }
         let missingKey = await governanceErrorCode { try await governance.policy(for: .key("0123456789abcdef")) }
-        #expect([tpm, budget] == [.invalidArgument, .invalidArgument])
-        #expect([unknown, missingKey] == [.notFound, .notFound])
-        // An unset policy reads as empty
+        let missingProject = await governanceErrorCode { try await governance.policy(for: .project("acme/none")) }
+        #expect([unknown, missingKey, missingProject] == [.notFound, .notFound, .notFound])
         let empty = try await governance.policy(for: .tenant("acme"))
-        #expect(empty.policy == Policy() && empty.updatedAt == nil)
+        #expect(empty.policy == Policy() && empty.updatedAt == nil && empty.budgets.isEmpty)
     }
 }

@@ -40,7 +40,7 @@ MOCK_SCRIPT = HERE / "mock_upstreams.py"
 sys.path.insert(0, str(HERE))
 
 from helpers import (  # noqa: E402  (helpers.py sits next to this file)
-    BREAKER_OFF, BREAKER_THRESHOLD, FAULTY_RETRY, FAULTY_TIMEOUTS, MAIN_RETRY, MAIN_TIMEOUTS, MAX_BODY_BYTES,
+    BREAKER_OFF, BREAKER_THRESHOLD, COMPLETION_TOKEN_CAP, FAULTY_RETRY, FAULTY_TIMEOUTS, MAIN_RETRY, MAIN_TIMEOUTS, MAX_BODY_BYTES,
     MOCK_ANTHROPIC_KEY, MOCK_OPENAI_KEY, MODELS, PRICE_BOOK, free_port, generate_grpc_stubs,
 )
 
@@ -207,7 +207,8 @@ def build_config(mock: MockUpstreams, *, data_dir: Path, http_port: int, inferen
         "grpc": {"tls": None, "default_timeout_ms": 30000},
         "providers": providers,
         "models": models,
-        "governance": {"price_book_file": str(price_book)},
+        "governance": {"price_book_file": str(price_book),
+                       "limits": {"completion_token_cap": COMPLETION_TOKEN_CAP}},
     }
 
 
@@ -239,7 +240,7 @@ class SluiceInstance:
 
     def client(self, key: str | None = None, **kw: Any) -> openai.OpenAI:
         return openai.OpenAI(base_url=f"{self.base_url}/v1", api_key=self.key if key is None else key,
-                             max_retries=0, timeout=kw.pop("timeout", CLIENT_TIMEOUT), **kw)
+                             max_retries=kw.pop("max_retries", 0), timeout=kw.pop("timeout", CLIENT_TIMEOUT), **kw)
 
     def log_offsets(self) -> dict[str, int]:
         return {name: (p.stat().st_size if p.exists() else 0) for name, p in self.logs.items()}

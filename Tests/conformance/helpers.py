@@ -76,10 +76,15 @@ PRICE_BOOK = {
     "version": "conformance-1",
     "prices": [
         {"model": "fixed", "effective_from": "2024-01-01", "input": 1_000_000, "output": 2_000_000},
+        # The public name too: budget reservations are priced by the model a request names.
+        {"model": "openai-fixed", "effective_from": "2024-01-01", "input": 1_000_000, "output": 2_000_000},
         {"model": "no-usage", "effective_from": "2024-01-01", "input": 1_000_000, "output": 2_000_000},
         {"model": "claude-*", "effective_from": "2024-01-01", "input": 3_000_000, "output": 15_000_000},
     ],
 }
+# Completion tokens a request without max_tokens reserves against a budget (governance.limits.completion_token_cap):
+# small, so that a stream reaches its reservation within a test.
+COMPLETION_TOKEN_CAP = 12
 # `echo` (provider and model) is built in: the generated config does not declare the model.
 ALL_PUBLIC_MODELS = sorted(set(MODELS) | {"echo"})
 

@@ -281,7 +281,8 @@ def test_policies_from_the_cli_apply_to_a_running_server(env):
         assert narrowed.returncode == 0, narrowed.stderr
         shown = json.loads(run(["policy", "show", "--key", created["id"], "--json"], env).stdout)
         assert shown["allowed_models"] == ["gpt-*"]
-        assert shown["effective"] == {"allow_lists": [["gpt-*"]], "rpm": 1000, "allow_route_override": None}
+        assert shown["effective"] == {"allow_lists": [["gpt-*"]], "rpm": 1000, "tpm": None, "budgets": [],
+                                      "allow_route_override": None}
         deadline = time.monotonic() + 5
         while True:
             listed = httpx.get(f"http://127.0.0.1:{port}/v1/models",
@@ -291,13 +292,28 @@ def test_policies_from_the_cli_apply_to_a_running_server(env):
             assert time.monotonic() < deadline, f"the allow-list did not apply within 5 s: {listed.text}"
             time.sleep(0.1)
 
-        # A policy Sluice cannot enforce yet, or an unknown scope, is refused with a message
+        # A malformed policy, or an unknown scope, is refused with a message naming the field, nothing applied
         zero = run(["policy", "set", "--tenant", "acme", "--rpm", "0"], env)
         assert zero.returncode == 1 and "rpm must be a positive number" in zero.stderr
+        negative = run(["policy", "set", "--tenant", "acme", "--tpm=-3"], env)
+        assert negative.returncode == 1 and "tpm must be a positive number" in negative.stderr
+        dollars = run(["policy", "set", "--tenant", "acme", "--budget-usd-month", "12.3456789"], env)
+        assert dollars.returncode != 0 and "--budget-usd-month" in dollars.stderr
+        unchanged = json.loads(run(["policy", "show", "--tenant", "acme", "--json"], env).stdout)
+        assert (unchanged["rpm"], unchanged["tpm"], unchanged["budgets"]) == (1000, None, [])
+        # Budgets in dollars and tokens, per day and month, read back with their consumption
+        budgeted = run(["policy", "set", "--tenant", "acme", "--rpm", "1000", "--tpm", "200000",
+                        "--budget-usd-month", "50", "--budget-tokens-day", "100000"], env)
+        assert budgeted.returncode == 0, budgeted.stderr
+        assert "budget per month: $50.000000" in budgeted.stdout and "budget per day: 100000 tokens" in budgeted.stdout
+        shown = json.loads(run(["policy", "show", "--tenant", "acme", "--json"], env).stdout)
+        assert shown["budgets"] == [{"period": "day", "token_limit": 100000, "money_limit_micros": None},
+                                    {"period": "month", "token_limit": None, "money_limit_micros": 50_000_000}]
+        assert [b["period"] for b in shown["budget_status"]] == ["day", "month"]
         nobody = run(["policy", "show", "--tenant", "nobody"], env)
         assert nobody.returncode == 1 and "No tenant is named 'nobody'" in nobody.stderr
         both = run(["policy", "show", "--tenant", "acme", "--key", created["id"]], env)
-        assert both.returncode != 0 and "exactly one of --tenant and --key" in both.stderr
+        assert both.returncode != 0 and "exactly one of --tenant, --project and --key" in both.stderr
     finally:
         server.send_signal(signal.SIGTERM)
         server.communicate(timeout=20)

@@ -356,7 +356,7 @@ def test_governance_requests_are_checked_as_the_proto_says(stubs, services):
         # Authorize needs its request id (the key of a reservation)
         assert refused(client.Authorize, pb.AuthorizeRequest(credential=services.key, operation=pb.OPERATION_CHAT,
                                                              model="echo")) == grpc.StatusCode.INVALID_ARGUMENT
-        # A key needs a name; roles, projects, users and expiry governance cannot honour yet are refused, not ignored
+        # A key needs a name; roles, users and expiry governance cannot honour yet are refused, not ignored
         invalid = grpc.StatusCode.INVALID_ARGUMENT
         assert refused(client.CreateKey, pb.CreateKeyRequest(tenant_id="checked")) == invalid
         assert refused(client.CreateKey, pb.CreateKeyRequest(tenant_id="checked", name="a",
@@ -482,12 +482,19 @@ def test_policies_over_grpc(stubs, services):
 
         scope = pb.PolicyScope(tenant_id="policed")
         assert refused(pb.Policy(scope=scope, rpm=-1)) == grpc.StatusCode.INVALID_ARGUMENT
-        assert refused(pb.Policy(scope=scope, tpm=1000)) == grpc.StatusCode.INVALID_ARGUMENT
+        assert refused(pb.Policy(scope=scope, tpm=0)) == grpc.StatusCode.INVALID_ARGUMENT
         assert refused(pb.Policy(scope=scope, moderate=True)) == grpc.StatusCode.INVALID_ARGUMENT
+        assert refused(pb.Policy(scope=scope, budgets=[pb.Budget(money_limit_micros=1)])) == \
+            grpc.StatusCode.INVALID_ARGUMENT
+        assert refused(pb.Policy(scope=scope, budgets=[pb.Budget(period=pb.BUDGET_PERIOD_DAY, token_limit=1),
+                                                       pb.Budget(period=pb.BUDGET_PERIOD_DAY, token_limit=2)])) == \
+            grpc.StatusCode.INVALID_ARGUMENT
         assert refused(pb.Policy(scope=scope, budgets=[pb.Budget(period=pb.BUDGET_PERIOD_MONTH,
-                                                                 money_limit_micros=1)])) == \
+                                                                 money_limit_micros=-5)])) == \
             grpc.StatusCode.INVALID_ARGUMENT
         assert refused(pb.Policy()) == grpc.StatusCode.INVALID_ARGUMENT
+        assert refused(pb.Policy(scope=pb.PolicyScope(project_id="policed/nothing"), rpm=1)) == \
+            grpc.StatusCode.NOT_FOUND
         assert refused(pb.Policy(scope=pb.PolicyScope(tenant_id="nobody"), rpm=1)) == grpc.StatusCode.NOT_FOUND
         unchanged = client.GetPolicy(pb.GetPolicyRequest(scope=scope), metadata=AUTH, timeout=10)
         assert unchanged.policy.rpm == 600
@@ -503,6 +510,55 @@ def test_policies_over_grpc(stubs, services):
         denied = client.Authorize(pb.AuthorizeRequest(credential=plaintext, operation=pb.OPERATION_CHAT,
                                                       model="claude-x", request_id="p-2"), metadata=AUTH, timeout=10)
         assert (denied.decision, denied.reason) == (pb.DECISION_DENIED, pb.DENIAL_REASON_MODEL_NOT_ALLOWED)
+
+
+def test_budgets_reserve_and_settle_over_grpc(stubs, services):
+    pb = stubs.governance
+    with grpc.insecure_channel(services.governance) as channel:
+        client = stubs.governance_grpc.GovernanceServiceStub(channel)
+        # Given a key in a project whose policy holds 30,000 tokens a day and 6,000 tokens a minute
+        created = client.CreateKey(pb.CreateKeyRequest(tenant_id="budgeted", name="b", project_id="research"),
+                                   metadata=AUTH, timeout=10)
+        assert created.key.project_id.startswith("prj_")
+        set_ = client.SetPolicy(pb.SetPolicyRequest(policy=pb.Policy(
+            scope=pb.PolicyScope(project_id="budgeted/research"), tpm=6000,
+            budgets=[pb.Budget(period=pb.BUDGET_PERIOD_DAY, token_limit=30000)])), metadata=AUTH, timeout=10)
+        assert set_.policy.scope.project_id == created.key.project_id
+
+        def authorize(request_id: str, prompt: int, max_tokens: int):
+            return client.Authorize(pb.AuthorizeRequest(
+                credential=created.plaintext_key, operation=pb.OPERATION_CHAT, model="echo", request_id=request_id,
+                estimated_prompt_tokens=prompt, max_tokens=max_tokens), metadata=AUTH, timeout=10)
+
+        # When a call of 1,000 prompt tokens and max_tokens 4,000 is authorized
+        first = authorize("b-1", 1000, 4000)
+
+        # Then it reserved 5,000 tokens for 4,000 completion tokens, and counted 5,000 against the minute
+        assert first.decision == pb.DECISION_ALLOWED and first.principal.project_id == created.key.project_id
+        assert (first.reservation_id, first.reserved_tokens, first.reserved_completion_tokens) == ("b-1", 5000, 4000)
+        assert (first.rate_limit.limit_tokens, first.rate_limit.remaining_tokens) == (6000, 1000)
+        # And a second is refused by the minute's tokens, with when to retry
+        second = authorize("b-2", 1000, 4000)
+        assert (second.decision, second.reason) == (pb.DECISION_DENIED, pb.DENIAL_REASON_RATE_LIMITED)
+        assert second.rate_limit.retry_after_ms > 0 and second.rate_limit.limit_tokens == 6000
+        # When the first settles at 1,000 + 200 tokens
+        record = pb.UsageRecord(request_id="b-1", tenant_id=created.key.tenant_id, key_id=created.key.id,
+                                project_id=created.key.project_id, model="echo", upstream_model="echo",
+                                prompt_tokens=1000, completion_tokens=200, outcome=pb.OUTCOME_SUCCESS)
+        assert client.RecordUsage(record, metadata=AUTH, timeout=10).recorded
+        # Then the budget counts 1,200 used and nothing reserved, and the minute has room again
+        status = client.GetPolicy(pb.GetPolicyRequest(scope=pb.PolicyScope(project_id=created.key.project_id)),
+                                  metadata=AUTH, timeout=10).budgets
+        assert [(b.period, b.tokens_used, b.tokens_reserved) for b in status] == [(pb.BUDGET_PERIOD_DAY, 1200, 0)]
+        third = authorize("b-3", 1000, 2000)
+        assert third.decision == pb.DECISION_ALLOWED
+        # And a call the day's budget cannot cover is DENIAL_REASON_BUDGET_EXHAUSTED
+        client.SetPolicy(pb.SetPolicyRequest(policy=pb.Policy(
+            scope=pb.PolicyScope(project_id=created.key.project_id),
+            budgets=[pb.Budget(period=pb.BUDGET_PERIOD_DAY, token_limit=5000)])), metadata=AUTH, timeout=10)
+        exhausted = authorize("b-4", 1000, 2000)
+        assert (exhausted.decision, exhausted.reason) == (pb.DECISION_DENIED, pb.DENIAL_REASON_BUDGET_EXHAUSTED)
+        assert "quota" in exhausted.message
 
 
 def test_unary_round_trip_time_is_reported(stubs, services, capsys):
