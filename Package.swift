@@ -72,6 +72,13 @@ let package = Package(
             swiftSettings: defaultSwiftSettings
         ),
 
+        // MARK: - Redis: the C bridge to Debian's hiredis
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+
         .target(name: "CSluiceVectorSupport"),
         .target(
             name: "SluiceVector",
