@@ -72,11 +72,20 @@ let package = Package(
             swiftSettings: defaultSwiftSettings
         ),
 
-        // MARK: - Redis: the C bridge to Debian's hiredis
+        // MARK: - Redis: the C bridge to Debian's hiredis and the client over it
         .systemLibrary(
             name: "CHiredis",
             pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
+        ),
+        .target(
+            name: "SluiceRedis",
+            dependencies: [
+                "CHiredis",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: defaultSwiftSettings
         ),
 
         .target(name: "CSluiceVectorSupport"),
@@ -303,6 +312,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+        .testTarget(
+            name: "SluiceRedisTests",
+            dependencies: [
+                "SluiceRedis",
+                "CHiredis",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: defaultSwiftSettings
