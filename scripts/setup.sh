@@ -2,7 +2,8 @@
 # Installs what Sluice needs on a fresh Debian machine: system packages and the tokenizer file.
 #
 # Usage: scripts/setup.sh [--test]
-#   --test  also creates .venv with the Python test clients (openai, pytest, tiktoken).
+#   --test  also installs redis-server and wrk, and creates .venv with the Python test clients (openai, pytest,
+#           tiktoken).
 #
 # Environment: SLUICE_DATA_DIR (default ./.sluice) is where the tokenizer file is installed.
 set -euo pipefail
@@ -11,10 +12,11 @@ cd "$(dirname "$0")/.."
 want_tests=false
 [[ "${1:-}" == "--test" ]] && want_tests=true
 
-# Debian packages: SQLite headers for GRDB; protoc for regenerating Generated/ (scripts/generate-protos.sh); for the
-# tests, wrk (sustained load through the HTTP interface).
-packages=(libsqlite3-dev protobuf-compiler)
-[[ "${want_tests}" == true ]] && packages+=(wrk)
+# Debian packages: SQLite headers for GRDB; hiredis headers and library for the CHiredis bridge (SluiceRedis); protoc
+# for regenerating Generated/ (scripts/generate-protos.sh); for the tests, wrk (sustained load through the HTTP
+# interface) and redis-server (SluiceRedisTests start their own servers on free loopback ports).
+packages=(libsqlite3-dev libhiredis-dev protobuf-compiler)
+[[ "${want_tests}" == true ]] && packages+=(wrk redis-server)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "${package}" >/dev/null 2>&1 || missing+=("${package}")
