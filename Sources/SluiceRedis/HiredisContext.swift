@@ -22,6 +22,8 @@ final class HiredisContext {
 
     private let context: UnsafeMutablePointer<redisContext>
     private let commandTimeout: Duration
+    /// Whether Redis has answered on this connection yet.
+    var hasAnswered = false
 
     /// Connects, then sets the socket's send and receive timeouts.
     ///

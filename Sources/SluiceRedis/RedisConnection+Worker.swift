@@ -55,7 +55,6 @@ extension RedisConnection {
                 health.connectFailed(error.reason, connection: index)
                 return fail(batch[...], with: RedisHealthMonitor.unavailable(configuration.endpoint, error.reason))
             }
-            health.connected(connection: index)
         }
         guard let connection = context else { return }
         var answered = 0
@@ -67,6 +66,7 @@ extension RedisConnection {
                 var replies: [RedisReply] = []
                 replies.reserveCapacity(request.commands.count)
                 for _ in request.commands { replies.append(try connection.readReply()) }
+                confirm(connection)
                 request.continuation.resume(returning: replies)
                 answered += 1
                 state.withLock { $0.inFlightCommands -= request.commands.count }
@@ -102,7 +102,16 @@ extension RedisConnection {
                 throw HiredisContext.Failure(code: .unavailable, reason: "\(command.name) failed: \(redacted(message))")
             }
         }
+        if !commands.isEmpty { confirm(connection) }
         return connection
+    }
+
+    /// Reports a new connection as working once Redis has answered on it (a TCP connection alone proves little:
+    /// a stalled Redis still accepts them), so a stall logs one loss and one recovery, not one per reconnect.
+    private func confirm(_ connection: HiredisContext) {
+        guard !connection.hasAnswered else { return }
+        connection.hasAnswered = true
+        health.connected(connection: index)
     }
 
     /// Frees a broken connection, so that the next batch reconnects.

@@ -69,7 +69,7 @@ struct RedisEndpointHealth: Sendable {
         return FailFast(reason: lastFailure, retryIn: now.duration(to: retryAt))
     }
 
-    /// A connection was established (and authenticated).
+    /// A new connection was established and Redis has answered on it.
     ///
     /// - Returns: What to log.
     mutating func connected() -> LogAction {

@@ -36,7 +36,7 @@ final class RedisHealthMonitor: Sendable {
         )
     }
 
-    /// A connection was established and authenticated.
+    /// A new connection was established, authenticated, and has answered.
     ///
     /// - Parameter connection: Its number, for the log line.
     func connected(connection: Int) {

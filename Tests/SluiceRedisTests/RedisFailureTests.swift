@@ -7,7 +7,9 @@ import Testing
 struct RedisFailureTests {
     @Test("a command that does not answer in time fails as unavailable, promptly, and the client recovers")
     func commandTimeout() async throws {
-        try await withRedis(connections: 1, configure: { $0.commandTimeout = .milliseconds(200) }) { _, redis in
+        let logs = LogRecorder()
+        let timeout = Duration.milliseconds(200)
+        try await withRedis(connections: 1, logs: logs, configure: { $0.commandTimeout = timeout }) { _, redis in
             // Given
             _ = try await redis.send(["SET", "k", "v"])
             // When: Redis is busy for 2 s
@@ -21,6 +23,9 @@ struct RedisFailureTests {
             // And once Redis answers again, so does the client, on a new connection
             let reply = try await eventually { try await redis.send(["GET", "k"]) }
             #expect(reply.string == "v")
+            // The calls that reconnected during the stall and timed out again add no log lines
+            #expect(logs.lines(at: .warning).count == 1, "\(logs.lines(at: .warning))")
+            #expect(logs.lines(at: .info).count == 1, "\(logs.lines(at: .info))")
         }
     }
 
