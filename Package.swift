@@ -88,6 +88,16 @@ let package = Package(
             swiftSettings: defaultSwiftSettings
         ),
 
+        .target(
+            name: "SluiceGovernanceRedis",
+            dependencies: [
+                "SluiceGovernance",
+                "SluiceRedis",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: defaultSwiftSettings
+        ),
+
         .target(name: "CSluiceVectorSupport"),
         .target(
             name: "SluiceVector",
@@ -220,6 +230,8 @@ let package = Package(
                 "SluiceInference",
                 "SluiceProviders",
                 "SluiceGovernance",
+                "SluiceGovernanceRedis",
+                "SluiceRedis",
                 "SluiceInferenceGRPC",
                 "SluiceGovernanceGRPC",
                 "SluiceVector",
@@ -259,6 +271,8 @@ let package = Package(
             dependencies: [
                 "SluiceInference",
                 "SluiceGovernance",
+                "SluiceRedis",
+                "CHiredis",
                 "SluiceTokenizer",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -320,6 +334,7 @@ let package = Package(
             name: "SluiceRedisTests",
             dependencies: [
                 "SluiceRedis",
+                "SluiceTesting",
                 "CHiredis",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -329,6 +344,9 @@ let package = Package(
             name: "SluiceGovernanceTests",
             dependencies: [
                 "SluiceGovernance",
+                "SluiceGovernanceRedis",
+                "SluiceRedis",
+                "SluiceTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

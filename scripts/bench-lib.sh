@@ -35,7 +35,7 @@ wait_http() {
 }
 
 # bench_instance DIR BIN: writes DIR/config.json (data in DIR/data with the tokenizer, one `bench` model on the
-# fixed-answer upstream at $upstream_port), exports SLUICE_CONFIG to it, and sets `key` to a new API key made by BIN.
+# fixed-answer upstream at $upstream_port, priced by DIR/price-book.json), exports SLUICE_CONFIG to it, and sets `key` to a new API key made by BIN.
 bench_instance() {
     local dir="$1" sluice="$2"
     mkdir -p "$dir/data/tokenizers"
@@ -45,8 +45,14 @@ bench_instance() {
   "data_dir": "$dir/data",
   "log_level": "warning",
   "providers": [ { "name": "bench", "kind": "openai", "base_url": "http://127.0.0.1:$upstream_port/v1" } ],
-  "models": [ { "name": "bench", "deployments": [ { "provider": "bench", "model": "bench" } ] } ]
+  "models": [ { "name": "bench", "deployments": [ { "provider": "bench", "model": "bench" } ] } ],
+  "governance": { "price_book_file": "$dir/price-book.json" }
 }
+JSON
+    # The bench model priced as gpt-4o-mini, so that the ledger and money budgets have real costs to count.
+    cat > "$dir/price-book.json" <<JSON
+{ "version": "bench-1", "prices": [
+  { "model": "bench", "effective_from": "2024-01-01", "input": 150000, "output": 600000 } ] }
 JSON
     export SLUICE_CONFIG="$dir/config.json"
     key=$("$sluice" keys create --tenant bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')

@@ -23,6 +23,12 @@
 # a Markdown table of medians over the rounds: added latency is target − direct within each round, throughput a ratio
 # of direct in the same round; the p99-added column also gives the lowest and highest round.
 #
+# SLUICE_BENCH_POLICIES=1 measures what limits and budgets cost (issue 16): direct and all-in-one as configured by
+# default, and beside them all-in-one with a key whose tenant policy has requests and tokens per minute and a token
+# and a money budget all active (aio-policy: the same process, counting in process), and a second all-in-one process
+# counting in Redis (aio-redis: Debian's redis-server on loopback). The limits are far above what the benchmark
+# sends, so every request does all the work and none is refused. A second table gives each as ratios of all-in-one.
+#
 # SLUICE_BENCH_MACHINERY=1 measures the speed machinery instead (decision record 0005): direct, all-in-one and split
 # as configured by default, and beside them the same modes with pieces of the `performance` configuration switched
 # off: all-in-one without the event-loop channel, the plain HTTP client or the fast JSON readers, and with all of them
@@ -77,8 +83,41 @@ machinery_variants=(
     "split-no-executors split split-no-plain-http {\"event_loop_executors\":false}"
     "split-anchors split split {\"event_loop_channel\":false,\"event_loop_executors\":false,\"plain_http_client\":false,\"fast_json\":false,\"exchange_streams\":false}"
 )
-declare -A variant_pids=() variant_urls=() variant_modes=() variant_baselines=()
+declare -A variant_pids=() variant_urls=() variant_modes=() variant_baselines=() variant_keys=()
 variant_names=()
+if [[ "${SLUICE_BENCH_POLICIES:-0}" == 1 ]]; then
+    command -v redis-server > /dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
+    redis_port=$(free_port)
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no > "$work/redis.log" 2>&1 &
+    pids+=($!)
+    policed_key=$("$bin" keys create --tenant bench-policed --json \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+    "$bin" policy set --tenant bench-policed --rpm 10000000 --tpm 10000000000 \
+        --budget-tokens-day 10000000000000 --budget-usd-month 1000000 > /dev/null
+    python3 - "$work/config.json" "$work/redis.json" "$redis_port" <<'PY'
+import json, sys
+config = json.load(open(sys.argv[1]))
+config["redis"] = {"url": f"redis://127.0.0.1:{sys.argv[3]}"}
+json.dump(config, open(sys.argv[2], "w"))
+PY
+    redis_http_port=$(free_port)
+    (
+        export SLUICE_CONFIG="$work/redis.json" SLUICE_VECTOR_ADDRESS="127.0.0.1:$(free_port)"
+        SLUICE_HTTP_PORT=$redis_http_port exec "$bin" serve > "$work/aio-redis.log" 2>&1
+    ) &
+    pids+=($!)
+    variant_names+=(aio-policy aio-redis)
+    variant_urls[aio-policy]="http://127.0.0.1:$aio_port/v1/chat/completions"
+    variant_urls[aio-redis]="http://127.0.0.1:$redis_http_port/v1/chat/completions"
+    variant_pids[aio-policy]=$aio_pid
+    variant_pids[aio-redis]=$!
+    variant_keys[aio-policy]=$policed_key
+    variant_keys[aio-redis]=$policed_key
+    for name in aio-policy aio-redis; do
+        variant_modes[$name]=all-in-one
+        variant_baselines[$name]=all-in-one
+    done
+fi
 if [[ "${SLUICE_BENCH_MACHINERY:-0}" == 1 ]]; then
     for variant in "${machinery_variants[@]}"; do
         read -r name mode baseline performance <<< "$variant"
@@ -191,6 +230,17 @@ for name in "${variant_names[@]}"; do
 done
 
 for kind in plain stream; do bench_lua "$work/$kind.lua" "$key" "$kind"; done
+# The wrk script of each target: the benchmark key's, or a variant's own key's.
+declare -A scripts=()
+for kind in plain stream; do
+    for name in "${variant_names[@]}"; do
+        if [[ -n "${variant_keys[$name]:-}" ]]; then
+            bench_lua "$work/$kind-$name.lua" "${variant_keys[$name]}" "$kind"
+            scripts[$kind/$name]="$work/$kind-$name.lua"
+        fi
+    done
+done
+script() { echo "${scripts[$1/$2]:-$work/$1.lua}"; }
 
 # The processes whose CPU time counts for each target: nginx's is its worker, a child of the master started here.
 declare -A target_pids=(
@@ -221,7 +271,9 @@ for name in "${variant_names[@]}"; do
     target_pids[$name]="${variant_pids[$name]}"
     urls[$name]="${variant_urls[$name]}"
 done
-if [[ "${SLUICE_BENCH_MACHINERY:-0}" == 1 ]]; then
+if [[ "${SLUICE_BENCH_POLICIES:-0}" == 1 ]]; then
+    bench_targets=(direct all-in-one "${variant_names[@]}")
+elif [[ "${SLUICE_BENCH_MACHINERY:-0}" == 1 ]]; then
     bench_targets=(direct all-in-one split "${variant_names[@]}")
 else
     bench_targets=(direct nginx nio-proxy all-in-one nginx-split split)
@@ -233,13 +285,14 @@ for round in $(seq 1 "$rounds"); do
     for kind in plain stream; do
         for target in "${bench_targets[@]}"; do
             # Warm up connections, caches and allocators before measuring.
-            wrk -t1 -c4 -d2s -s "$work/$kind.lua" "${urls[$target]}" > /dev/null
+            lua=$(script "$kind" "$target")
+            wrk -t1 -c4 -d2s -s "$lua" "${urls[$target]}" > /dev/null
             # shellcheck disable=SC2086 # the list of pids is meant to split
             before=$(cpu_ticks ${target_pids[$target]})
-            wrk -t1 -c1 -d"${seconds}s" --latency -s "$work/$kind.lua" "${urls[$target]}" > "$work/c1.txt"
+            wrk -t1 -c1 -d"${seconds}s" --latency -s "$lua" "${urls[$target]}" > "$work/c1.txt"
             # shellcheck disable=SC2086
             after=$(cpu_ticks ${target_pids[$target]})
-            wrk -t2 -c64 -d"${seconds}s" -s "$work/$kind.lua" "${urls[$target]}" > "$work/c64.txt"
+            wrk -t2 -c64 -d"${seconds}s" -s "$lua" "${urls[$target]}" > "$work/c64.txt"
             python3 - "$round" "$kind" "$target" "$work/c1.txt" "$work/c64.txt" \
                 "$((after - before))" "$ticks_per_second" >> "$results" <<'PY'
 import re, sys
@@ -294,7 +347,7 @@ for kind in ("plain", "stream"):
         mode = "stream" if kind == "stream" else "non-stream"
         print(f"| {mode} | {target} | {p50:.0f} | {p99:.0f} | {added} | {rps:.0f} | {ratio:.2f}× | {cpu:.0f} |")
 PY
-if [[ "${SLUICE_BENCH_MACHINERY:-0}" == 1 ]]; then
+if ((${#variant_names[@]} > 0)); then
     pairs=()
     for name in "${variant_names[@]}"; do pairs+=("$name=${variant_baselines[$name]}"); done
     python3 - "$results" "${pairs[@]}" <<'PY'
@@ -303,10 +356,11 @@ rows = [line.split() for line in open(sys.argv[1])]
 data = {(r, k, t): (float(rps), float(cpu)) for r, k, t, _, _, rps, cpu in rows}
 rounds = sorted({r for r, _, _ in data}, key=int)
 print()
-print("Each variant against its baseline, in the same rounds (median of the per-round ratios). A piece helps when")
-print("switching it off raises CPU per request (ratio above 1.00) or lowers requests/s (ratio below 1.00).")
+print("Each variant against its baseline, in the same rounds (median of the per-round ratios). For the machinery, a")
+print("piece helps when switching it off raises CPU per request (ratio above 1.00) or lowers requests/s (below 1.00);")
+print("for policies, the ratios are what counting limits and budgets costs.")
 print()
-print("| mode | variant | baseline | CPU µs/request @1 | off/on | req/s @64 | off/on |")
+print("| mode | variant | baseline | CPU µs/request @1 | variant/baseline | req/s @64 | variant/baseline |")
 print("|---|---|---|---|---|---|---|")
 for kind in ("plain", "stream"):
     for pair in sys.argv[2:]:

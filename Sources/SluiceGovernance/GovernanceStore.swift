@@ -14,10 +14,18 @@ package struct GovernanceStore: Sendable {
     /// - Parameter dataDirectory: The data directory; created if missing.
     /// - Returns: The migrated store.
     package static func open(dataDirectory: URL) throws -> GovernanceStore {
-        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        try open(path: dataDirectory.appendingPathComponent("governance.sqlite").path)
+    }
+
+    /// Opens (creating if needed) the store at a path; replicas on one host may share it (`governance.database`).
+    ///
+    /// - Parameter path: The database file; its folder is created if missing.
+    /// - Returns: The migrated store.
+    package static func open(path: String) throws -> GovernanceStore {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
-        let path = dataDirectory.appendingPathComponent("governance.sqlite").path
         let pool = try DatabasePool(path: path, configuration: configuration)
         return try GovernanceStore(writer: pool)
     }

@@ -131,24 +131,44 @@ extension LocalGovernanceService {
         )
     }
 
-    /// Settles the reservations of newly recorded calls and adds their use to their budgets. A store that cannot be
-    /// reached is logged and the records stay in the ledger; counters are seeded again from it when they are lost.
+    /// Settles the reservations of newly recorded calls and adds their use to their budgets, for keys whose policies
+    /// limit tokens or set budgets. A store that cannot be reached is logged and the records stay in the ledger;
+    /// counters are seeded again from it when they are lost.
     func settle(_ recorded: [(record: UsageRecord, ledgerID: Int64, micros: Int64)]) async {
         let now = Date()
+        var settlements: [QuotaSettlement] = []
         for (record, ledgerID, micros) in recorded {
             let policies = (try? await storedKey(id: record.principal.keyID))?.policies ?? []
+            // Only limits in tokens and budgets are settled; a key without them costs the store nothing here.
+            guard policies.contains(where: { $0.policy.tokensPerMinute != nil || !$0.policy.budgets.isEmpty }) else {
+                continue
+            }
             let counters = policies.flatMap { scope, policy in
                 policy.budgets.map { BudgetCounter(scope: scope, period: $0.period, containing: now) }
             }
-            let settlement = QuotaSettlement(
-                requestID: record.requestID,
-                ledgerID: ledgerID,
-                usage: BudgetUsage(tokens: Int64(record.promptTokens + record.completionTokens), micros: micros),
-                counters: counters
+            settlements.append(
+                QuotaSettlement(
+                    requestID: record.requestID,
+                    ledgerID: ledgerID,
+                    usage: BudgetUsage(tokens: Int64(record.promptTokens + record.completionTokens), micros: micros),
+                    counters: counters
+                )
             )
-            do {
-                try await quotas.settle(settlement)
-            } catch {
+        }
+        // Concurrently, so that a shared store receives a batch's settlements back to back rather than one per
+        // round trip.
+        await withTaskGroup(of: (any Error)?.self) { group in
+            for settlement in settlements {
+                group.addTask {
+                    do {
+                        try await quotas.settle(settlement)
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+            }
+            for await case let error? in group {
                 quotaHealth.failed(error, logger: logger)
             }
         }

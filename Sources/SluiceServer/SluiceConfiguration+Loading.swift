@@ -61,6 +61,9 @@ extension SluiceConfiguration {
         }
         if let value = environment["SLUICE_LOG_LEVEL"], !value.isEmpty { configuration.logLevel = value }
         if let value = environment["SLUICE_REDIS_URL"], !value.isEmpty { configuration.redis.url = value }
+        if let value = environment["SLUICE_GOVERNANCE_DATABASE"], !value.isEmpty {
+            configuration.governance.database = value
+        }
         problems += configuration.problems(environment: environment)
         guard problems.isEmpty else { throw Invalid(problems: problems) }
         return configuration

@@ -28,8 +28,9 @@ package import SluiceVector
 /// - `usage.admission_limit` (10000): how many usage records may wait for the ledger before new requests wait
 ///   (backpressure; see ``UsageRecorder``).
 /// - `governance.price_book_file`: a price book (the format of `Sources/SluiceGovernance/Resources/price-book.json`)
-///   that replaces the one Sluice ships; `governance.limits`: how requests count against rate limits and budgets;
-///   see ``Governance``.
+///   that replaces the one Sluice ships; `governance.database` / `SLUICE_GOVERNANCE_DATABASE`: the governance
+///   SQLite file (default `<data_dir>/governance.sqlite`), which replicas on one host may share;
+///   `governance.limits`: how requests count against rate limits and budgets; see ``Governance``.
 /// - `redis.url` / `SLUICE_REDIS_URL` (unset): Redis shared by governance replicas for rate limits and budget
 ///   reservations (`redis://[:password@]host:port[/db]`); unset keeps them in process. See ``Redis``.
 /// - `log_level` / `SLUICE_LOG_LEVEL` (`info`).
@@ -172,6 +173,9 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
     package struct Governance: Sendable, Hashable, Codable {
         /// A price book file replacing the built-in one; `nil` uses the built-in book.
         package var priceBookFile: String?
+        /// The governance database file; `nil` is `governance.sqlite` in the data directory. Replicas on one host
+        /// share keys, policies and the ledger by naming the same file.
+        package var database: String?
         /// How requests count against rate limits and budgets.
         package var limits = Limits()
 
@@ -180,13 +184,14 @@ package struct SluiceConfiguration: Sendable, Hashable, Codable {
 
         enum CodingKeys: String, CodingKey {
             case priceBookFile = "price_book_file"
-            case limits
+            case limits, database
         }
 
         /// Decodes from the configuration file; absent keys keep their defaults.
         package init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             priceBookFile = try container.decodeIfPresent(String.self, forKey: .priceBookFile)
+            database = try container.decodeIfPresent(String.self, forKey: .database)
             limits = try container.decodeIfPresent(Limits.self, forKey: .limits) ?? limits
         }
 

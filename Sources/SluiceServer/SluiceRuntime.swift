@@ -134,7 +134,7 @@ package struct SluiceRuntime: Sendable {
 
     /// Opens governance and, on a fresh data directory, creates and prints the admin key once.
     func makeGovernance() async throws -> LocalGovernanceService {
-        let store = try GovernanceStore.open(dataDirectory: dataDirectory)
+        let store = try configuration.openGovernanceStore()
         let governance = LocalGovernanceService(
             store: store,
             logger: logger,

@@ -14,9 +14,7 @@ struct KeysCommand: AsyncParsableCommand {
 
     static func governance(_ options: GlobalOptions) throws -> LocalGovernanceService {
         let configuration = try ConfigCommand.loadOrExit(path: options.config)
-        let store = try GovernanceStore.open(
-            dataDirectory: URL(fileURLWithPath: configuration.dataDirectory, isDirectory: true)
-        )
+        let store = try configuration.openGovernanceStore()
         var logger = Logger(label: "sluice.keys")
         logger.logLevel = .error
         // The CLI sees what the servers count: budgets' reservations live in Redis when replicas share them.

@@ -1,4 +1,5 @@
 import Logging
+import SluiceTesting
 import Testing
 
 @testable import SluiceRedis

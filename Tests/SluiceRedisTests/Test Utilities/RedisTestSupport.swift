@@ -1,5 +1,6 @@
 import Logging
 import SluiceRedis
+import SluiceTesting
 import Synchronization
 
 /// Runs `body` with a fresh `redis-server` and a client connected to it; stops both afterwards, also on failure.

@@ -1,6 +1,6 @@
 import CHiredis
-import Foundation
-import SluiceRedis
+package import Foundation
+package import SluiceRedis
 
 #if canImport(Glibc)
     import Glibc
@@ -14,19 +14,19 @@ import SluiceRedis
 ///     …
 /// }
 /// ```
-final class RedisServerProcess {
+package final class RedisServerProcess {
     /// The port it listens on (kept across restarts).
-    let port: Int
+    package let port: Int
     /// The password it requires, if any.
-    let password: String?
+    package let password: String?
     /// The Unix domain socket it also listens on.
-    var socketPath: String { Self.socketPath(port: port) }
+    package var socketPath: String { Self.socketPath(port: port) }
     private var process: Process
 
     /// Starts `redis-server` on a free loopback port (and a Unix domain socket) and waits until it answers.
     ///
     /// - Parameter password: Passed as `--requirepass` when set.
-    init(password: String? = nil) async throws {
+    package init(password: String? = nil) async throws {
         self.password = password
         var lastError: (any Error)?
         for _ in 0..<5 {
@@ -48,7 +48,7 @@ final class RedisServerProcess {
     ///
     /// - Parameter configure: Changes to the defaults.
     /// - Returns: The configuration.
-    func configuration(_ configure: (inout RedisConfiguration) -> Void = { _ in }) -> RedisConfiguration {
+    package func configuration(_ configure: (inout RedisConfiguration) -> Void = { _ in }) -> RedisConfiguration {
         var configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port))
         configuration.password = password
         configure(&configuration)
@@ -56,20 +56,20 @@ final class RedisServerProcess {
     }
 
     /// Kills the server with SIGKILL and waits until it is gone.
-    func kill() {
+    package func kill() {
         Glibc.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 
     /// Starts the server again on the same port and waits until it answers.
-    func restart() async throws {
+    package func restart() async throws {
         let process = try Self.launch(port: port, password: password)
         try await Self.waitUntilReady(port: port, process: process)
         self.process = process
     }
 
     /// Stops the server (SIGKILL: it holds nothing worth saving) if it runs, and removes its socket file.
-    func stop() {
+    package func stop() {
         if process.isRunning { kill() }
         try? FileManager.default.removeItem(atPath: socketPath)
     }
@@ -135,7 +135,7 @@ final class RedisServerProcess {
     }
 
     /// A loopback TCP port nothing listens on right now.
-    static func freePort() throws -> Int {
+    package static func freePort() throws -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw ServerError("cannot open a socket to find a free port") }
         defer { close(descriptor) }
@@ -162,8 +162,8 @@ final class RedisServerProcess {
         return nil
     }
 
-    struct ServerError: Error, CustomStringConvertible {
-        var description: String
+    package struct ServerError: Error, CustomStringConvertible {
+        package var description: String
         init(_ description: String) { self.description = description }
     }
 }
