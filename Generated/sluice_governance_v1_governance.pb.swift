@@ -1107,6 +1107,13 @@ package nonisolated struct Sluice_Governance_V1_UsageRecord: @unchecked Sendable
   /// Clears the value of `startedAt`. Subsequent reads from it will return its default value.
   package mutating func clearStartedAt() {_uniqueStorage()._startedAt = nil}
 
+  /// Prompt tokens the provider served from its prompt cache (included in prompt_tokens); priced at the model's
+  /// cached-input price.
+  package var cachedPromptTokens: Int64 {
+    get {_storage._cachedPromptTokens}
+    set {_uniqueStorage()._cachedPromptTokens = newValue}
+  }
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -2698,7 +2705,7 @@ nonisolated extension Sluice_Governance_V1_AuthorizeResponse: SwiftProtobuf.Mess
 
 nonisolated extension Sluice_Governance_V1_UsageRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".UsageRecord"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}reservation_id\0\u{3}tenant_id\0\u{3}key_id\0\u{3}project_id\0\u{3}user_id\0\u{1}operation\0\u{1}model\0\u{1}provider\0\u{3}upstream_model\0\u{3}prompt_tokens\0\u{3}completion_tokens\0\u{1}estimated\0\u{3}cost_micros\0\u{3}latency_ms\0\u{1}outcome\0\u{3}error_type\0\u{1}streamed\0\u{3}cache_hit\0\u{3}started_at\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}reservation_id\0\u{3}tenant_id\0\u{3}key_id\0\u{3}project_id\0\u{3}user_id\0\u{1}operation\0\u{1}model\0\u{1}provider\0\u{3}upstream_model\0\u{3}prompt_tokens\0\u{3}completion_tokens\0\u{1}estimated\0\u{3}cost_micros\0\u{3}latency_ms\0\u{1}outcome\0\u{3}error_type\0\u{1}streamed\0\u{3}cache_hit\0\u{3}started_at\0\u{3}cached_prompt_tokens\0")
 
   fileprivate class _StorageClass {
     var _requestID: String = String()
@@ -2721,6 +2728,7 @@ nonisolated extension Sluice_Governance_V1_UsageRecord: SwiftProtobuf.Message, S
     var _streamed: Bool = false
     var _cacheHit: Bool = false
     var _startedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _cachedPromptTokens: Int64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2751,6 +2759,7 @@ nonisolated extension Sluice_Governance_V1_UsageRecord: SwiftProtobuf.Message, S
       _streamed = source._streamed
       _cacheHit = source._cacheHit
       _startedAt = source._startedAt
+      _cachedPromptTokens = source._cachedPromptTokens
     }
   }
 
@@ -2789,6 +2798,7 @@ nonisolated extension Sluice_Governance_V1_UsageRecord: SwiftProtobuf.Message, S
         case 18: try { try decoder.decodeSingularBoolField(value: &_storage._streamed) }()
         case 19: try { try decoder.decodeSingularBoolField(value: &_storage._cacheHit) }()
         case 20: try { try decoder.decodeSingularMessageField(value: &_storage._startedAt) }()
+        case 21: try { try decoder.decodeSingularInt64Field(value: &_storage._cachedPromptTokens) }()
         default: break
         }
       }
@@ -2861,6 +2871,9 @@ nonisolated extension Sluice_Governance_V1_UsageRecord: SwiftProtobuf.Message, S
       try { if let v = _storage._startedAt {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
       } }()
+      if _storage._cachedPromptTokens != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._cachedPromptTokens, fieldNumber: 21)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2890,6 +2903,7 @@ nonisolated extension Sluice_Governance_V1_UsageRecord: SwiftProtobuf.Message, S
         if _storage._streamed != rhs_storage._streamed {return false}
         if _storage._cacheHit != rhs_storage._cacheHit {return false}
         if _storage._startedAt != rhs_storage._startedAt {return false}
+        if _storage._cachedPromptTokens != rhs_storage._cachedPromptTokens {return false}
         return true
       }
       if !storagesAreEqual {return false}

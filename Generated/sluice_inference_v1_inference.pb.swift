@@ -996,7 +996,8 @@ package nonisolated struct Sluice_Inference_V1_Usage: Sendable {
   /// True when the counts come from Sluice's own tokenizer because the upstream did not report usage.
   package var estimated: Bool = false
 
-  /// Reserved: prompt tokens served from the provider's prompt cache (included in prompt_tokens).
+  /// Prompt tokens served from the provider's prompt cache (included in prompt_tokens): OpenAI's
+  /// `prompt_tokens_details.cached_tokens`, Anthropic's `cache_read_input_tokens`. Priced at the cached-input price.
   package var cachedPromptTokens: Int32 = 0
 
   /// Reserved: cost in micro-dollars (1 USD = 1_000_000), once Sluice has a price book. 0 today.

@@ -189,7 +189,8 @@ package struct RequestPipeline: Sendable {
                 completionTokens: metered.usage?.completionTokens ?? 0,
                 isEstimated: metered.usage?.isEstimated ?? false,
                 latencyMilliseconds: Int(elapsed / .milliseconds(1)),
-                outcome: outcome
+                outcome: outcome,
+                cachedPromptTokens: metered.usage.map(\.cachedPromptTokens)
             )
         )
     }

@@ -332,6 +332,9 @@ package struct UsageRecord: Sendable, Hashable, Codable {
     package var latencyMilliseconds: Int
     /// `ok`, or the error code that ended the call.
     package var outcome: String
+    /// Prompt tokens served from the provider's prompt cache (included in ``promptTokens``); `nil` for none (and in
+    /// records spooled before Sluice kept them).
+    package var cachedPromptTokens: Int?
 
     /// Creates a usage record.
     ///
@@ -346,6 +349,7 @@ package struct UsageRecord: Sendable, Hashable, Codable {
     ///   - isEstimated: Whether the counts were estimated.
     ///   - latencyMilliseconds: Wall time of the call.
     ///   - outcome: `ok` or an error code.
+    ///   - cachedPromptTokens: Prompt tokens served from the provider's cache.
     package init(
         requestID: String,
         principal: Principal,
@@ -356,7 +360,8 @@ package struct UsageRecord: Sendable, Hashable, Codable {
         completionTokens: Int,
         isEstimated: Bool,
         latencyMilliseconds: Int,
-        outcome: String
+        outcome: String,
+        cachedPromptTokens: Int? = nil
     ) {
         self.requestID = requestID
         self.principal = principal
@@ -368,5 +373,6 @@ package struct UsageRecord: Sendable, Hashable, Codable {
         self.isEstimated = isEstimated
         self.latencyMilliseconds = latencyMilliseconds
         self.outcome = outcome
+        self.cachedPromptTokens = cachedPromptTokens
     }
 }

@@ -135,6 +135,9 @@ package struct GovernanceStore: Sendable {
                     """
             )
         }
+        migrator.registerMigration("v7: cached prompt tokens") { db in
+            try db.execute(sql: "ALTER TABLE usage_ledger ADD COLUMN cached_prompt_tokens INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

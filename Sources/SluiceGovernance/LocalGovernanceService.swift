@@ -150,8 +150,8 @@ package struct LocalGovernanceService: GovernanceService {
                 sql: """
                     INSERT OR IGNORE INTO usage_ledger (request_id, tenant_id, key_id, model, provider, upstream_model,
                         prompt_tokens, completion_tokens, estimated, latency_ms, outcome, recorded_at,
-                        cost_micros, cost_exact, price_book_version, project_id)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        cost_micros, cost_exact, price_book_version, project_id, cached_prompt_tokens)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             )
             for (record, cost) in zip(records, priced) {
@@ -159,7 +159,7 @@ package struct LocalGovernanceService: GovernanceService {
                     record.requestID, record.principal.tenantID, record.principal.keyID, record.model,
                     record.provider, record.upstreamModel, record.promptTokens, record.completionTokens,
                     record.isEstimated, record.latencyMilliseconds, record.outcome, recordedAt,
-                    cost.micros, cost.exact, version, record.principal.projectID ?? "",
+                    cost.micros, cost.exact, version, record.principal.projectID ?? "", record.cachedPromptTokens ?? 0,
                 ])
                 if db.changesCount > 0 { inserted.append((record, db.lastInsertedRowID, cost.micros)) }
             }
@@ -168,13 +168,18 @@ package struct LocalGovernanceService: GovernanceService {
     }
 
     /// A record's cost in `book` at `moment`: priced by the upstream model that served it (the public model when
-    /// none did), exact when the model has a price and the token counts are the provider's.
+    /// none did), cached prompt tokens at the cached-input price; exact when the model has a price and the token
+    /// counts are the provider's.
     static func cost(of record: UsageRecord, in book: PriceBook, at moment: Date) -> (micros: Int64, exact: Bool) {
         let model = record.upstreamModel.isEmpty ? record.model : record.upstreamModel
         guard let price = book.price(for: model, at: moment) ?? book.price(for: record.model, at: moment) else {
             return (0, false)
         }
-        let micros = price.cost(promptTokens: record.promptTokens, completionTokens: record.completionTokens)
+        let micros = price.cost(
+            promptTokens: record.promptTokens,
+            completionTokens: record.completionTokens,
+            cachedPromptTokens: record.cachedPromptTokens ?? 0
+        )
         return (micros, !record.isEstimated)
     }
 

@@ -235,6 +235,7 @@ extension Sluice_Governance_V1_UsageRecord {
         promptTokens = Int64(record.promptTokens)
         completionTokens = Int64(record.completionTokens)
         estimated = record.isEstimated
+        cachedPromptTokens = Int64(record.cachedPromptTokens ?? 0)
         latencyMs = Int64(record.latencyMilliseconds)
         outcome = Sluice_Governance_V1_Outcome(domainValue: record.outcome)
         errorType = record.outcome == UsageRecord.successOutcome ? "" : record.outcome
@@ -282,7 +283,8 @@ extension UsageRecord {
             completionTokens: Int(proto.completionTokens),
             isEstimated: proto.estimated,
             latencyMilliseconds: Int(proto.latencyMs),
-            outcome: outcome
+            outcome: outcome,
+            cachedPromptTokens: proto.cachedPromptTokens > 0 ? Int(clamping: proto.cachedPromptTokens) : nil
         )
     }
 }

@@ -18,6 +18,9 @@ package struct Usage: Sendable, Hashable {
     package var completionTokens: Int
     /// Whether Sluice counted these itself because the upstream did not report them.
     package var isEstimated: Bool
+    /// Prompt tokens the provider served from its prompt cache (included in ``promptTokens``), priced at the
+    /// cached-input price.
+    package var cachedPromptTokens: Int
 
     /// Prompt plus completion tokens.
     package var totalTokens: Int { promptTokens + completionTokens }
@@ -28,10 +31,12 @@ package struct Usage: Sendable, Hashable {
     ///   - promptTokens: Tokens in the prompt.
     ///   - completionTokens: Tokens generated.
     ///   - isEstimated: Whether the counts were estimated locally.
-    package init(promptTokens: Int, completionTokens: Int, isEstimated: Bool) {
+    ///   - cachedPromptTokens: Prompt tokens served from the provider's cache.
+    package init(promptTokens: Int, completionTokens: Int, isEstimated: Bool, cachedPromptTokens: Int = 0) {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.isEstimated = isEstimated
+        self.cachedPromptTokens = cachedPromptTokens
     }
 }
 

@@ -83,6 +83,7 @@ extension Sluice_Inference_V1_Usage {
         completionTokens = Int32(clamping: usage.completionTokens)
         totalTokens = Int32(clamping: usage.totalTokens)
         estimated = usage.isEstimated
+        cachedPromptTokens = Int32(clamping: usage.cachedPromptTokens)
     }
 }
 
@@ -91,7 +92,8 @@ extension Usage {
         self.init(
             promptTokens: Int(proto.promptTokens),
             completionTokens: Int(proto.completionTokens),
-            isEstimated: proto.estimated
+            isEstimated: proto.estimated,
+            cachedPromptTokens: Int(proto.cachedPromptTokens)
         )
     }
 }

@@ -88,7 +88,12 @@ extension AnthropicWire {
         }
         var usage: Usage?
         if let prompt = message.usage?.promptTokens, let completion = message.usage?.outputTokens {
-            usage = Usage(promptTokens: prompt, completionTokens: completion, isEstimated: false)
+            usage = Usage(
+                promptTokens: prompt,
+                completionTokens: completion,
+                isEstimated: false,
+                cachedPromptTokens: message.usage?.cacheReadInputTokens ?? 0
+            )
         }
         return ProviderReply(
             message: ChatMessage(role: .assistant, content: text.isEmpty ? [] : [.text(text)], toolCalls: calls),

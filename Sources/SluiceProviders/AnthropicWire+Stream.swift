@@ -62,6 +62,7 @@ extension AnthropicWire {
         private var stopReason: String?
         private var promptTokens: Int?
         private var completionTokens: Int?
+        private var cachedPromptTokens = 0
 
         init(provider: String) {
             self.provider = provider
@@ -98,7 +99,16 @@ extension AnthropicWire {
                 isFinished = true
                 var events: [ChatStreamEvent] = [.finish(AnthropicWire.finishReason(stopReason))]
                 if let prompt = promptTokens, let completion = completionTokens {
-                    events.append(.usage(Usage(promptTokens: prompt, completionTokens: completion, isEstimated: false)))
+                    events.append(
+                        .usage(
+                            Usage(
+                                promptTokens: prompt,
+                                completionTokens: completion,
+                                isEstimated: false,
+                                cachedPromptTokens: cachedPromptTokens
+                            )
+                        )
+                    )
                 }
                 return events
             case "error":
@@ -117,7 +127,10 @@ extension AnthropicWire {
 
         private mutating func record(_ usage: WireUsage?) {
             guard let usage else { return }
-            if let prompt = usage.promptTokens { promptTokens = prompt }
+            if let prompt = usage.promptTokens {
+                promptTokens = prompt
+                cachedPromptTokens = usage.cacheReadInputTokens ?? 0
+            }
             if let completion = usage.outputTokens { completionTokens = completion }
         }
 

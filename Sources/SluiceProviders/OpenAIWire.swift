@@ -94,24 +94,50 @@ package enum OpenAIWire {
     /// The upstream's `WireUsage` object, the members Sluice reads.
     package struct WireUsage: Decodable, Sendable {
         /// Creates the value from its members.
-        package init(promptTokens: Int, completionTokens: Int) {
+        package init(promptTokens: Int, completionTokens: Int, cachedTokens: Int = 0) {
             self.promptTokens = promptTokens
             self.completionTokens = completionTokens
+            self.cachedTokens = cachedTokens
         }
 
         /// `prompt_tokens`.
         package var promptTokens: Int
         /// `completion_tokens`.
         package var completionTokens: Int
+        /// `prompt_tokens_details.cached_tokens`: prompt tokens served from the prompt cache; 0 when absent.
+        package var cachedTokens: Int
 
         enum CodingKeys: String, CodingKey {
             case promptTokens = "prompt_tokens"
             case completionTokens = "completion_tokens"
+            case promptTokensDetails = "prompt_tokens_details"
+        }
+
+        enum DetailsKeys: String, CodingKey {
+            case cachedTokens = "cached_tokens"
+        }
+
+        /// Decodes the members Sluice reads; the details object and its count may be missing or null.
+        package init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            promptTokens = try container.decode(Int.self, forKey: .promptTokens)
+            completionTokens = try container.decode(Int.self, forKey: .completionTokens)
+            if container.contains(.promptTokensDetails), try !container.decodeNil(forKey: .promptTokensDetails) {
+                let details = try container.nestedContainer(keyedBy: DetailsKeys.self, forKey: .promptTokensDetails)
+                cachedTokens = try details.decodeIfPresent(Int.self, forKey: .cachedTokens) ?? 0
+            } else {
+                cachedTokens = 0
+            }
         }
 
         /// The domain usage.
         package var domain: Usage {
-            Usage(promptTokens: promptTokens, completionTokens: completionTokens, isEstimated: false)
+            Usage(
+                promptTokens: promptTokens,
+                completionTokens: completionTokens,
+                isEstimated: false,
+                cachedPromptTokens: cachedTokens
+            )
         }
     }
 

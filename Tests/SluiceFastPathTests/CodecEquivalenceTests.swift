@@ -201,6 +201,9 @@ struct CodecEquivalenceTests {
             #"{"id":"x","choices":[{"message":{"content":"hi","tool_calls":null},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}}"#,
             #"{"choices":[{"message":{"content":null,"tool_calls":[{"id":"c","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#,
             #"{"id":"y","choices":[],"usage":null,"extra":[1,2,{"a":true}]}"#,
+            #"{"id":"z","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":4,"audio_tokens":0}}}"#,
+            #"{"id":"z","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"prompt_tokens_details":null}}"#,
+            #"{"id":"z","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":null}}}"#,
         ]
     )
     func upstreamAnswers(body: String) throws {
@@ -220,6 +223,19 @@ struct CodecEquivalenceTests {
             fast.choices.map { $0.message.toolCalls?.map(\.function.name) }
                 == codable.choices.map { $0.message.toolCalls?.map(\.function.name) }
         )
+    }
+
+    @Test("both read the prompt tokens served from the prompt cache, 0 when the details are missing or null")
+    func cachedPromptTokens() throws {
+        let cached = Array(
+            #"{"id":"z","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":4}}}"#
+                .utf8
+        )
+        let plain = Array(#"{"id":"z","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2}}"#.utf8)
+        for codec in [FastOpenAIWireCodec() as any OpenAIWireCodec, CodableOpenAIWireCodec()] {
+            #expect(try codec.readCompletion(cached).usage?.domain.cachedPromptTokens == 4)
+            #expect(try codec.readCompletion(plain).usage?.domain.cachedPromptTokens == 0)
+        }
     }
 
     @Test("a malformed upstream answer is refused by both")

@@ -269,3 +269,27 @@ struct GovernanceQuotaTests {
         }
     }
 }
+
+@Suite("Budget periods")
+struct BudgetPeriodTests {
+    @Test(
+        "a period's start, end and name agree with the Gregorian calendar in UTC, across month, year and leap days",
+        arguments: [0, 951_782_400, 951_868_799, 1_709_164_800, 1_735_689_599, 1_796_678_461, 4_107_542_400]
+    )
+    func periods(seconds: Int) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let moment = Date(timeIntervalSince1970: TimeInterval(seconds) + 0.5)
+        for (period, component) in [(Policy.Period.day, Calendar.Component.day), (.month, .month)] {
+            let counter = BudgetCounter(scope: .tenant("t"), period: period, containing: moment)
+            let interval = calendar.dateInterval(of: component, for: moment)!
+            #expect(counter.start == interval.start && counter.end == interval.end)
+            let parts = calendar.dateComponents([.year, .month, .day], from: moment)
+            let stamp =
+                period == .day
+                ? String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+                : String(format: "%04d-%02d", parts.year!, parts.month!)
+            #expect(counter.key == "tenant:t#\(period.rawValue)#\(stamp)")
+        }
+    }
+}

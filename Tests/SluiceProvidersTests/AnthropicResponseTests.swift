@@ -28,7 +28,10 @@ struct AnthropicResponseTests {
         // Then
         #expect(reply.message == ChatMessage(role: .assistant, text: "Hello, world."))
         #expect(reply.finishReason == .stop)
-        #expect(reply.usage == Usage(promptTokens: 115, completionTokens: 7, isEstimated: false))
+        // (every prompt token, cached or not; the 100 read from the cache are priced at the cached price)
+        #expect(
+            reply.usage == Usage(promptTokens: 115, completionTokens: 7, isEstimated: false, cachedPromptTokens: 100)
+        )
         #expect(reply.upstreamID == "msg_01")
     }
 

@@ -159,7 +159,7 @@ struct AnthropicStreamTests {
                 .delta(ChatDelta(toolCalls: [ToolCallDelta(index: 1, id: "toolu_2", name: "time")])),
                 .delta(ChatDelta(toolCalls: [ToolCallDelta(index: 1, arguments: "{}")])),
                 .finish(.toolCalls),
-                .usage(Usage(promptTokens: 500, completionTokens: 89, isEstimated: false)),
+                .usage(Usage(promptTokens: 500, completionTokens: 89, isEstimated: false, cachedPromptTokens: 100)),
             ]
         )
     }

@@ -42,6 +42,8 @@ MODELS: dict[str, list[tuple[str, str]]] = {
     "openai-tools": [("mock-openai", "tools")],
     "anthropic-tools": [("mock-anthropic", "claude-tools")],
     "no-usage": [("mock-openai", "no-usage")],
+    "openai-cached": [("mock-openai", "cached")],
+    "anthropic-cached": [("mock-anthropic", "claude-cached")],
     "anthropic-no-usage": [("mock-anthropic", "claude-no-usage")],
     "retry-429-once": [("mock-openai", "rate-limited-once")],
     "anthropic-retry-429-once": [("mock-anthropic", "claude-rate-limited-once")],
@@ -80,6 +82,11 @@ PRICE_BOOK = {
         {"model": "openai-fixed", "effective_from": "2024-01-01", "input": 1_000_000, "output": 2_000_000},
         {"model": "no-usage", "effective_from": "2024-01-01", "input": 1_000_000, "output": 2_000_000},
         {"model": "claude-*", "effective_from": "2024-01-01", "input": 3_000_000, "output": 15_000_000},
+        # Cached prompt tokens at a tenth of the input price.
+        {"model": "cached", "effective_from": "2024-01-01", "input": 1_000_000, "output": 2_000_000,
+         "cached_input": 100_000},
+        {"model": "claude-cached", "effective_from": "2024-01-01", "input": 3_000_000, "output": 15_000_000,
+         "cached_input": 300_000},
     ],
 }
 # Completion tokens a request without max_tokens reserves against a budget (governance.limits.completion_token_cap):

@@ -46,6 +46,7 @@ from urllib.parse import parse_qs, urlparse
 SCENARIOS = {
     "fixed": "deterministic answer derived from the last user message, with real usage",
     "no-usage": "like fixed but never reports usage (stream or not)",
+    "cached": "like fixed, reporting half the prompt tokens (rounded down) as read from the prompt cache",
     "tools": "answers with a tool call (arguments streamed in fragments); with a tool result in the "
     "conversation, answers with text quoting it",
     "rate-limited": "always 429 with Retry-After",
@@ -602,6 +603,8 @@ class Handler(BaseHTTPRequestHandler):
         created = int(time.time())
         pt, ct = usage_counts
         usage = {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct}
+        if scenario == "cached":
+            usage["prompt_tokens_details"] = {"cached_tokens": pt // 2, "audio_tokens": 0}
         tool_name = first_tool_name("openai", body)
         call_id = "call_" + uuid.uuid4().hex[:24]
         args_json = json.dumps(tool_arguments(user_text))
@@ -683,6 +686,8 @@ class Handler(BaseHTTPRequestHandler):
         args = tool_arguments(user_text)
         stop_reason = "tool_use" if kind == "tool_call" else "end_turn"
         usage = {"input_tokens": pt, "output_tokens": ct}
+        # Anthropic's input_tokens leaves out what was read from the cache.
+        cached = pt // 2 if scenario == "cached" else 0
 
         if not stream:
             if kind == "tool_call":
@@ -692,8 +697,8 @@ class Handler(BaseHTTPRequestHandler):
             resp: dict[str, Any] = {"id": mid, "type": "message", "role": "assistant", "model": model,
                                     "content": content, "stop_reason": stop_reason, "stop_sequence": None}
             if with_usage:
-                resp["usage"] = {"input_tokens": pt, "cache_creation_input_tokens": 0,
-                                 "cache_read_input_tokens": 0, "output_tokens": ct}
+                resp["usage"] = {"input_tokens": pt - cached, "cache_creation_input_tokens": 0,
+                                 "cache_read_input_tokens": cached, "output_tokens": ct}
             if scenario in ("cut", "stall-after-first"):
                 payload = json.dumps(resp).encode()
                 self.send_response(200)
@@ -714,8 +719,8 @@ class Handler(BaseHTTPRequestHandler):
         start_msg: dict[str, Any] = {"id": mid, "type": "message", "role": "assistant", "model": model,
                                      "content": [], "stop_reason": None, "stop_sequence": None}
         if with_usage:
-            start_msg["usage"] = {"input_tokens": pt, "cache_creation_input_tokens": 0,
-                                  "cache_read_input_tokens": 0, "output_tokens": 1}
+            start_msg["usage"] = {"input_tokens": pt - cached, "cache_creation_input_tokens": 0,
+                                  "cache_read_input_tokens": cached, "output_tokens": 1}
         self._sse({"type": "message_start", "message": start_msg}, "message_start")
         self._sse({"type": "ping"}, "ping")
         if kind == "text":

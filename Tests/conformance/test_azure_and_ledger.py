@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import time
 
 import mock_upstreams as mu
+import pytest
 from helpers import MOCK_OPENAI_KEY, marker, user
 
 
@@ -85,6 +87,29 @@ def test_costs_are_estimated_when_the_usage_or_the_price_is(client, sluice):
     assert (was_estimated, exact, version) == (1, 0, "conformance-1")
     assert cost == prompt + 2 * completion and cost > 0
     assert ledger_cost(sluice, unpriced.headers["x-request-id"])[3:] == (0, 0, "conformance-1")
+
+
+@pytest.mark.parametrize("model,prices", [("openai-cached", (1, 0.1, 2)), ("anthropic-cached", (3, 0.3, 15))])
+@pytest.mark.parametrize("stream", [False, True])
+def test_cached_prompt_tokens_are_priced_at_the_cached_input_price(client, sluice, model, prices, stream):
+    # Given upstreams that report half of each prompt as read from their prompt cache, priced at a tenth of the input
+    # price (micro-dollars per token: input, cached input, output)
+    m = marker()
+    if stream:
+        raw = client.chat.completions.with_raw_response.create(
+            model=model, messages=user(m), stream=True, stream_options={"include_usage": True})
+        usage = [chunk.usage for chunk in raw.parse() if chunk.usage][-1]
+    else:
+        raw = client.chat.completions.with_raw_response.create(model=model, messages=user(m))
+        usage = raw.parse().usage
+
+    # Then the ledger charges the cached half at the cached price, each kind rounded up, and calls the cost exact
+    prompt, completion, estimated, cost, exact, _ = ledger_cost(sluice, raw.headers["x-request-id"])
+    cached = prompt // 2
+    input_price, cached_price, output_price = prices
+    expected = (prompt - cached) * input_price + math.ceil(cached * cached_price - 1e-9) + completion * output_price
+    assert (prompt, completion) == (usage.prompt_tokens, usage.completion_tokens)
+    assert (estimated, exact, cost) == (0, 1, expected)
 
 
 def test_failed_calls_are_recorded_with_their_outcome(http, sluice):

@@ -98,15 +98,22 @@ extension FastOpenAIWireCodec {
         if try reader.readNull() { return nil }
         var prompt: Int?
         var completion: Int?
+        var cached = 0
         try reader.readObject { reader, key in
             switch key {
             case "prompt_tokens": prompt = try reader.readInt()
             case "completion_tokens": completion = try reader.readInt()
+            case "prompt_tokens_details":
+                if try reader.readNull() { return }
+                try reader.readObject { reader, key in
+                    guard key == "cached_tokens" else { return try reader.skipValue() }
+                    cached = try reader.readNull() ? 0 : reader.readInt()
+                }
             default: try reader.skipValue()
             }
         }
         guard let prompt, let completion else { throw Missing() }
-        return OpenAIWire.WireUsage(promptTokens: prompt, completionTokens: completion)
+        return OpenAIWire.WireUsage(promptTokens: prompt, completionTokens: completion, cachedTokens: cached)
     }
 
     private static func readToolCalls(_ reader: inout JSONReader) throws -> [OpenAIWire.WireToolCall]? {

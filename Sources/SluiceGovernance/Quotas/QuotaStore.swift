@@ -100,25 +100,65 @@ package struct BudgetCounter: Sendable, Hashable {
 
     /// The counter of a scope's period containing a moment.
     ///
+    /// Periods are computed arithmetically on the proleptic Gregorian calendar in UTC, not with `Calendar`: this runs
+    /// for every budget of every request.
+    ///
     /// - Parameters:
     ///   - scope: The scope, by id.
     ///   - period: The period.
     ///   - moment: A moment in the period.
     package init(scope: Policy.Scope, period: Policy.Period, containing moment: Date) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let component: Calendar.Component = period == .day ? .day : .month
-        let interval = calendar.dateInterval(of: component, for: moment)!
-        let parts = calendar.dateComponents([.year, .month, .day], from: interval.start)
-        let stamp =
-            period == .day
-            ? String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
-            : String(format: "%04d-%02d", parts.year!, parts.month!)
+        let day: Int64 = 86_400
+        let seconds = Int64(moment.timeIntervalSince1970.rounded(.down))
+        let days = seconds >= 0 ? seconds / day : (seconds - day + 1) / day
+        let (year, month, dayOfMonth) = Self.civil(days: days)
+        let startDay: Int64
+        let endDay: Int64
+        var stamp = Self.digits(year, 4) + "-" + Self.digits(month, 2)
+        switch period {
+        case .day:
+            startDay = days
+            endDay = days + 1
+            stamp += "-" + Self.digits(dayOfMonth, 2)
+        case .month:
+            startDay = Self.days(year: year, month: month, day: 1)
+            endDay =
+                month == 12
+                ? Self.days(year: year + 1, month: 1, day: 1) : Self.days(year: year, month: month + 1, day: 1)
+        }
         self.key = "\(scope)#\(period.rawValue)#\(stamp)"
         self.scope = scope
         self.period = period
-        self.start = interval.start
-        self.end = interval.end
+        self.start = Date(timeIntervalSince1970: TimeInterval(startDay * day))
+        self.end = Date(timeIntervalSince1970: TimeInterval(endDay * day))
+    }
+
+    /// Year, month and day of a count of days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+    static func civil(days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// Days since 1970-01-01 of a date (Howard Hinnant's `days_from_civil`).
+    static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let year = month <= 2 ? year - 1 : year
+        let era = (year >= 0 ? year : year - 399) / 400
+        let yearOfEra = year - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    private static func digits(_ value: Int64, _ width: Int) -> String {
+        let text = String(value)
+        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
     }
 }
 
