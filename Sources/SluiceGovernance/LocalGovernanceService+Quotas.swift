@@ -155,22 +155,10 @@ extension LocalGovernanceService {
                 )
             )
         }
-        // Concurrently, so that a shared store receives a batch's settlements back to back rather than one per
-        // round trip.
-        await withTaskGroup(of: (any Error)?.self) { group in
-            for settlement in settlements {
-                group.addTask {
-                    do {
-                        try await quotas.settle(settlement)
-                        return nil
-                    } catch {
-                        return error
-                    }
-                }
-            }
-            for await case let error? in group {
-                quotaHealth.failed(error, logger: logger)
-            }
+        guard !settlements.isEmpty else { return }
+        // As one batch: a shared store sends a ledger batch's settlements in one round trip.
+        for error in await quotas.settle(batch: settlements) {
+            quotaHealth.failed(error, logger: logger)
         }
     }
 

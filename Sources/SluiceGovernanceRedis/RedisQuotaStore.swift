@@ -89,6 +89,42 @@ package final class RedisQuotaStore: QuotaStore {
         }
     }
 
+    /// Settles a batch in one pipeline; settlements that cannot be delivered are kept, as ``settle(_:)`` keeps them.
+    package func settle(batch settlements: [QuotaSettlement]) async -> [any Error] {
+        guard settlements.count > 1 else {
+            guard let settlement = settlements.first else { return [] }
+            do {
+                try await settle(settlement)
+                return []
+            } catch {
+                return [error]
+            }
+        }
+        do {
+            var replies = try await client.pipeline(settlements.map { Self.command(sha: true, $0) })
+            // A Redis that lost its script cache answers NOSCRIPT: EVAL caches the script again, once.
+            if let first = replies.firstIndex(where: { $0.errorCode == "NOSCRIPT" }) {
+                _ = try await client.send(Self.command(sha: false, settlements[first]))
+                replies[first] = .integer(1)
+                let again = replies.indices.filter { replies[$0].errorCode == "NOSCRIPT" }
+                for (index, reply) in zip(
+                    again,
+                    try await client.pipeline(again.map { Self.command(sha: true, settlements[$0]) })
+                ) {
+                    replies[index] = reply
+                }
+            }
+            return zip(settlements, replies).compactMap { settlement, reply in
+                guard case .error(let message) = reply else { return nil }
+                keep(settlement)
+                return QuotaStoreError("Redis refused a settlement: \(message)")
+            }
+        } catch {
+            settlements.forEach(keep)
+            return [QuotaStoreError("Redis: \(error)")]
+        }
+    }
+
     package func status(of counters: [BudgetCounter]) async throws -> [BudgetCounterStatus?] {
         guard !counters.isEmpty else { return [] }
         let keys = counters.map(Self.budgetKey)
@@ -107,15 +143,26 @@ package final class RedisQuotaStore: QuotaStore {
     // MARK: - Settlements
 
     private func send(_ settlement: QuotaSettlement) async throws {
-        let keys = settlement.counters.map(Self.budgetKey)
-        _ = try await run(
-            QuotaScripts.settle,
-            keys: [Self.prefix + "resv:" + settlement.requestID] + keys + keys.map { $0 + ":early" },
-            arguments: [
+        let (keys, arguments) = Self.settleArguments(settlement)
+        _ = try await run(QuotaScripts.settle, keys: keys, arguments: arguments)
+    }
+
+    private static func settleArguments(_ settlement: QuotaSettlement) -> (keys: [String], arguments: [String]) {
+        let keys = settlement.counters.map(budgetKey)
+        return (
+            [prefix + "resv:" + settlement.requestID] + keys + keys.map { $0 + ":early" },
+            [
                 String(settlement.counters.count), String(settlement.ledgerID), String(settlement.usage.tokens),
                 String(settlement.usage.micros),
-            ] + settlement.counters.map { String(Self.expiry(of: $0)) }
+            ] + settlement.counters.map { String(expiry(of: $0)) }
         )
+    }
+
+    /// The settle script as one command: `EVALSHA` by its hash, or `EVAL` with its source.
+    private static func command(sha: Bool, _ settlement: QuotaSettlement) -> [String] {
+        let (keys, arguments) = settleArguments(settlement)
+        let script = QuotaScripts.settle
+        return [sha ? "EVALSHA" : "EVAL", sha ? script.sha1 : script.source, String(keys.count)] + keys + arguments
     }
 
     private func keep(_ settlement: QuotaSettlement) {
@@ -221,5 +268,13 @@ package final class RedisQuotaStore: QuotaStore {
 
     static func micros(_ date: Date) -> Int64 {
         Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+    }
+}
+
+extension RedisReply {
+    /// The code of an error reply (`NOSCRIPT`, `WRONGTYPE`), `nil` for any other reply.
+    var errorCode: Substring? {
+        guard case .error(let message) = self else { return nil }
+        return message.split(separator: " ", maxSplits: 1).first
     }
 }

@@ -227,6 +227,31 @@ struct QuotaStoreContract {
         #expect(try await store.status(of: [day]).first??.reserved.tokens == 1_000)
     }
 
+    /// A batch of settlements does what settling each would.
+    func batchSettlement() async throws {
+        let day = counter("batch")
+        try await store.seed(day, with: BudgetUsage(tokens: 0, micros: 0), through: 0)
+        let charge = BudgetCharge(counter: day, tokenLimit: 1_000, moneyLimitMicros: nil)
+        for index in 0..<3 {
+            _ = try await store.admit(admission("b\(index)", budgets: [charge], tokens: 100, micros: 10))
+        }
+        let failures = await store.settle(
+            batch: (0..<3).map { index in
+                QuotaSettlement(
+                    requestID: "\(prefix)-b\(index)",
+                    ledgerID: Int64(index + 1),
+                    usage: .init(tokens: 20, micros: 2),
+                    counters: [day]
+                )
+            }
+        )
+        #expect(failures.isEmpty)
+        #expect(
+            try await store.status(of: [day])
+                == [BudgetCounterStatus(used: .init(tokens: 60, micros: 6), reserved: .init(tokens: 0, micros: 0))]
+        )
+    }
+
     /// A reservation past its expiry no longer holds budget.
     func expiredReservationReleased() async throws {
         let day = counter("expiry")

@@ -30,6 +30,9 @@ struct LocalQuotaStoreTests {
     @Test("an expired reservation no longer holds budget")
     func expiry() async throws { try await contract.expiredReservationReleased() }
 
+    @Test("a batch of settlements does what settling each would")
+    func batch() async throws { try await contract.batchSettlement() }
+
     @Test("a limit refills evenly: one request per interval after the burst, reset when whole again")
     func refill() async throws {
         // Given a store on a clock the test moves

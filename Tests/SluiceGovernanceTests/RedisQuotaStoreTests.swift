@@ -62,6 +62,16 @@ struct RedisQuotaStoreTests {
         try await withStore { contract, _, _ in try await contract.expiredReservationReleased() }
     }
 
+    @Test("a batch of settlements goes out in one pipeline, also when Redis lost its scripts")
+    func batch() async throws {
+        try await withStore { contract, _, client in
+            try await contract.batchSettlement()
+            _ = try await client.send(["SCRIPT", "FLUSH"])
+            // (counters of their own: a new contract has a new prefix)
+            try await QuotaStoreContract(store: contract.store).batchSettlement()
+        }
+    }
+
     @Test("two stores on one Redis share their counts, as replicas do")
     func sharedAcrossStores() async throws {
         try await withStore { contract, server, client in

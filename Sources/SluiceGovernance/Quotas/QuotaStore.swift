@@ -37,11 +37,32 @@ package protocol QuotaStore: Sendable {
     /// - Parameter settlement: What the request used.
     func settle(_ settlement: QuotaSettlement) async throws
 
+    /// Settles several requests, as ``settle(_:)`` would each; a shared store sends them together.
+    ///
+    /// - Parameter settlements: What the requests used.
+    /// - Returns: The failures, if any: the settlements not delivered are the store's to keep or drop.
+    func settle(batch settlements: [QuotaSettlement]) async -> [any Error]
+
     /// The current state of budget counters, for reports.
     ///
     /// - Parameter counters: The counters.
     /// - Returns: Their use and reservations, `nil` for counters the store has not seeded.
     func status(of counters: [BudgetCounter]) async throws -> [BudgetCounterStatus?]
+}
+
+extension QuotaStore {
+    /// Settles each in turn.
+    package func settle(batch settlements: [QuotaSettlement]) async -> [any Error] {
+        var failures: [any Error] = []
+        for settlement in settlements {
+            do {
+                try await settle(settlement)
+            } catch {
+                failures.append(error)
+            }
+        }
+        return failures
+    }
 }
 
 /// The store could not be reached or did not answer in time.
