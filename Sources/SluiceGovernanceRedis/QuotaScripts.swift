@@ -10,11 +10,13 @@ import SluiceRedis
 ///   micro-dollars used), `rt`/`rm` (reserved); expires a day after its period ends.
 /// - `budget:<counter>:open`: the open reservations, a sorted set of `id|tokens|micros` by expiry.
 /// - `budget:<counter>:early`: settlements before the seed, ledger row id → `tokens|micros`.
-/// - `resv:<request id>`: a reservation: its member, its budget counters and token rate limits, its token estimate.
+/// - `resv:<request id>`: a reservation: its member, its budget counters and token rate limits, its token estimate,
+///   joined by the unit separator (0x1F), expiring an hour after the reservation does.
 ///
 /// Numbers are Lua doubles: exact below 2^53 (9.0e15 micro-dollars, or microsecond times until the year 2255), and
 /// written with `%.0f`, never `tostring`, which rounds past 14 digits; negations are `0 - x`, since `-x` of a zero
-/// is `-0`, which Redis does not take for an integer. The scripts touch the keys a reservation
+/// is `-0`, which Redis does not take for an integer. Each script reads a budget's fields once and writes what it
+/// changed in one command: every command a decision saves is Redis CPU on every request. The scripts touch the keys a reservation
 /// names, which its settling replica does not know in advance: Sluice needs a standalone Redis (or a primary with
 /// replicas), not Redis Cluster.
 enum QuotaScripts {
@@ -30,14 +32,36 @@ enum QuotaScripts {
           local id, t, m = string.match(member, '^(.*)|(%-?%d+)|(%-?%d+)$')
           return id, tonumber(t), tonumber(m)
         end
+        -- Releases the expired reservations of a budget; returns the tokens and micro-dollars released.
         local function release_expired(bkey, okey, at)
           local expired = redis.call('ZRANGEBYSCORE', okey, '-inf', at)
+          local rt, rm = 0, 0
           for _, member in ipairs(expired) do
             if redis.call('ZREM', okey, member) == 1 then
               local _, t, m = parse(member)
-              redis.call('HINCRBY', bkey, 'rt', int(0 - t))
-              redis.call('HINCRBY', bkey, 'rm', int(0 - m))
+              rt = rt + t
+              rm = rm + m
             end
+          end
+          if rt ~= 0 or rm ~= 0 then
+            redis.call('HINCRBY', bkey, 'rt', int(0 - rt))
+            redis.call('HINCRBY', bkey, 'rm', int(0 - rm))
+          end
+          return rt, rm
+        end
+        -- A reservation's record: its member, budget keys, token rate limits and estimate, joined by \\31.
+        local SEP = '\\31'
+        local function unpack_reservation(packed)
+          local fields = {}
+          local from = 1
+          while true do
+            local at = string.find(packed, SEP, from, true)
+            if not at then
+              table.insert(fields, string.sub(packed, from))
+              return fields
+            end
+            table.insert(fields, string.sub(packed, from, at - 1))
+            from = at + 1
           end
         end
 
@@ -64,8 +88,11 @@ enum QuotaScripts {
             local member = ARGV[7]
             local t = now()
             local unseeded = {}
+            local counts = {}
             for j = 1, B do
-              if redis.call('HGET', KEYS[1 + R + j], 'seeded') ~= '1' then table.insert(unseeded, j) end
+              local v = redis.call('HMGET', KEYS[1 + R + j], 'seeded', 'ut', 'um', 'rt', 'rm')
+              if v[1] ~= '1' then table.insert(unseeded, j) end
+              counts[j] = {tonumber(v[2] or '0'), tonumber(v[3] or '0'), tonumber(v[4] or '0'), tonumber(v[5] or '0')}
             end
             if #unseeded > 0 then
               table.insert(unseeded, 1, 'seed')
@@ -91,15 +118,14 @@ enum QuotaScripts {
               if best[unit] == nil or remaining < best[unit][2] then best[unit] = {per, remaining, ahead} end
             end
             for j = 1, B do
-              local bkey = KEYS[1 + R + j]
-              release_expired(bkey, KEYS[1 + R + B + j], t)
+              local released_t, released_m = release_expired(KEYS[1 + R + j], KEYS[1 + R + B + j], t)
+              local c = counts[j]
+              c[3] = c[3] - released_t
+              c[4] = c[4] - released_m
               local base = 7 + R * 3 + (j - 1) * 3
               local tl = tonumber(ARGV[base + 1])
               local ml = tonumber(ARGV[base + 2])
-              local v = redis.call('HMGET', bkey, 'ut', 'um', 'rt', 'rm')
-              local ut, um = tonumber(v[1] or '0'), tonumber(v[2] or '0')
-              local rt, rm = tonumber(v[3] or '0'), tonumber(v[4] or '0')
-              if (tl >= 0 and ut + rt + tokens > tl) or (ml >= 0 and um + rm + micros > ml) then
+              if (tl >= 0 and c[1] + c[3] + tokens > tl) or (ml >= 0 and c[2] + c[4] + micros > ml) then
                 return {'budget', j}
               end
             end
@@ -110,8 +136,7 @@ enum QuotaScripts {
             for j = 1, B do
               local bkey = KEYS[1 + R + j]
               local okey = KEYS[1 + R + B + j]
-              redis.call('HINCRBY', bkey, 'rt', ARGV[3])
-              redis.call('HINCRBY', bkey, 'rm', ARGV[4])
+              redis.call('HSET', bkey, 'rt', int(counts[j][3] + tokens), 'rm', int(counts[j][4] + micros))
               redis.call('ZADD', okey, int(expires), member)
               redis.call('PEXPIREAT', okey, ARGV[7 + R * 3 + j * 3])
               table.insert(budgets, bkey)
@@ -126,9 +151,9 @@ enum QuotaScripts {
                   estimate = tonumber(ARGV[base + 3])
                 end
               end
-              redis.call('HSET', KEYS[1], 'member', member, 'budgets', table.concat(budgets, '\\n'),
-                'rates', table.concat(rates, '\\n'), 'estimate', int(estimate))
-              redis.call('PEXPIREAT', KEYS[1], math.floor(expires / 1000) + 3600000)
+              local packed = table.concat({member, table.concat(budgets, '\\n'), table.concat(rates, '\\n'),
+                int(estimate)}, SEP)
+              redis.call('SET', KEYS[1], packed, 'PXAT', int(math.floor(expires / 1000) + 3600000))
             end
             local out = {'ok'}
             for unit = 0, 1 do
@@ -176,9 +201,9 @@ enum QuotaScripts {
             local ledger = tonumber(ARGV[2])
             local tokens, micros = tonumber(ARGV[3]), tonumber(ARGV[4])
             local t = now()
-            local r = redis.call('HMGET', KEYS[1], 'member', 'budgets', 'rates', 'estimate')
-            if r[1] then
-              redis.call('DEL', KEYS[1])
+            local packed = redis.call('GETDEL', KEYS[1])
+            if packed then
+              local r = unpack_reservation(packed)
               local _, rt, rm = parse(r[1])
               for bkey in string.gmatch(r[2] or '', '[^\\n]+') do
                 if redis.call('ZREM', bkey .. ':open', r[1]) == 1 then
