@@ -6,8 +6,8 @@ import SluiceGovernance
 /// `GET /api/v1/usage`: the usage ledger aggregated, for admin keys, as JSON; errors are RFC 9457 problem details.
 ///
 /// Query parameters: `since` and `until` (UTC: `YYYY-MM-DD` or an ISO 8601 time; `since` defaults to 30 days ago,
-/// `until` to now), `tenant` (name or id), `key`, `model`, and `group_by` (comma-separated: `tenant`, `key`,
-/// `model`, `provider`, `hour`, `day`; default `model`). The answer is
+/// `until` to now), `tenant` (name or id), `project` (id), `key`, `model`, and `group_by` (comma-separated: `tenant`,
+/// `project`, `key`, `model`, `provider`, `hour`, `day`; default `model`). The answer is
 /// `{"object": "usage_report", "since", "until", "group_by", "rows": [...], "totals": {...}}`, each row with its
 /// dimensions and `requests`, `errors`, `prompt_tokens`, `completion_tokens`, `total_tokens`, `cost_micros` and
 /// `estimated_requests`.
@@ -35,7 +35,7 @@ struct UsageRoute: EdgeRoute {
         for name in (text("group_by") ?? "model").split(separator: ",") {
             guard let dimension = UsageDimension(rawValue: String(name)) else {
                 throw OpenAIError.invalidParameter(
-                    "'group_by' takes tenant, key, model, provider, hour and day, not '\(name)'",
+                    "'group_by' takes tenant, project, key, model, provider, hour and day, not '\(name)'",
                     param: "group_by"
                 )
             }
@@ -47,7 +47,8 @@ struct UsageRoute: EdgeRoute {
             model: text("model"),
             start: try date("since") ?? Date().addingTimeInterval(-30 * 86_400),
             end: try date("until"),
-            groupBy: groupBy
+            groupBy: groupBy,
+            projectID: text("project")
         )
         do {
             try query.validate()
@@ -82,6 +83,7 @@ struct UsageRoute: EdgeRoute {
         var tenantID: String?
         var tenant: String?
         var key: String?
+        var project: String?
         var model: String?
         var provider: String?
         var bucketStart: Date?
@@ -94,7 +96,7 @@ struct UsageRoute: EdgeRoute {
         var estimatedRequests: Int64
 
         enum CodingKeys: String, CodingKey {
-            case tenant, key, model, provider, requests, errors
+            case tenant, key, project, model, provider, requests, errors
             case tenantID = "tenant_id"
             case bucketStart = "bucket_start"
             case promptTokens = "prompt_tokens"
@@ -111,6 +113,7 @@ struct UsageRoute: EdgeRoute {
             tenantID = value(.tenant, row.tenantID)
             tenant = value(.tenant, row.tenantName)
             key = value(.key, row.keyID)
+            project = value(.project, row.projectID)
             model = value(.model, row.model)
             provider = value(.provider, row.provider)
             bucketStart = row.bucketStart

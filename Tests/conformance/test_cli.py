@@ -214,6 +214,25 @@ def test_usage_from_the_api_and_the_cli(env):
         assert row["total_tokens"] == row["prompt_tokens"] + row["completion_tokens"] > 0
         assert row["bucket_start"].endswith("T00:00:00Z")
 
+        # And a call by a key of acme's project "research" is reported by project (keys without one have none)
+        in_project = json.loads(run(["keys", "create", "--tenant", "acme", "--project", "research", "--json"],
+                                    env).stdout)
+        assert in_project["project"] == "research" and in_project["project_id"].startswith("prj_")
+        assert httpx.post(f"{base}/v1/chat/completions", json=body,
+                          headers={"Authorization": f"Bearer {in_project['key']}"}).status_code == 200
+        deadline = time.monotonic() + 10
+        while True:
+            by_project = httpx.get(f"{base}/api/v1/usage", params={"tenant": "acme", "group_by": "project"},
+                                   headers={"Authorization": f"Bearer {admin}"}).json()
+            if by_project["totals"]["requests"] == 3:
+                break
+            assert time.monotonic() < deadline, by_project
+            time.sleep(0.05)
+        assert [(r["project"], r["requests"]) for r in by_project["rows"]] == [("", 2), (in_project["project_id"], 1)]
+        only = httpx.get(f"{base}/api/v1/usage", params={"project": in_project["project_id"]},
+                         headers={"Authorization": f"Bearer {admin}"}).json()
+        assert only["totals"]["requests"] == 1
+
         # And a key without the admin role, or a malformed question, gets RFC 9457 problem details
         forbidden = httpx.get(f"{base}/api/v1/usage", headers={"Authorization": f"Bearer {user}"})
         assert forbidden.status_code == 403
@@ -234,9 +253,11 @@ def test_usage_from_the_api_and_the_cli(env):
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
     assert lines[0].split() == ["model", "requests", "errors", "prompt", "completion", "cost", "estimated"]
-    assert lines[1].split()[:3] == ["echo", "2", "0"] and lines[-1].split()[:2] == ["total", "2"]
+    assert lines[1].split()[:3] == ["echo", "3", "0"] and lines[-1].split()[:2] == ["total", "3"]
     as_json = json.loads(run(["usage", "--tenant", "acme", "--json"], env).stdout)
-    assert as_json["totals"]["requests"] == 2 and as_json["rows"][0]["model"] == "echo"
+    assert as_json["totals"]["requests"] == 3 and as_json["rows"][0]["model"] == "echo"
+    by_project = json.loads(run(["usage", "--tenant", "acme", "--by", "project", "--json"], env).stdout)
+    assert [(r["project"], r["requests"]) for r in by_project["rows"]] == [("-", 2), (in_project["project_id"], 1)]
     bad = run(["usage", "--by", "operation"], env)
     assert bad.returncode != 0 and "--by: 'operation'" in bad.stderr
     unknown = run(["usage", "--tenant", "nobody"], env)

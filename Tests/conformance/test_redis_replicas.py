@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -56,7 +57,6 @@ class RedisServer:
         while True:
             assert self.process.poll() is None, "redis-server exited during start-up"
             try:
-                import socket
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as connection:
                     connection.sendall(b"PING\r\n")
                     if connection.recv(16).startswith(b"+PONG"):
@@ -288,3 +288,37 @@ def test_redis_killed_gives_503s_not_free_calls_and_service_resumes_when_it_is_b
         time.sleep(0.1)
     for index in range(2):
         assert "the limit store answers again" in replicas.logs[index].read_text()
+
+
+def test_with_fail_open_limited_calls_go_through_uncounted_while_redis_is_unreachable(replicas, tmp_path):
+    # Given a third process on the same database, configured to fail open, whose Redis never answers
+    limited = replicas.key("--rpm", "1")
+    dead = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    dead.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+    shared = json.loads(Path(replicas.env["SLUICE_CONFIG"]).read_text())
+    port = free_port()
+    config = tmp_path / "fail-open.json"
+    config.write_text(json.dumps(dict(
+        shared, data_dir=str(tmp_path / "data"), http={"host": "127.0.0.1", "port": port},
+        services={"vector": {"address": f"127.0.0.1:{free_port()}"}},
+        redis={"url": f"redis://127.0.0.1:{dead.getsockname()[1]}", "connect_timeout_ms": 200},
+        governance=dict(shared["governance"], limits={"fail_open": True}))))
+    log = tmp_path / "fail-open.log"
+    with log.open("w") as handle:
+        process = subprocess.Popen([str(sluice_binary()), "serve", "--config", str(config)],
+                                   env={k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")},
+                                   stdout=handle, stderr=subprocess.STDOUT)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health/ready", [process])
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=limited["key"], max_retries=0)
+        # When its key, limited to 1 request a minute, calls three times
+        answers = [client.chat.completions.with_raw_response.create(model="echo", messages=user("open"))
+                   for _ in range(3)]
+        # Then all three are answered, uncounted (no rate-limit headers), and the outage is logged once
+        assert all(a.http_response.status_code == 200 for a in answers)
+        assert all("x-ratelimit-limit-requests" not in a.headers for a in answers)
+        assert log.read_text().count("the limit store is unreachable") == 1
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+        dead.close()
