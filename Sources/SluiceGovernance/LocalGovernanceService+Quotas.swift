@@ -16,6 +16,8 @@ extension LocalGovernanceService {
         record: StoredKey,
         to authorization: inout Authorization
     ) async throws {
+        // A key no policy limits costs nothing more here: no plan, no price lookup, no store.
+        guard !record.policies.isEmpty else { return }
         let now = Date()
         let plan = admission(for: request, record: record, at: now)
         guard !plan.rates.isEmpty || !plan.budgets.isEmpty else { return }
@@ -119,7 +121,8 @@ extension LocalGovernanceService {
                 )
             }
         }
-        let price = request.model.flatMap { prices.price(for: $0, at: now) }
+        // Priced only when a budget needs it: a price lookup matches every pattern of the book.
+        let price = budgets.isEmpty ? nil : request.model.flatMap { prices.price(for: $0, at: now) }
         let micros = price?.cost(promptTokens: Int(prompt), completionTokens: Int(allowance)) ?? 0
         return QuotaAdmission(
             requestID: request.requestID,

@@ -47,7 +47,7 @@ package final class RedisQuotaStore: QuotaStore {
         let budgetKeys = admission.budgets.map { Self.budgetKey($0.counter) }
         var arguments = [
             String(admission.rates.count), String(admission.budgets.count), String(admission.tokens),
-            String(admission.micros), String(Self.micros(admission.expiresAt)),
+            String(admission.micros), String(admission.expiresAt.quotaMicroseconds),
             admission.needsSettlement ? "1" : "0",
             "\(admission.requestID)|\(admission.tokens)|\(admission.micros)",
         ]
@@ -264,10 +264,6 @@ package final class RedisQuotaStore: QuotaStore {
     /// When a counter's keys expire: a day after its period ends, in milliseconds since 1970.
     static func expiry(of counter: BudgetCounter) -> Int64 {
         Int64((counter.end.timeIntervalSince1970 + 86_400) * 1_000)
-    }
-
-    static func micros(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
     }
 }
 

@@ -47,7 +47,7 @@ package final class LocalQuotaStore: QuotaStore {
     }
 
     package func admit(_ admission: QuotaAdmission) async throws -> QuotaDecision {
-        let now = Self.micros(clock())
+        let now = clock().quotaMicroseconds
         return state.withLock { state in
             state.sweep(now: now)
             let unseeded = admission.budgets.map(\.counter).filter { state.budgets[$0.key]?.seeded != true }
@@ -79,7 +79,7 @@ package final class LocalQuotaStore: QuotaStore {
             }
             if admission.needsSettlement {
                 let tokenRates = admission.rates.filter { $0.unit == .tokens }
-                let expiresAt = Self.micros(admission.expiresAt)
+                let expiresAt = admission.expiresAt.quotaMicroseconds
                 state.earliestExpiry = min(state.earliestExpiry, expiresAt)
                 state.reservations[admission.requestID] = Reservation(
                     counters: admission.budgets.map(\.counter.key),
@@ -95,7 +95,7 @@ package final class LocalQuotaStore: QuotaStore {
 
     package func seed(_ counter: BudgetCounter, with usage: BudgetUsage, through mark: Int64) async throws {
         state.withLock { state in
-            var budget = state.budgets[counter.key] ?? Budget(end: Self.micros(counter.end))
+            var budget = state.budgets[counter.key] ?? Budget(end: counter.end.quotaMicroseconds)
             guard !budget.seeded else { return }
             budget.used = usage
             for (id, early) in budget.early where id > mark { budget.used.add(early) }
@@ -107,7 +107,7 @@ package final class LocalQuotaStore: QuotaStore {
     }
 
     package func settle(_ settlement: QuotaSettlement) async throws {
-        let now = Self.micros(clock())
+        let now = clock().quotaMicroseconds
         state.withLock { state in
             if let reservation = state.reservations.removeValue(forKey: settlement.requestID) {
                 state.release(reservation)
@@ -118,7 +118,7 @@ package final class LocalQuotaStore: QuotaStore {
                 }
             }
             for counter in settlement.counters {
-                var budget = state.budgets[counter.key] ?? Budget(end: Self.micros(counter.end))
+                var budget = state.budgets[counter.key] ?? Budget(end: counter.end.quotaMicroseconds)
                 if !budget.seeded {
                     budget.early[settlement.ledgerID] = settlement.usage
                 } else if settlement.ledgerID > budget.mark {
@@ -130,7 +130,7 @@ package final class LocalQuotaStore: QuotaStore {
     }
 
     package func status(of counters: [BudgetCounter]) async throws -> [BudgetCounterStatus?] {
-        let now = Self.micros(clock())
+        let now = clock().quotaMicroseconds
         return state.withLock { state in
             state.sweep(now: now, force: true)
             return counters.map { counter in
@@ -193,10 +193,6 @@ package final class LocalQuotaStore: QuotaStore {
             return false
         }
         return true
-    }
-
-    static func micros(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
     }
 }
 

@@ -183,6 +183,13 @@ package struct BudgetCounter: Sendable, Hashable {
     }
 }
 
+extension Date {
+    /// Microseconds since 1970, the unit every quota store counts time in (as Redis's `TIME` gives it).
+    package var quotaMicroseconds: Int64 {
+        Int64((timeIntervalSince1970 * 1_000_000).rounded())
+    }
+}
+
 /// A budget check: a counter and the limits of the policy that set it.
 package struct BudgetCharge: Sendable, Hashable {
     /// The counter.
